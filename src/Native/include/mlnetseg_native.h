@@ -1,0 +1,92 @@
+// C ABI of the MLNetSeg native engine. Every function catches C++ exceptions and reports
+// failure through its return value (nonzero int or NULL pointer); the message is then in
+// mls_last_error(), which is per thread.
+#pragma once
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MLS_API __attribute__((visibility("default")))
+
+typedef void* mls_tensor;  // owning pointer to an at::Tensor
+typedef void* mls_op;      // pointer to a c10::OperatorHandle (never freed; cached)
+
+// A boxed argument or result. Lists of up to MLS_INLINE ints live inline (no pinning);
+// longer lists and tensor lists use ptr.
+#define MLS_INLINE 8
+enum mls_tag {
+  MLS_NONE = 0, MLS_TENSOR = 1, MLS_INT = 2, MLS_DOUBLE = 3, MLS_BOOL = 4,
+  MLS_INT_LIST = 5, MLS_DOUBLE_LIST = 6, MLS_TENSOR_LIST = 7, MLS_STRING = 8,
+  MLS_BOOL_LIST = 9, MLS_DEFAULT = 10, MLS_DEVICE = 11
+};
+typedef struct mls_value {
+  int32_t tag;
+  int32_t len;   // list length; for MLS_DEVICE the device index
+  union { void* ptr; int64_t i; double d; } v;  // for MLS_DEVICE, v.i is the device type
+  int64_t inl[MLS_INLINE];
+} mls_value;
+
+MLS_API const char* mls_last_error(void);
+MLS_API void mls_free(void* p);
+
+// ---- runtime
+MLS_API const char* mls_version(void);
+MLS_API int mls_set_num_threads(int n);
+MLS_API int mls_get_num_threads(void);
+MLS_API const char* mls_blas_info(void);
+MLS_API int mls_manual_seed(uint64_t seed);
+MLS_API mls_tensor mls_get_rng_state(int device_type, int device_index);
+MLS_API int mls_set_rng_state(int device_type, int device_index, mls_tensor state);
+MLS_API int mls_cuda_device_count(void);
+MLS_API int mls_load_library(const char* path);
+MLS_API int mls_grad_enabled(void);
+MLS_API int mls_set_grad_enabled(int enabled);  // returns the previous state
+
+// ---- tensors
+MLS_API void mls_tensor_free(mls_tensor t);
+MLS_API mls_tensor mls_tensor_from_data(const void* data, const int64_t* shape, int ndim,
+                                        int dtype, int device_type, int device_index);
+MLS_API int mls_tensor_copy_out(mls_tensor t, void* dst, int64_t nbytes);
+MLS_API void* mls_tensor_data_ptr(mls_tensor t);  // CPU tensors only
+MLS_API int mls_tensor_ndim(mls_tensor t);
+MLS_API int mls_tensor_sizes(mls_tensor t, int64_t* out, int cap);
+MLS_API int mls_tensor_strides(mls_tensor t, int64_t* out, int cap);
+MLS_API int mls_tensor_dtype(mls_tensor t);
+MLS_API int mls_tensor_device(mls_tensor t, int* device_type, int* device_index);
+MLS_API int64_t mls_tensor_numel(mls_tensor t);
+MLS_API int mls_tensor_is_contiguous(mls_tensor t);
+MLS_API int mls_tensor_item(mls_tensor t, double* as_double, int64_t* as_int);
+MLS_API mls_tensor mls_tensor_alias(mls_tensor t);  // a new handle to the same tensor
+
+// ---- autograd
+MLS_API int mls_tensor_requires_grad(mls_tensor t);
+MLS_API int mls_tensor_set_requires_grad(mls_tensor t, int requires_grad);
+MLS_API int mls_tensor_is_leaf(mls_tensor t);
+MLS_API mls_tensor mls_tensor_grad(mls_tensor t);  // NULL with empty error when undefined
+MLS_API int mls_tensor_set_grad(mls_tensor t, mls_tensor grad);  // grad NULL clears
+MLS_API int mls_tensor_retain_grad(mls_tensor t);
+MLS_API int mls_backward(mls_tensor t, mls_tensor grad, int retain_graph, int create_graph);
+
+// ---- operator dispatch
+MLS_API mls_op mls_find_op(const char* name, const char* overload);
+MLS_API char* mls_op_schema(mls_op op);   // free with mls_free
+MLS_API char* mls_all_schemas(void);      // '\n'-separated; free with mls_free
+// Calls op with nargs positional arguments (the rest take schema defaults). Results are
+// written to out (capacity cap); *nout receives the count (tuples are flattened). Tensor
+// results are new handles; list results own a malloc'd ptr (free with mls_free).
+MLS_API int mls_call_op(mls_op op, const mls_value* args, int nargs, mls_value* out, int cap,
+                        int* nout);
+
+// ---- images (OpenCV). Pixels are HWC uint8, RGB(A) order.
+MLS_API int mls_image_decode(const uint8_t* bytes, int64_t nbytes, int flags, uint8_t** pixels,
+                             int* height, int* width, int* channels);
+MLS_API int mls_image_encode_png(const uint8_t* pixels, int height, int width, int channels,
+                                 uint8_t** out, int64_t* nbytes);
+MLS_API int mls_image_resize(const uint8_t* src, int height, int width, int channels,
+                             uint8_t* dst, int out_height, int out_width, int interpolation);
+
+#ifdef __cplusplus
+}
+#endif

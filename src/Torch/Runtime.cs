@@ -1,0 +1,78 @@
+using MLNetSeg.Torch.Native;
+
+namespace MLNetSeg.Torch;
+
+/// <summary>Process-wide engine settings: threads, seeds, BLAS, devices, operator libraries.</summary>
+public static class TorchRuntime
+{
+    private static int initialised;
+
+    /// <summary>libtorch's version and build (CPU or CUDA).</summary>
+    public static string Version => System.Runtime.InteropServices.Marshal.PtrToStringUTF8(NativeMethods.mls_version()) ?? "";
+
+    /// <summary>The BLAS library bound at run time (OpenBLAS expected; the reference BLAS is ~5× slower).</summary>
+    public static string BlasInfo { get { EnsureInitialised(); return System.Runtime.InteropServices.Marshal.PtrToStringUTF8(NativeMethods.mls_blas_info()) ?? ""; } }
+
+    /// <summary>Intra-op threads for libtorch and OpenBLAS. Defaults to all cores
+    /// (libtorch alone reports 1 on these VMs), or $MLNETSEG_THREADS.</summary>
+    public static int Threads
+    {
+        get { EnsureInitialised(); return NativeMethods.mls_get_num_threads(); }
+        set => NativeMethods.Check(NativeMethods.mls_set_num_threads(value));
+    }
+
+    public static int CudaDeviceCount => NativeMethods.mls_cuda_device_count();
+    public static bool CudaAvailable => CudaDeviceCount > 0;
+
+    /// <summary>Seeds libtorch's CPU and CUDA generators.</summary>
+    public static void ManualSeed(ulong seed)
+    {
+        EnsureInitialised();
+        NativeMethods.Check(NativeMethods.mls_manual_seed(seed));
+    }
+
+    /// <summary>The generator state of a device (a uint8 tensor), for exact resume.</summary>
+    public static Tensor GetRngState(Device? device = null)
+    {
+        var d = device ?? Device.Cpu;
+        return new Tensor(NativeMethods.Check(NativeMethods.mls_get_rng_state((int)d.Type, d.Index)));
+    }
+
+    public static void SetRngState(Tensor state, Device? device = null)
+    {
+        var d = device ?? Device.Cpu;
+        NativeMethods.Check(NativeMethods.mls_set_rng_state((int)d.Type, d.Index, state.Handle));
+    }
+
+    /// <summary>Loads a library that registers operators (e.g. torchvision's _C) globally.</summary>
+    public static void LoadOperatorLibrary(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"operator library not found: {path}", path);
+        NativeMethods.Check(NativeMethods.mls_load_library(path));
+    }
+
+    /// <summary>All operator schemas registered with the dispatcher, one per line.</summary>
+    public static string AllSchemas() => NativeMethods.TakeString(NativeMethods.mls_all_schemas());
+
+    internal static void EnsureInitialised()
+    {
+        if (Interlocked.Exchange(ref initialised, 1) == 1) return;
+        var env = Environment.GetEnvironmentVariable("MLNETSEG_THREADS");
+        int threads = int.TryParse(env, out var n) && n > 0 ? n : Environment.ProcessorCount;
+        NativeMethods.Check(NativeMethods.mls_set_num_threads(threads));
+    }
+}
+
+/// <summary>Disables gradient recording on this thread until disposed (torch.no_grad()).</summary>
+public readonly struct NoGradScope : IDisposable
+{
+    private readonly bool previous;
+    private NoGradScope(bool enable) => previous = NativeMethods.mls_set_grad_enabled(enable ? 1 : 0) != 0;
+
+    public static NoGradScope Enter() => new(false);
+    /// <summary>Re-enables gradients inside a no-grad region (torch.enable_grad()).</summary>
+    public static NoGradScope EnableGrad() => new(true);
+    public static bool IsGradEnabled => NativeMethods.mls_grad_enabled() != 0;
+
+    public void Dispose() => NativeMethods.mls_set_grad_enabled(previous ? 1 : 0);
+}

@@ -1,0 +1,8 @@
+namespace MLNetSeg.Torch;
+
+/// <summary>An error raised by libtorch (shape mismatch, wrong dtype, bad index, ...),
+/// carrying torch's own message.</summary>
+public sealed class TorchException : Exception
+{
+    public TorchException(string message) : base(string.IsNullOrEmpty(message) ? "native call failed" : message) { }
+}

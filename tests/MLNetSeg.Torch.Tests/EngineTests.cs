@@ -1,0 +1,115 @@
+using MLNetSeg.Torch;
+
+namespace MLNetSeg.Torch.Tests;
+
+[TestClass]
+public class EngineTests
+{
+    [TestMethod]
+    public void DataRoundTripsThroughNativeTensors()
+    {
+        var data = new float[] { 1, 2, 3, 4, 5, 6 };
+        using var t = Tensor.FromArray(data, 2, 3);
+        CollectionAssert.AreEqual(new long[] { 2, 3 }, t.Shape);
+        Assert.AreEqual(DType.Float32, t.DType);
+        Assert.AreEqual(Device.Cpu, t.Device);
+        CollectionAssert.AreEqual(data, t.ToArray<float>());
+        using var l = Tensor.FromArray(new long[] { 7, -8 }, 2);
+        CollectionAssert.AreEqual(new long[] { 7, -8 }, l.ToArray<long>());
+    }
+
+    [TestMethod]
+    public void ArithmeticBroadcastsLikeTorch()
+    {
+        using var scope = DisposeScope.Enter();
+        var a = Tensor.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, 2, 3);
+        var b = Tensor.FromArray(new float[] { 10, 20, 30 }, 3);
+        var c = (a + b) * 2 - 1;
+        CollectionAssert.AreEqual(new float[] { 21, 43, 65, 27, 49, 71 }, c.ToArray<float>());
+    }
+
+    [TestMethod]
+    public void ShapeMismatchRaisesManagedExceptionWithTorchsMessage()
+    {
+        using var scope = DisposeScope.Enter();
+        var a = Tensor.Zeros(new long[] { 2, 3 });
+        var b = Tensor.Zeros(new long[] { 4 });
+        var e = Assert.ThrowsException<TorchException>(() => a + b);
+        StringAssert.Contains(e.Message, "must match the size of tensor b");
+    }
+
+    [TestMethod]
+    public void ProcessSurvivesThousandsOfNativeErrors()
+    {
+        using var scope = DisposeScope.Enter();
+        var a = Tensor.Zeros(new long[] { 2, 3 });
+        var b = Tensor.Zeros(new long[] { 5 });
+        var idx = Tensor.FromArray(new long[] { 7 }, 1);
+        var reshape = new Op("reshape");
+        var indexSelect = new Op("index_select");
+        for (int i = 0; i < 1000; i++)
+        {
+            Assert.ThrowsException<TorchException>(() => a.Mul(b));
+            Assert.ThrowsException<TorchException>(() => reshape.Invoke(a, new long[] { 7 }));
+            var e = Assert.ThrowsException<TorchException>(() => indexSelect.Invoke(a, 0, idx));
+            StringAssert.Contains(e.Message, "out of range");
+        }
+        using var ok = a + 1;
+        Assert.AreEqual(6.0, ok.ToArray<float>().Sum());
+    }
+
+    [TestMethod]
+    public void BackwardComputesGradients()
+    {
+        using var scope = DisposeScope.Enter();
+        var x = Tensor.FromArray(new float[] { 1, 2, 3 }, 3).RequiresGrad_();
+        var y = new Op("sum").Invoke(x * x * 3);
+        y.Backward();
+        CollectionAssert.AreEqual(new float[] { 6, 12, 18 }, x.Grad!.ToArray<float>());
+        using (NoGradScope.Enter())
+        {
+            var z = x * 2;
+            Assert.IsFalse(z.RequiresGrad);
+        }
+        Assert.IsTrue((x * 2).RequiresGrad);
+    }
+
+    [TestMethod]
+    public void DisposeScopeFreesEverythingNotMovedOut()
+    {
+        Tensor kept, dropped;
+        using (var scope = DisposeScope.Enter())
+        {
+            dropped = Tensor.Ones(new long[] { 3 });
+            kept = scope.MoveToOuter(dropped + 1);
+            Assert.AreEqual(1, scope.Count, "only `dropped` is still owned by the scope");
+        }
+        Assert.IsTrue(dropped.IsDisposed);
+        Assert.IsFalse(kept.IsDisposed);
+        CollectionAssert.AreEqual(new float[] { 2, 2, 2 }, kept.ToArray<float>());
+        kept.Dispose();
+        Assert.ThrowsException<ObjectDisposedException>(() => kept.Shape);
+    }
+
+    [TestMethod]
+    public void SeedingMakesRandomTensorsReproducible()
+    {
+        using var scope = DisposeScope.Enter();
+        TorchRuntime.ManualSeed(42);
+        var a = Tensor.Randn(new long[] { 5 }).ToArray<float>();
+        var state = TorchRuntime.GetRngState();
+        var b = Tensor.Randn(new long[] { 5 }).ToArray<float>();
+        TorchRuntime.ManualSeed(42);
+        CollectionAssert.AreEqual(a, Tensor.Randn(new long[] { 5 }).ToArray<float>());
+        TorchRuntime.SetRngState(state);
+        CollectionAssert.AreEqual(b, Tensor.Randn(new long[] { 5 }).ToArray<float>());
+        CollectionAssert.AreNotEqual(a, b);
+    }
+
+    [TestMethod]
+    public void OpenBlasIsTheBlasInUseAndThreadsAreSet()
+    {
+        StringAssert.StartsWith(TorchRuntime.BlasInfo, "OpenBLAS");
+        Assert.AreEqual(Environment.ProcessorCount, TorchRuntime.Threads);
+    }
+}
