@@ -1,0 +1,19 @@
+using System.Diagnostics;
+using MLNetSeg.Benchmarks;
+
+// Timing harness for docs/benchmarks.md. Each benchmark prints one JSON line so that
+// benchmarks/run.sh can take medians and compare with the Python reference measured in
+// the same run. Usage: dotnet run -c Release --project benchmarks/MLNetSeg.Benchmarks -- <name> [args]
+var name = args.Length > 0 ? args[0] : "";
+var rest = args.Skip(1).ToArray();
+var benchmarks = new Dictionary<string, Func<string[], string>>
+{
+    ["overhead"] = EngineBenchmarks.Overhead,
+};
+if (!benchmarks.TryGetValue(name, out var run))
+{
+    Console.Error.WriteLine($"usage: MLNetSeg.Benchmarks <{string.Join("|", benchmarks.Keys)}> [args]");
+    return 2;
+}
+Console.WriteLine(run(rest));
+return 0;
