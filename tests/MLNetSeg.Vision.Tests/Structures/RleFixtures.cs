@@ -25,7 +25,10 @@ internal static class RleFixtures
 
     public static double[] Doubles(JsonElement e) => e.EnumerateArray().Select(v => v.GetDouble()).ToArray();
 
-    public static float[] Floats(JsonElement e) => e.EnumerateArray().Select(v => v.GetSingle()).ToArray();
+    /// <summary>Floats; the generator writes NaN and infinities as the strings "nan", "inf", "-inf".</summary>
+    public static float[] Floats(JsonElement e) => e.EnumerateArray().Select(v => v.ValueKind == JsonValueKind.String
+        ? float.Parse(v.GetString()!, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture)
+        : v.GetSingle()).ToArray();
 
     public static string[] Strings(JsonElement e) => e.EnumerateArray().Select(v => v.GetString()!).ToArray();
 
