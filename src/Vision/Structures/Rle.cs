@@ -384,6 +384,8 @@ public sealed class Rle : IEquatable<Rle>
                         $"RLE string has '{counts[p]}' at character {p}; only ASCII '0' to 'o' are allowed: \"{Shorten(counts)}\".");
                 if (k >= 7)
                     throw new FormatException($"RLE string has a number longer than 7 characters at character {p}: \"{Shorten(counts)}\".");
+                // maskApi shifts in 32-bit int here; 64-bit shifts give the same value for every
+                // run-length delta below 2^29, i.e. for any mask under ~5e8 pixels.
                 x |= (long)(c & 0x1f) << (5 * k);
                 more = (c & 0x20) != 0;
                 p++;
