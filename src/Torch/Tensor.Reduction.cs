@@ -1,0 +1,81 @@
+namespace MLNetSeg.Torch;
+
+// Reductions and scans. A full reduction returns a 0-d tensor; dim overloads drop the dim
+// unless keepDim. Max/Min over a dim return (values, indices) like torch.
+public sealed partial class Tensor
+{
+    private static readonly Op SumOp = new("sum"), SumDim = new("sum", "dim_IntList"), MeanOp = new("mean"),
+        MeanDim = new("mean", "dim"), MaxOp = new("max"), MaxDim = new("max", "dim"), MinOp = new("min"),
+        MinDim = new("min", "dim"), ProdOp = new("prod"), ProdDim = new("prod", "dim_int"), AmaxOp = new("amax"),
+        AminOp = new("amin"), ArgmaxOp = new("argmax"), ArgminOp = new("argmin"), AllOp = new("all"),
+        AllDim = new("all", "dim"), AnyOp = new("any"), AnyDim = new("any", "dim"), StdOp = new("std"),
+        StdDim = new("std", "dim"), VarOp = new("var"), VarDim = new("var", "dim"), CumsumOp = new("cumsum"),
+        CumprodOp = new("cumprod"), LogsumexpOp = new("logsumexp"), NormOp = new("norm", "Scalar"),
+        NormDim = new("norm", "ScalarOpt_dim"), CountNonzeroOp = new("count_nonzero", "dim_IntList");
+
+    /// <summary>Sum of all elements (integer and bool inputs sum to int64, like torch).</summary>
+    public Tensor Sum() => SumOp.Invoke(this);
+    public Tensor Sum(long dim, bool keepDim = false, DType? dtype = null) => SumDim.Invoke(this, new[] { dim }, keepDim, dtype);
+    public Tensor Sum(long[] dims, bool keepDim = false, DType? dtype = null) => SumDim.Invoke(this, dims, keepDim, dtype);
+
+    public Tensor Mean() => MeanOp.Invoke(this);
+    public Tensor Mean(long dim, bool keepDim = false, DType? dtype = null) => MeanDim.Invoke(this, new[] { dim }, keepDim, dtype);
+    public Tensor Mean(long[] dims, bool keepDim = false, DType? dtype = null) => MeanDim.Invoke(this, dims, keepDim, dtype);
+
+    public Tensor Prod() => ProdOp.Invoke(this);
+    public Tensor Prod(long dim, bool keepDim = false, DType? dtype = null) => ProdDim.Invoke(this, dim, keepDim, dtype);
+
+    /// <summary>Largest element (0-d).</summary>
+    public Tensor Max() => MaxOp.Invoke(this);
+
+    /// <summary>Largest values along a dim and where they are (the first on ties, as torch on CPU).</summary>
+    public (Tensor Values, Tensor Indices) Max(long dim, bool keepDim = false) => Pair(MaxDim.InvokeMany(this, dim, keepDim), "max");
+
+    /// <summary>Elementwise maximum (torch.max(a, b)); same as <see cref="Maximum(Tensor)"/>.</summary>
+    public Tensor Max(Tensor other) => Maximum(other);
+
+    public Tensor Min() => MinOp.Invoke(this);
+    public (Tensor Values, Tensor Indices) Min(long dim, bool keepDim = false) => Pair(MinDim.InvokeMany(this, dim, keepDim), "min");
+    public Tensor Min(Tensor other) => Minimum(other);
+
+    /// <summary>Maximum over several dims (values only; the gradient is split evenly between ties).</summary>
+    public Tensor Amax(params long[] dims) => AmaxOp.Invoke(this, dims, false);
+    public Tensor Amax(long[] dims, bool keepDim) => AmaxOp.Invoke(this, dims, keepDim);
+    public Tensor Amin(params long[] dims) => AminOp.Invoke(this, dims, false);
+    public Tensor Amin(long[] dims, bool keepDim) => AminOp.Invoke(this, dims, keepDim);
+
+    /// <summary>Index of the largest element: of the flattened tensor when dim is null.</summary>
+    public Tensor Argmax(long? dim = null, bool keepDim = false) => ArgmaxOp.Invoke(this, dim, keepDim);
+    public Tensor Argmin(long? dim = null, bool keepDim = false) => ArgminOp.Invoke(this, dim, keepDim);
+
+    /// <summary>True (0-d bool) when every element is non-zero.</summary>
+    public Tensor All() => AllOp.Invoke(this);
+    public Tensor All(long dim, bool keepDim = false) => AllDim.Invoke(this, dim, keepDim);
+    public Tensor Any() => AnyOp.Invoke(this);
+    public Tensor Any(long dim, bool keepDim = false) => AnyDim.Invoke(this, dim, keepDim);
+
+    /// <summary>Number of non-zero elements over the given dims (all when none).</summary>
+    public Tensor CountNonzero(params long[] dims) => CountNonzeroOp.Invoke(this, dims);
+
+    /// <summary>Standard deviation; unbiased divides by N − 1 (torch's default).</summary>
+    public Tensor Std(bool unbiased = true) => StdOp.Invoke(this, unbiased);
+    public Tensor Std(long dim, bool unbiased = true, bool keepDim = false) => StdDim.Invoke(this, new[] { dim }, unbiased, keepDim);
+    public Tensor Std(long[] dims, bool unbiased = true, bool keepDim = false) => StdDim.Invoke(this, dims, unbiased, keepDim);
+    public Tensor Var(bool unbiased = true) => VarOp.Invoke(this, unbiased);
+    public Tensor Var(long dim, bool unbiased = true, bool keepDim = false) => VarDim.Invoke(this, new[] { dim }, unbiased, keepDim);
+    public Tensor Var(long[] dims, bool unbiased = true, bool keepDim = false) => VarDim.Invoke(this, dims, unbiased, keepDim);
+
+    /// <summary>p-norm of all elements (2 by default).</summary>
+    public Tensor Norm(double p = 2) => NormOp.Invoke(this, p);
+    public Tensor Norm(double p, long[] dims, bool keepDim = false) => NormDim.Invoke(this, p, dims, keepDim);
+
+    /// <summary>log(Σ exp(x)) over dims, computed stably.</summary>
+    public Tensor Logsumexp(long dim, bool keepDim = false) => LogsumexpOp.Invoke(this, new[] { dim }, keepDim);
+
+    /// <summary>Running sum along a dim.</summary>
+    public Tensor Cumsum(long dim, DType? dtype = null) => CumsumOp.Invoke(this, dim, dtype);
+    public Tensor Cumprod(long dim, DType? dtype = null) => CumprodOp.Invoke(this, dim, dtype);
+
+    private static (Tensor, Tensor) Pair(Tensor?[] results, string op) =>
+        results is [Tensor a, Tensor b] ? (a, b) : throw new TorchException($"{op} returned {results.Length} results, expected values and indices");
+}
