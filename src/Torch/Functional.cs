@@ -1,0 +1,119 @@
+namespace MLNetSeg.Torch;
+
+/// <summary>
+/// A (height, width) pair for kernel sizes, strides, paddings and output sizes (PyTorch's
+/// <c>_size_2_t</c>): a single number means the same value for both.
+/// <code>Functional.Conv2d(x, w, stride: 2, padding: (1, 0));</code>
+/// </summary>
+public readonly record struct Size2(long H, long W)
+{
+    public static implicit operator Size2(int both) => new(both, both);
+    public static implicit operator Size2(long both) => new(both, both);
+    public static implicit operator Size2((int H, int W) pair) => new(pair.H, pair.W);
+    public static implicit operator Size2((long H, long W) pair) => new(pair.H, pair.W);
+
+    public long[] ToArray() => new[] { H, W };
+
+    public override string ToString() => H == W ? H.ToString() : $"({H}, {W})";
+}
+
+/// <summary>How a loss reduces its per-element values; the numbers are aten's.</summary>
+public enum Reduction { None = 0, Mean = 1, Sum = 2 }
+
+/// <summary>
+/// The torch.nn.functional surface: layers as functions of tensors. Every function calls the
+/// same aten operator as torch.nn.functional does in torch 1.13, with the same argument
+/// checks, so results (and gradients) match PyTorch's.
+/// </summary>
+public static partial class Functional
+{
+    private static readonly Op ConvOp = new("conv2d"), ConvTransposeOp = new("conv_transpose2d", "input"),
+        LinearOp = new("linear"), BatchNormOp = new("batch_norm"), GroupNormOp = new("group_norm"),
+        ReluOp = new("relu"), ReluInplaceOp = new("relu_"), SigmoidOp = new("sigmoid"),
+        SoftmaxOp = new("softmax", "int"), LogSoftmaxOp = new("log_softmax", "int"), MaxPoolOp = new("max_pool2d"),
+        AvgPoolOp = new("avg_pool2d"), AdaptiveAvgPoolOp = new("adaptive_avg_pool2d"), DropoutOp = new("dropout");
+
+    /// <summary>2-d convolution over an (N, C, H, W) input (F.conv2d). Weight: (out, in/groups, kH, kW).</summary>
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, Size2? stride = null, Size2? padding = null,
+        Size2? dilation = null, long groups = 1) =>
+        ConvOp.Invoke(input, weight, bias, (stride ?? 1).ToArray(), (padding ?? 0).ToArray(), (dilation ?? 1).ToArray(), groups);
+
+    /// <summary>Transposed 2-d convolution (F.conv_transpose2d). Weight: (in, out/groups, kH, kW).</summary>
+    public static Tensor ConvTranspose2d(Tensor input, Tensor weight, Tensor? bias = null, Size2? stride = null,
+        Size2? padding = null, Size2? outputPadding = null, long groups = 1, Size2? dilation = null) =>
+        ConvTransposeOp.Invoke(input, weight, bias, (stride ?? 1).ToArray(), (padding ?? 0).ToArray(),
+            (outputPadding ?? 0).ToArray(), groups, (dilation ?? 1).ToArray());
+
+    /// <summary>y = x·Wᵀ + b over the last dimension (F.linear). Weight: (out, in).</summary>
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null) => LinearOp.Invoke(input, weight, bias);
+
+    /// <summary>
+    /// Batch normalisation (F.batch_norm). In training it normalises with the batch statistics
+    /// and, when running stats are given, updates them in place:
+    /// running = (1 − momentum)·running + momentum·batch (the variance unbiased). In eval it uses
+    /// the running stats.
+    /// </summary>
+    public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null,
+        Tensor? bias = null, bool training = false, double momentum = 0.1, double eps = 1e-5)
+    {
+        if (training) VerifyBatchSize(input.Shape);
+        else if (runningMean is null || runningVar is null)
+            throw new ArgumentException("BatchNorm in eval mode needs runningMean and runningVar");
+        return BatchNormOp.Invoke(input, weight, bias, runningMean, runningVar, training, momentum, eps, true);
+    }
+
+    private static void VerifyBatchSize(long[] shape)
+    {
+        if (shape.Length < 2) throw new ArgumentException($"BatchNorm expects an (N, C, ...) input, got shape [{string.Join(", ", shape)}]");
+        long values = shape[0];
+        for (int i = 2; i < shape.Length; i++) values *= shape[i];
+        if (values == 1)
+            throw new ArgumentException($"Expected more than 1 value per channel when training, got input size [{string.Join(", ", shape)}]");
+    }
+
+    /// <summary>Group normalisation over (N, C, ...) with C divisible by numGroups (F.group_norm).</summary>
+    public static Tensor GroupNorm(Tensor input, long numGroups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
+    {
+        var shape = input.Shape;
+        if (shape.Length < 2 || numGroups <= 0 || shape[1] % numGroups != 0)
+            throw new ArgumentException($"GroupNorm: {shape.ElementAtOrDefault(1)} channels (input shape [{string.Join(", ", shape)}]) " +
+                                        $"cannot be split into {numGroups} groups");
+        return GroupNormOp.Invoke(input, numGroups, weight, bias, eps, true);
+    }
+
+    public static Tensor Relu(Tensor input, bool inplace = false)
+    {
+        if (!inplace) return ReluOp.Invoke(input);
+        ReluInplaceOp.InvokeVoid(input);
+        return input;
+    }
+
+    public static Tensor Sigmoid(Tensor input) => SigmoidOp.Invoke(input);
+
+    /// <summary>Softmax along <paramref name="dim"/>, optionally computed in <paramref name="dtype"/>.</summary>
+    public static Tensor Softmax(Tensor input, long dim, DType? dtype = null) => SoftmaxOp.Invoke(input, dim, dtype);
+
+    public static Tensor LogSoftmax(Tensor input, long dim, DType? dtype = null) => LogSoftmaxOp.Invoke(input, dim, dtype);
+
+    /// <summary>2-d max pooling (F.max_pool2d); the stride defaults to the kernel size.</summary>
+    public static Tensor MaxPool2d(Tensor input, Size2 kernelSize, Size2? stride = null, Size2? padding = null,
+        Size2? dilation = null, bool ceilMode = false) =>
+        MaxPoolOp.Invoke(input, kernelSize.ToArray(), (stride ?? kernelSize).ToArray(), (padding ?? 0).ToArray(),
+            (dilation ?? 1).ToArray(), ceilMode);
+
+    /// <summary>2-d average pooling (F.avg_pool2d); the stride defaults to the kernel size.</summary>
+    public static Tensor AvgPool2d(Tensor input, Size2 kernelSize, Size2? stride = null, Size2? padding = null,
+        bool ceilMode = false, bool countIncludePad = true, long? divisorOverride = null) =>
+        AvgPoolOp.Invoke(input, kernelSize.ToArray(), (stride ?? kernelSize).ToArray(), (padding ?? 0).ToArray(),
+            ceilMode, countIncludePad, divisorOverride);
+
+    public static Tensor AdaptiveAvgPool2d(Tensor input, Size2 outputSize) => AdaptiveAvgPoolOp.Invoke(input, outputSize.ToArray());
+
+    /// <summary>Zeroes elements with probability p and scales the rest by 1/(1−p) when training
+    /// (draws from libtorch's generator: seed with TorchRuntime.ManualSeed).</summary>
+    public static Tensor Dropout(Tensor input, double p = 0.5, bool training = true)
+    {
+        if (p < 0 || p > 1) throw new ArgumentOutOfRangeException(nameof(p), p, "dropout probability has to be between 0 and 1");
+        return DropoutOp.Invoke(input, p, training);
+    }
+}
