@@ -1,11 +1,29 @@
+using System.CommandLine;
+
 namespace MLNetSeg.Cli;
 
 /// <summary>Entry point of the `mlnetseg` command line; subcommands register here.</summary>
 public static class CliApp
 {
-    public static int Run(string[] args)
+    /// <summary>Exit code for bad input: missing or malformed files, bad arguments.</summary>
+    public const int InputError = 2;
+
+    public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>Runs the command line in-process with the given output writers (used by tests).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        Console.Error.WriteLine("mlnetseg: no subcommands yet");
-        return 1;
+        var root = new RootCommand("MLNetSeg: instance segmentation for .NET")
+        {
+            EvalCommand.Create(stdout, stderr),
+        };
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors) stderr.WriteLine($"mlnetseg: {error.Message}");
+            stderr.WriteLine("Run 'mlnetseg --help' for usage.");
+            return InputError;
+        }
+        return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
     }
 }

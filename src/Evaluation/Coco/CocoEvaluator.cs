@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using MLNetSeg.Data.Coco;
+using MLNetSeg.Vision.Structures;
+
+namespace MLNetSeg.Evaluation.Coco;
+
+/// <summary>
+/// COCO detection / segmentation / keypoint evaluation with pycocotools' exact semantics
+/// (COCOeval.evaluate + accumulate + summarize), parallelised over categories.
+/// </summary>
+public sealed class CocoEvaluator
+{
+    private readonly CocoDataset _groundTruth;
+    private readonly CocoResults _results;
+    private readonly CocoEvalOptions _options;
+
+    public CocoEvaluator(CocoDataset groundTruth, CocoResults results, CocoIouType iouType, CocoEvalOptions? options = null)
+    {
+        _groundTruth = groundTruth ?? throw new ArgumentNullException(nameof(groundTruth));
+        _results = results ?? throw new ArgumentNullException(nameof(results));
+        _options = options ?? new CocoEvalOptions();
+        if (_options.KeypointSigmas is { Count: 0 })
+            throw new ArgumentException("CocoEvalOptions.KeypointSigmas must not be empty");
+        Params = CocoEvalParams.For(iouType, _options.KeypointSigmas);
+    }
+
+    public CocoEvalParams Params { get; }
+
+    /// <summary>Evaluates <paramref name="results"/> against <paramref name="groundTruth"/> in one call.</summary>
+    public static CocoEvalResult Evaluate(CocoDataset groundTruth, CocoResults results, CocoIouType iouType, CocoEvalOptions? options = null) =>
+        new CocoEvaluator(groundTruth, results, iouType, options).Evaluate();
+
+    public CocoEvalResult Evaluate()
+    {
+        var clock = Stopwatch.StartNew();
+        var p = Params;
+        var warnings = new List<string>();
+        int? dop = _options.MaxDegreeOfParallelism;
+        var index = EvalIndex.Create(_groundTruth, _options);
+        var gt = EvalGroundTruth.Build(_groundTruth, p, index, dop, warnings);
+        var dt = EvalDetections.Build(_results, _groundTruth, p, index, dop, warnings);
+
+        int kCount = index.CategoryIds.Length;
+        var cellsByCategory = BuildCells(gt, dt, index.ImageIds.Length, kCount);
+        var oks = p.IouType == CocoIouType.Keypoints ? new CocoOks(p.KeypointSigmas!) : null;
+        int maxDetsLast = p.MaxDetections.Max();
+
+        var precision = new double[p.IouThresholds.Count, p.RecallThresholds.Count, kCount, p.AreaRanges.Count, p.MaxDetections.Count];
+        var recall = new double[p.IouThresholds.Count, kCount, p.AreaRanges.Count, p.MaxDetections.Count];
+        Fill(precision, -1);
+        Fill(recall, -1);
+
+        Parallelism.For(kCount, dop, k =>
+        {
+            var cells = cellsByCategory[k];
+            foreach (var cell in cells)
+            {
+                cell.SortAndTruncate(dt.Score, maxDetsLast);
+                var ious = ComputeIous(cell, gt, dt, oks);
+                cell.Match(ious, gt, dt.Area, p.AreaRanges, p.IouThresholds);
+            }
+            CategoryAccumulator.Accumulate(k, cells, dt.Score, p, precision, recall);
+        });
+
+        var names = index.CategoryIds.Select(id => _groundTruth.GetCategory(id).Name).ToArray();
+        return new CocoEvalResult(p, index.ImageIds, index.CategoryIds, names, precision, recall, warnings, clock.Elapsed);
+    }
+
+    /// <summary>
+    /// Groups ground truths and detections by (category, image), keeping file order inside each
+    /// group, with one list of cells per category in ascending image order.
+    /// </summary>
+    private static List<EvalCell>[] BuildCells(EvalGroundTruth gt, EvalDetections dt, int imageCount, int categoryCount)
+    {
+        long[] gtKeys = SortedKeys(gt.CategoryIndex, gt.ImageIndex, imageCount);
+        long[] dtKeys = SortedKeys(dt.CategoryIndex, dt.ImageIndex, imageCount);
+        long gtN = gt.Count, dtN = dt.Count;
+        var byCategory = new List<EvalCell>[categoryCount];
+        for (int k = 0; k < categoryCount; k++) byCategory[k] = [];
+
+        int gi = 0, di = 0;
+        while (gi < gtKeys.Length || di < dtKeys.Length)
+        {
+            long gKey = gi < gtKeys.Length ? gtKeys[gi] / Math.Max(gtN, 1) : long.MaxValue;
+            long dKey = di < dtKeys.Length ? dtKeys[di] / Math.Max(dtN, 1) : long.MaxValue;
+            long key = Math.Min(gKey, dKey);
+            int gStart = gi, dStart = di;
+            while (gi < gtKeys.Length && gtKeys[gi] / gtN == key) gi++;
+            while (di < dtKeys.Length && dtKeys[di] / dtN == key) di++;
+            var gts = new int[gi - gStart];
+            for (int i = 0; i < gts.Length; i++) gts[i] = (int)(gtKeys[gStart + i] % gtN);
+            var dts = new int[di - dStart];
+            for (int i = 0; i < dts.Length; i++) dts[i] = (int)(dtKeys[dStart + i] % dtN);
+            byCategory[key / imageCount].Add(new EvalCell((int)(key % imageCount), gts, dts));
+        }
+        return byCategory;
+    }
+
+    // Composite key (category, image, file index) so one sort yields groups in file order.
+    private static long[] SortedKeys(int[] category, int[] image, int imageCount)
+    {
+        long n = category.Length;
+        var keys = new long[n];
+        for (int i = 0; i < n; i++) keys[i] = ((long)category[i] * imageCount + image[i]) * n + i;
+        Array.Sort(keys);
+        return keys;
+    }
+
+    private static double[,]? ComputeIous(EvalCell cell, EvalGroundTruth gt, EvalDetections dt, CocoOks? oks)
+    {
+        int gCount = cell.GroundTruths.Length, dCount = cell.Detections.Length;
+        if (gCount == 0 || dCount == 0) return null;
+        if (oks is not null)
+        {
+            var dk = new double[dCount][];
+            for (int i = 0; i < dCount; i++) dk[i] = dt.Keypoints[cell.Detections[i]];
+            var gk = new double[gCount][];
+            var gb = new double[gCount][];
+            var ga = new double[gCount];
+            for (int j = 0; j < gCount; j++)
+            {
+                int g = cell.GroundTruths[j];
+                gk[j] = gt.Keypoints[g];
+                gb[j] = gt.Boxes[g];
+                ga[j] = gt.Area[g];
+            }
+            return oks.Compute(dk, gk, gb, ga);
+        }
+        var crowd = new bool[gCount];
+        for (int j = 0; j < gCount; j++) crowd[j] = gt.IsCrowd[cell.GroundTruths[j]];
+        if (gt.Masks.Length > 0)
+        {
+            var dm = new Rle[dCount];
+            for (int i = 0; i < dCount; i++) dm[i] = dt.Masks[cell.Detections[i]];
+            var gm = new Rle[gCount];
+            for (int j = 0; j < gCount; j++) gm[j] = gt.Masks[cell.GroundTruths[j]];
+            return Rle.Iou(dm, gm, crowd);
+        }
+        var db = new double[dCount][];
+        for (int i = 0; i < dCount; i++) db[i] = dt.Boxes[cell.Detections[i]];
+        var gbox = new double[gCount][];
+        for (int j = 0; j < gCount; j++) gbox[j] = gt.Boxes[cell.GroundTruths[j]];
+        return Rle.BoxIou(db, gbox, crowd);
+    }
+
+    private static unsafe void Fill(Array array, double value)
+    {
+        switch (array)
+        {
+            case double[,,,,] a5: fixed (double* ptr = a5) new Span<double>(ptr, a5.Length).Fill(value); break;
+            case double[,,,] a4: fixed (double* ptr = a4) new Span<double>(ptr, a4.Length).Fill(value); break;
+        }
+    }
+}
