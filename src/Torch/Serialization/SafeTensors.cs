@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using MLNetSeg.Torch.Native;
 using MLNetSeg.Torch.Nn;
@@ -99,7 +100,8 @@ public static class SafeTensors
     private static byte[] EncodeHeader(List<(string Name, Tensor Data)> entries, IReadOnlyDictionary<string, string>? metadata)
     {
         var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        // Names stay readable UTF-8, as the reference implementation writes them.
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             json.WriteStartObject();
             if (metadata is { Count: > 0 })
