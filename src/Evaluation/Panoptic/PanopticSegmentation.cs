@@ -1,0 +1,86 @@
+using MLNetSeg.Vision.Imaging;
+
+namespace MLNetSeg.Evaluation.Panoptic;
+
+/// <summary>A panoptic category: things are countable objects, stuff amorphous regions.</summary>
+public sealed record PanopticCategory(int Id, string Name, bool IsThing);
+
+/// <summary>One segment of a panoptic map (COCO panoptic <c>segments_info</c> entry).</summary>
+public sealed record PanopticSegment(int Id, int CategoryId, bool IsCrowd = false);
+
+/// <summary>
+/// One image's panoptic segmentation: a map of segment ids (0 = void/unlabelled) plus what each
+/// id is. COCO panoptic PNGs store id = R + 256·G + 256²·B (panopticapi's rgb2id).
+/// </summary>
+public sealed class PanopticSegmentation
+{
+    /// <summary>Largest id an RGB PNG can hold.</summary>
+    public const int MaxId = 256 * 256 * 256 - 1;
+
+    private readonly int[] _ids;
+    private readonly PanopticSegment[] _segments;
+
+    /// <param name="ids">Row-major segment ids, copied.</param>
+    /// <param name="segments">What the non-zero ids are; ids must be unique and positive.</param>
+    /// <param name="name">Names the image in error messages.</param>
+    public PanopticSegmentation(int height, int width, int[] ids, IReadOnlyList<PanopticSegment> segments, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentNullException.ThrowIfNull(segments);
+        Name = name ?? "panoptic map";
+        if (height < 0 || width < 0 || ids.Length != (long)height * width)
+            throw new ArgumentException($"{Name}: a {height}x{width} map needs {(long)height * width} ids, got {ids.Length}", nameof(ids));
+        var seen = new HashSet<int>();
+        foreach (var s in segments)
+        {
+            if (s is null) throw new ArgumentException($"{Name}: a segment is null", nameof(segments));
+            if (s.Id <= 0 || s.Id > MaxId)
+                throw new ArgumentException($"{Name}: segment id {s.Id} must be in 1..{MaxId} (0 marks void pixels)", nameof(segments));
+            if (!seen.Add(s.Id)) throw new ArgumentException($"{Name}: segment id {s.Id} is listed twice", nameof(segments));
+        }
+        for (int i = 0; i < ids.Length; i++)
+            if (ids[i] < 0 || ids[i] > MaxId)
+                throw new ArgumentException($"{Name}: id {ids[i]} at (y={i / width}, x={i % width}) is outside 0..{MaxId}", nameof(ids));
+        Height = height;
+        Width = width;
+        _ids = (int[])ids.Clone();
+        _segments = segments.ToArray();
+    }
+
+    public int Height { get; }
+    public int Width { get; }
+    public string Name { get; }
+    public ReadOnlySpan<int> Ids => _ids;
+    public IReadOnlyList<PanopticSegment> Segments => _segments;
+
+    /// <summary>Reads a COCO-panoptic PNG (RGB-encoded ids); errors name the file.</summary>
+    public static PanopticSegmentation FromPng(string path, IReadOnlyList<PanopticSegment> segments) =>
+        FromRgbImage(ImageIO.Read(path), segments, path);
+
+    /// <summary>Decodes ids from an RGB image: id = R + 256·G + 256²·B.</summary>
+    public static PanopticSegmentation FromRgbImage(Image image, IReadOnlyList<PanopticSegment> segments, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (image.Channels != 3)
+            throw new ArgumentException($"{name ?? "panoptic image"}: panoptic PNGs are RGB, this image has {image.Channels} channel(s)", nameof(image));
+        var p = image.Pixels;
+        var ids = new int[image.Height * image.Width];
+        for (int i = 0; i < ids.Length; i++) ids[i] = p[3 * i] + 256 * p[3 * i + 1] + 65536 * p[3 * i + 2];
+        return new PanopticSegmentation(image.Height, image.Width, ids, segments, name);
+    }
+
+    /// <summary>The ids encoded as an RGB image (panopticapi's id2rgb), e.g. to write a PNG.</summary>
+    public Image ToRgbImage()
+    {
+        var image = new Image(Height, Width, 3);
+        var p = image.Pixels;
+        for (int i = 0; i < _ids.Length; i++)
+        {
+            int id = _ids[i];
+            p[3 * i] = (byte)(id & 0xFF);
+            p[3 * i + 1] = (byte)((id >> 8) & 0xFF);
+            p[3 * i + 2] = (byte)((id >> 16) & 0xFF);
+        }
+        return image;
+    }
+}
