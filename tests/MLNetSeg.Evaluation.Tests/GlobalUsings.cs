@@ -1,3 +1,1 @@
 global using Microsoft.VisualStudio.TestTools.UnitTesting;
-
-[assembly: Parallelize(Scope = ExecutionScope.MethodLevel, Workers = 2)]

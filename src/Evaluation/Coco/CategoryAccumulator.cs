@@ -42,6 +42,19 @@ internal static class CategoryAccumulator
             return c != 0 ? c : a.CompareTo(b);
         });
 
+        // Gather the flags into sorted order once, so the passes below read contiguous memory.
+        var sortedRank = new int[total];
+        var sortedFlags = new byte[aCount * tCount * total];
+        for (int s = 0; s < total; s++)
+        {
+            int e = sorted[s];
+            int rank = entryRank[e];
+            sortedRank[s] = rank;
+            var cell = cells[entryCell[e]];
+            for (int at = 0; at < aCount * tCount; at++)
+                sortedFlags[at * total + s] = cell.Flags[at * cell.Detections.Length + rank];
+        }
+
         var rc = new double[total];
         var pr = new double[total];
         for (int a = 0; a < aCount; a++)
@@ -54,14 +67,13 @@ internal static class CategoryAccumulator
                 int maxDet = p.MaxDetections[m];
                 for (int t = 0; t < tCount; t++)
                 {
+                    var flags = new ReadOnlySpan<byte>(sortedFlags, (a * tCount + t) * total, total);
                     double tp = 0, fp = 0;
                     int nd = 0;
                     for (int s = 0; s < total; s++)
                     {
-                        int e = sorted[s];
-                        int rank = entryRank[e];
-                        if (rank >= maxDet) continue;
-                        byte flag = cells[entryCell[e]].Flag(a, t, tCount, rank);
+                        if (sortedRank[s] >= maxDet) continue;
+                        byte flag = flags[s];
                         if ((flag & EvalCell.Ignored) == 0)
                         {
                             if ((flag & EvalCell.Matched) != 0) tp++;

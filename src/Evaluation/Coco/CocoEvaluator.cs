@@ -50,17 +50,16 @@ public sealed class CocoEvaluator
         Fill(precision, -1);
         Fill(recall, -1);
 
-        Parallelism.For(kCount, dop, k =>
+        // evaluateImg over all (image, category) cells, then accumulate per category: two parallel
+        // phases, so a single-category evaluation (keypoints) still uses every core.
+        var allCells = cellsByCategory.SelectMany(c => c).ToArray();
+        Parallelism.For(allCells.Length, dop, i =>
         {
-            var cells = cellsByCategory[k];
-            foreach (var cell in cells)
-            {
-                cell.SortAndTruncate(dt.Score, maxDetsLast);
-                var ious = ComputeIous(cell, gt, dt, oks);
-                cell.Match(ious, gt, dt.Area, p.AreaRanges, p.IouThresholds);
-            }
-            CategoryAccumulator.Accumulate(k, cells, dt.Score, p, precision, recall);
+            var cell = allCells[i];
+            cell.SortAndTruncate(dt.Score, maxDetsLast);
+            cell.Match(ComputeIous(cell, gt, dt, oks), gt, dt.Area, p.AreaRanges, p.IouThresholds);
         });
+        Parallelism.For(kCount, dop, k => CategoryAccumulator.Accumulate(k, cellsByCategory[k], dt.Score, p, precision, recall));
 
         var names = index.CategoryIds.Select(id => _groundTruth.GetCategory(id).Name).ToArray();
         return new CocoEvalResult(p, index.ImageIds, index.CategoryIds, names, precision, recall, warnings, clock.Elapsed);

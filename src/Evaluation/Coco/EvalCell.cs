@@ -24,14 +24,11 @@ internal sealed class EvalCell
     /// <summary>Detection indices in file order until <see cref="SortAndTruncate"/>; then by score, at most maxDets.</summary>
     public int[] Detections { get; private set; }
 
-    /// <summary>Flags per [area range, IoU threshold, detection rank].</summary>
+    /// <summary>Flags (<see cref="Matched"/>, <see cref="Ignored"/>) per [area range, IoU threshold, detection rank], flattened.</summary>
     public byte[] Flags { get; private set; } = [];
 
     /// <summary>Number of ground truths that are not ignored, per area range.</summary>
     public int[] NonIgnoredGroundTruths { get; private set; } = [];
-
-    public byte Flag(int area, int threshold, int thresholdCount, int rank) =>
-        Flags[(area * thresholdCount + threshold) * Detections.Length + rank];
 
     /// <summary>Stable sort by descending score (numpy mergesort of -score), then keep the first maxDets.</summary>
     public void SortAndTruncate(double[] scores, int maxDets)

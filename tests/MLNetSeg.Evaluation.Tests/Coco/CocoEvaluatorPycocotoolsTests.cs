@@ -85,11 +85,20 @@ public sealed class CocoEvaluatorPycocotoolsTests
     [TestMethod]
     public void LargestFixture_ReportsWallTime()
     {
+        // Not a benchmark (no assertion on time): it records the wall time next to the fixture's
+        // pycocotools time so regressions are visible in the test log.
         var expected = PycocotoolsExpectation.Load("medium.segm");
         expected.Evaluate(); // warm-up (JIT)
-        var result = expected.Evaluate();
-        expected.AssertMatches(result, Exact);
-        Console.WriteLine($"medium.segm: ours {result.Elapsed.TotalMilliseconds:F1} ms (evaluate+accumulate+summarize), " +
+        var times = new List<double>();
+        CocoEvalResult? result = null;
+        for (int i = 0; i < 5; i++)
+        {
+            result = expected.Evaluate();
+            times.Add(result.Elapsed.TotalMilliseconds);
+        }
+        expected.AssertMatches(result!, Exact);
+        times.Sort();
+        Console.WriteLine($"medium.segm: ours median {times[2]:F1} ms of 5 (evaluate+accumulate+summarize, this build), " +
                           $"pycocotools {expected.PycocotoolsSeconds * 1000:F1} ms (evaluate+accumulate) when the fixture was made");
     }
 }
