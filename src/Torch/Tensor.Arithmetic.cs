@@ -11,6 +11,11 @@ public sealed partial class Tensor
 
     public Tensor Add(Tensor other, double alpha = 1) => AddT.Invoke(this, other, alpha);
     public Tensor Add(double other) => AddS.Invoke(this, other, 1);
+    // Integer scalars stay integers (like a Python int), so int64 + 1 stays int64 while
+    // int64 + 1.0 promotes to float, as in torch.
+    public Tensor Add(long other) => AddS.Invoke(this, other, 1);
+    public Tensor Sub(long other) => SubS.Invoke(this, other, 1);
+    public Tensor Mul(long other) => MulS.Invoke(this, other);
     public Tensor Sub(Tensor other, double alpha = 1) => SubT.Invoke(this, other, alpha);
     public Tensor Sub(double other) => SubS.Invoke(this, other, 1);
     public Tensor Mul(Tensor other) => MulT.Invoke(this, other);
@@ -42,6 +47,12 @@ public sealed partial class Tensor
     public static Tensor operator -(Tensor a, double b) => a.Sub(b);
     public static Tensor operator -(double a, Tensor b) => RsubS.Invoke(b, a, 1);
     public static Tensor operator -(Tensor a) => a.Neg();
+    public static Tensor operator +(Tensor a, long b) => a.Add(b);
+    public static Tensor operator +(long a, Tensor b) => b.Add(a);
+    public static Tensor operator -(Tensor a, long b) => a.Sub(b);
+    public static Tensor operator -(long a, Tensor b) => RsubS.Invoke(b, a, 1);
+    public static Tensor operator *(Tensor a, long b) => a.Mul(b);
+    public static Tensor operator *(long a, Tensor b) => b.Mul(a);
     public static Tensor operator *(Tensor a, Tensor b) => a.Mul(b);
     public static Tensor operator *(Tensor a, double b) => a.Mul(b);
     public static Tensor operator *(double a, Tensor b) => b.Mul(a);

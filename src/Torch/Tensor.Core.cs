@@ -40,6 +40,12 @@ public sealed partial class Tensor
         return this;
     }
 
+    public Tensor Fill_(long value)
+    {
+        FillOp.InvokeVoid(this, value);
+        return this;
+    }
+
     public Tensor Fill_(double value)
     {
         FillOp.InvokeVoid(this, value);

@@ -29,6 +29,21 @@ public class EngineTests
     }
 
     [TestMethod]
+    public void IntegerScalarsKeepIntegerTensorsIntegral()
+    {
+        // torch: int64 + 1 -> int64, int64 + 1.0 -> float32 (default dtype), float32 + 1 -> float32.
+        using var scope = DisposeScope.Enter();
+        var i = Tensor.FromArray(new long[] { 1, 2 }, 2);
+        Assert.AreEqual(DType.Int64, (i + 1).DType);
+        Assert.AreEqual(DType.Int64, (2 * i - 1).DType);
+        CollectionAssert.AreEqual(new long[] { 1, 3 }, (2 * i - 1).ToArray<long>());
+        Assert.AreEqual(DType.Float32, (i + 1.0).DType);
+        Assert.AreEqual(DType.Float32, (Tensor.Ones(new long[] { 2 }) + 1).DType);
+        var big = Tensor.Zeros(new long[] { 1 }, DType.Int64).Fill_((1L << 62) + 1);
+        Assert.AreEqual((1L << 62) + 1, big.ToArray<long>()[0]);
+    }
+
+    [TestMethod]
     public void ShapeMismatchRaisesManagedExceptionWithTorchsMessage()
     {
         using var scope = DisposeScope.Enter();
