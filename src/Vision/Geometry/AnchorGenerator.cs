@@ -1,0 +1,99 @@
+using MLNetSeg.Torch;
+using MLNetSeg.Vision.Ops;
+
+namespace MLNetSeg.Vision.Geometry;
+
+/// <summary>
+/// Anchors over feature-map grids, identical to torchvision's AnchorGenerator: per level, base
+/// anchors for every (aspect ratio, size) pair (ratio-major), zero-centred and rounded
+/// (w = size/√ratio, h = size·√ratio, ratio = h/w), shifted to (x·stride_w, y·stride_h) for
+/// every cell in row-major order, where stride = padded image size // grid size.
+/// </summary>
+public sealed class AnchorGenerator
+{
+    private readonly Tensor[] cellAnchors;
+
+    /// <param name="sizes">Anchor sizes per level, e.g. {32}, {64}, ... for an FPN.</param>
+    /// <param name="aspectRatios">Aspect ratios (h/w) per level; one entry is used for every level.</param>
+    public AnchorGenerator(IReadOnlyList<IReadOnlyList<double>> sizes, IReadOnlyList<IReadOnlyList<double>> aspectRatios)
+    {
+        if (sizes.Count == 0) throw new ArgumentException("AnchorGenerator: no levels given");
+        if (aspectRatios.Count == 1 && sizes.Count > 1)
+            aspectRatios = Enumerable.Repeat(aspectRatios[0], sizes.Count).ToArray();
+        if (aspectRatios.Count != sizes.Count)
+            throw new ArgumentException($"AnchorGenerator: {sizes.Count} levels of sizes but {aspectRatios.Count} of aspect ratios");
+        Sizes = sizes;
+        AspectRatios = aspectRatios;
+        cellAnchors = new Tensor[sizes.Count];
+        for (int l = 0; l < sizes.Count; l++)
+            cellAnchors[l] = GenerateCellAnchors(sizes[l], aspectRatios[l]).DetachFromDisposeScope();
+    }
+
+    /// <summary>torchvision's FPN default: sizes 32…512 on five levels, ratios 0.5, 1, 2 everywhere.</summary>
+    public static AnchorGenerator FpnDefault() => new(
+        new[] { 32.0, 64, 128, 256, 512 }.Select(s => (IReadOnlyList<double>)new[] { s }).ToArray(),
+        new IReadOnlyList<double>[] { new[] { 0.5, 1.0, 2.0 } });
+
+    public IReadOnlyList<IReadOnlyList<double>> Sizes { get; }
+    public IReadOnlyList<IReadOnlyList<double>> AspectRatios { get; }
+
+    public int[] NumAnchorsPerLocation => Sizes.Select((s, l) => s.Count * AspectRatios[l].Count).ToArray();
+
+    /// <summary>The [A, 4] zero-centred anchors of a level (float32, CPU; a copy).</summary>
+    public Tensor CellAnchors(int level) => cellAnchors[level].Clone();
+
+    /// <summary>Rounded zero-centred anchors, computed in float32 as torchvision does.</summary>
+    public static Tensor GenerateCellAnchors(IReadOnlyList<double> scales, IReadOnlyList<double> aspectRatios)
+    {
+        using var scope = DisposeScope.Enter();
+        var s = Tensor.FromArray(scales.Select(v => (float)v).ToArray(), scales.Count);
+        var ratios = Tensor.FromArray(aspectRatios.Select(v => (float)v).ToArray(), aspectRatios.Count);
+        var hRatios = ratios.Sqrt();
+        var wRatios = 1.0 / hRatios;
+        var ws = (AtenOps.Unsqueeze(wRatios, 1) * AtenOps.Unsqueeze(s, 0)).Reshape(-1);
+        var hs = (AtenOps.Unsqueeze(hRatios, 1) * AtenOps.Unsqueeze(s, 0)).Reshape(-1);
+        var baseAnchors = AtenOps.Stack(new[] { -ws, -hs, ws, hs }, 1) / 2;
+        return scope.MoveToOuter(baseAnchors.Round());
+    }
+
+    /// <summary>Anchors of every level for a batch padded to <paramref name="imageHeight"/>×<paramref name="imageWidth"/>,
+    /// concatenated: [Σ H_l·W_l·A_l, 4], in <paramref name="dtype"/> on <paramref name="device"/>
+    /// (the same for every image of the batch).</summary>
+    /// <param name="gridSizes">(height, width) of each level's feature map.</param>
+    public Tensor Generate(long imageHeight, long imageWidth, IReadOnlyList<(long Height, long Width)> gridSizes, DType dtype = DType.Float32, Device? device = null)
+    {
+        using var scope = DisposeScope.Enter();
+        var levels = GenerateLevels(imageHeight, imageWidth, gridSizes, dtype, device);
+        return scope.MoveToOuter(levels.Length == 1 ? levels[0] : AtenOps.Cat(levels));
+    }
+
+    /// <summary>Generate for feature maps given as tensors ([N, C, H, W]); dtype and device follow the first map.</summary>
+    public Tensor Generate(long imageHeight, long imageWidth, IReadOnlyList<Tensor> featureMaps) =>
+        Generate(imageHeight, imageWidth, featureMaps.Select(f => (f.Size(-2), f.Size(-1))).ToArray(), featureMaps[0].DType, featureMaps[0].Device);
+
+    /// <summary>Per-level anchors ([H_l·W_l·A_l, 4] each), see <see cref="Generate(long, long, IReadOnlyList{ValueTuple{long, long}}, DType, Device?)"/>.</summary>
+    public Tensor[] GenerateLevels(long imageHeight, long imageWidth, IReadOnlyList<(long Height, long Width)> gridSizes, DType dtype = DType.Float32, Device? device = null)
+    {
+        if (gridSizes.Count != cellAnchors.Length)
+            throw new ArgumentException($"AnchorGenerator: configured for {cellAnchors.Length} levels but got {gridSizes.Count} feature maps");
+        var d = device ?? Device.Cpu;
+        var result = new Tensor[gridSizes.Count];
+        for (int l = 0; l < gridSizes.Count; l++)
+        {
+            using var scope = DisposeScope.Enter();
+            var (gh, gw) = gridSizes[l];
+            if (gh <= 0 || gw <= 0)
+                throw new ArgumentException($"AnchorGenerator: level {l} has an empty grid {gh}×{gw}");
+            long strideH = imageHeight / gh, strideW = imageWidth / gw;
+            var baseAnchors = cellAnchors[l].To(dtype, d);
+            var shiftsX = AtenOps.MulInt(Tensor.Arange(0, gw, 1, DType.Int32, d), strideW);  // int32, as torchvision's int32 arange times a 0-d stride
+            var shiftsY = AtenOps.MulInt(Tensor.Arange(0, gh, 1, DType.Int32, d), strideH);
+            var shiftX = AtenOps.Expand(AtenOps.Unsqueeze(shiftsX, 0), gh, gw).Reshape(-1);  // meshgrid "ij", row-major
+            var shiftY = AtenOps.Expand(AtenOps.Unsqueeze(shiftsY, 1), gh, gw).Reshape(-1);
+            var shifts = AtenOps.Stack(new[] { shiftX, shiftY, shiftX, shiftY }, 1);
+            var anchors = (shifts.View(-1, 1, 4) + baseAnchors.View(1, -1, 4)).Reshape(-1, 4);
+            result[l] = scope.MoveToOuter(anchors);
+        }
+        return result;
+    }
+}

@@ -1,0 +1,57 @@
+using MLNetSeg.Torch;
+using MLNetSeg.Vision.Ops;
+
+namespace MLNetSeg.Vision.Geometry;
+
+/// <summary>
+/// Samples a fixed-size batch per image with at most a given fraction of positives, as
+/// torchvision's det_utils.BalancedPositiveNegativeSampler: labels ≥ 1 are positives, 0
+/// negatives, −1 ignored; positives then negatives are drawn with torch.randperm on the
+/// labels' device, so with the same generator seed the same elements are picked.
+/// </summary>
+public sealed class BalancedPositiveNegativeSampler
+{
+    public BalancedPositiveNegativeSampler(int batchSizePerImage, double positiveFraction)
+    {
+        if (batchSizePerImage < 0) throw new ArgumentOutOfRangeException(nameof(batchSizePerImage), $"sampler: batch size {batchSizePerImage} is negative");
+        if (positiveFraction is < 0 or > 1 || double.IsNaN(positiveFraction))
+            throw new ArgumentOutOfRangeException(nameof(positiveFraction), $"sampler: positive fraction {positiveFraction} is outside [0, 1]");
+        BatchSizePerImage = batchSizePerImage;
+        PositiveFraction = positiveFraction;
+    }
+
+    public int BatchSizePerImage { get; }
+    public double PositiveFraction { get; }
+
+    /// <param name="matchedIdxs">Per image, [N] labels (−1 ignore, 0 negative, ≥ 1 positive).</param>
+    /// <returns>Per image, uint8 [N] masks of the sampled positives and negatives.</returns>
+    public (Tensor[] Positive, Tensor[] Negative) Sample(IReadOnlyList<Tensor> matchedIdxs)
+    {
+        var positives = new Tensor[matchedIdxs.Count];
+        var negatives = new Tensor[matchedIdxs.Count];
+        for (int i = 0; i < matchedIdxs.Count; i++)
+        {
+            using var scope = DisposeScope.Enter();
+            var labels = matchedIdxs[i];
+            if (labels.Dim != 1)
+                throw new ArgumentException($"sampler: labels of image {i} must be 1-d, got [{string.Join(", ", labels.Shape)}]");
+            var positive = AtenOps.WhereIndices(AtenOps.Ge(labels, 1));
+            var negative = AtenOps.WhereIndices(AtenOps.Eq(labels, 0));
+
+            // int(batch · fraction) truncates, as Python's int() does.
+            long numPos = Math.Min(positive.NumEl, (long)(BatchSizePerImage * PositiveFraction));
+            long numNeg = Math.Min(negative.NumEl, BatchSizePerImage - numPos);
+
+            var perm1 = AtenOps.Narrow(Tensor.Randperm(positive.NumEl, DType.Int64, positive.Device), 0, 0, numPos);
+            var perm2 = AtenOps.Narrow(Tensor.Randperm(negative.NumEl, DType.Int64, negative.Device), 0, 0, numNeg);
+            var one = Tensor.Scalar(1, DType.UInt8, labels.Device);
+            var posMask = Tensor.Zeros(labels.Shape, DType.UInt8, labels.Device);
+            var negMask = Tensor.Zeros(labels.Shape, DType.UInt8, labels.Device);
+            AtenOps.IndexPut_(posMask, AtenOps.Index(positive, perm1), one);
+            AtenOps.IndexPut_(negMask, AtenOps.Index(negative, perm2), one);
+            positives[i] = scope.MoveToOuter(posMask);
+            negatives[i] = scope.MoveToOuter(negMask);
+        }
+        return (positives, negatives);
+    }
+}
