@@ -102,10 +102,9 @@ public sealed class CocoDataset
         var items = new List<T>(list.GetArrayLength());
         foreach (var element in list.EnumerateArray())
         {
-            string position = $"{source}: {name}[{items.Count}]";
             if (element.ValueKind != JsonValueKind.Object)
-                throw new CocoFormatException($"{position} must be an object, got {CocoJsonObject.Describe(element)}");
-            items.Add(read(new CocoJsonObject(element, position)));
+                throw new CocoFormatException($"{source}: {name}[{items.Count}] must be an object, got {CocoJsonObject.Describe(element)}");
+            items.Add(read(new CocoJsonObject(element, source, name, items.Count)));
         }
         return items;
     }
@@ -113,7 +112,7 @@ public sealed class CocoDataset
     private static CocoImage ReadImage(CocoJsonObject o)
     {
         long id = o.RequiredInt64("id");
-        o = o.WithContext($"{SourceOf(o)}: image {id}");
+        o = o.Identified("image", id);
         return new CocoImage
         {
             Id = id,
@@ -126,7 +125,7 @@ public sealed class CocoDataset
     private static CocoCategory ReadCategory(CocoJsonObject o)
     {
         long id = o.RequiredInt64("id");
-        o = o.WithContext($"{SourceOf(o)}: category {id}");
+        o = o.Identified("category", id);
         return new CocoCategory
         {
             Id = id,
@@ -140,9 +139,9 @@ public sealed class CocoDataset
     private static CocoAnnotation ReadAnnotation(CocoJsonObject o)
     {
         long id = o.RequiredInt64("id");
-        o = o.WithContext($"{SourceOf(o)}: annotation {id}");
+        o = o.Identified("annotation", id);
         long imageId = o.RequiredInt64("image_id");
-        o = o.WithContext($"{o.Context} (image {imageId})");
+        o = o.OnImage(imageId);
         long? numKeypoints = o.OptionalInt64("num_keypoints");
         if (numKeypoints is < 0 or > int.MaxValue) throw o.Error("num_keypoints", $"must be a non-negative integer, got {numKeypoints}");
         return new CocoAnnotation
@@ -158,9 +157,6 @@ public sealed class CocoDataset
             NumKeypoints = (int?)numKeypoints,
         };
     }
-
-    // Context is "<file>: <list>[i]" before the id is known; recover the file part.
-    private static string SourceOf(CocoJsonObject o) => o.Context[..o.Context.LastIndexOf(": ", StringComparison.Ordinal)];
 
     private Dictionary<long, CocoImage> IndexImages()
     {
@@ -198,35 +194,36 @@ public sealed class CocoDataset
         var seen = new HashSet<long>(Annotations.Count);
         foreach (var ann in Annotations)
         {
-            string where = $"{Source}: annotation {ann.Id} (image {ann.ImageId})";
             if (!seen.Add(ann.Id))
                 throw new CocoFormatException($"{Source}: duplicate annotation id {ann.Id}");
+            string? problem;
             if (!_imagesById.TryGetValue(ann.ImageId, out var image))
-                throw new CocoFormatException($"{where}: 'image_id' {ann.ImageId} does not match any image");
-            if (!_categoriesById.TryGetValue(ann.CategoryId, out var category))
-                throw new CocoFormatException($"{where}: 'category_id' {ann.CategoryId} does not match any category");
-            CocoValidation.CheckBox(ann.Bbox, where);
-            if (ann.Area is double area && !(area >= 0 && double.IsFinite(area)))
-                throw new CocoFormatException($"{where}: 'area' must be a non-negative number, got {area}");
-            CocoValidation.CheckSegmentationSize(ann.Segmentation, image, where);
-            CheckKeypoints(ann, category, where);
+                problem = $"'image_id' {ann.ImageId} does not match any image";
+            else if (!_categoriesById.TryGetValue(ann.CategoryId, out var category))
+                problem = $"'category_id' {ann.CategoryId} does not match any category";
+            else
+                problem = CocoValidation.BoxProblem(ann.Bbox)
+                    ?? (ann.Area is double area && !(area >= 0 && double.IsFinite(area)) ? $"'area' must be a non-negative number, got {area}" : null)
+                    ?? CocoValidation.SegmentationSizeProblem(ann.Segmentation, image)
+                    ?? KeypointsProblem(ann, category);
+            if (problem is not null)
+                throw new CocoFormatException($"{Source}: annotation {ann.Id} (image {ann.ImageId}): {problem}");
         }
     }
 
-    private static void CheckKeypoints(CocoAnnotation ann, CocoCategory category, string where)
+    private static string? KeypointsProblem(CocoAnnotation ann, CocoCategory category)
     {
-        if (ann.NumKeypoints is < 0)
-            throw new CocoFormatException($"{where}: 'num_keypoints' must be non-negative, got {ann.NumKeypoints}");
-        if (ann.Keypoints is not { } kp) return;
-        CocoValidation.CheckKeypointTriplets(kp, where);
+        if (ann.NumKeypoints is < 0) return $"'num_keypoints' must be non-negative, got {ann.NumKeypoints}";
+        if (ann.Keypoints is not { } kp) return null;
+        if (CocoValidation.KeypointTripletsProblem(kp) is { } triplets) return triplets;
         if (category.Keypoints is { } names && kp.Length != 3 * names.Count)
-            throw new CocoFormatException(
-                $"{where}: 'keypoints' must have {3 * names.Count} numbers ({names.Count} keypoints of category {category.Id} × (x, y, v)), got {kp.Length}");
+            return $"'keypoints' must have {3 * names.Count} numbers ({names.Count} keypoints of category {category.Id} × (x, y, v)), got {kp.Length}";
         for (int i = 2; i < kp.Length; i += 3)
         {
             if (kp[i] is not (0 or 1 or 2))
-                throw new CocoFormatException($"{where}: 'keypoints' visibility of keypoint {i / 3} must be 0, 1 or 2, got {kp[i]}");
+                return $"'keypoints' visibility of keypoint {i / 3} must be 0, 1 or 2, got {kp[i]}";
         }
+        return null;
     }
 
     private void WriteTo(Utf8JsonWriter w)

@@ -10,17 +10,51 @@ namespace MLNetSeg.Data.Coco;
 /// </summary>
 internal readonly struct CocoJsonObject
 {
-    public CocoJsonObject(JsonElement element, string context)
+    private readonly string _source;
+    private readonly string _list;
+    private readonly int _index;
+    private readonly string? _kind;
+    private readonly long _id;
+    private readonly long? _imageId;
+
+    /// <summary>Item <paramref name="index"/> of the json list <paramref name="list"/> of file <paramref name="source"/>.</summary>
+    public CocoJsonObject(JsonElement element, string source, string list, int index)
+        : this(element, source, list, index, null, 0, null) { }
+
+    private CocoJsonObject(JsonElement element, string source, string list, int index, string? kind, long id, long? imageId)
     {
         Element = element;
-        Context = context;
+        _source = source;
+        _list = list;
+        _index = index;
+        _kind = kind;
+        _id = id;
+        _imageId = imageId;
     }
 
     public JsonElement Element { get; }
 
-    public string Context { get; }
+    public string Source => _source;
 
-    public CocoJsonObject WithContext(string context) => new(Element, context);
+    /// <summary>
+    /// Where this object is, for messages: "train.json: annotation 17 (image 3)" once the ids are
+    /// known, "train.json: annotations[4]" before. Built only when a message needs it.
+    /// </summary>
+    public string Context
+    {
+        get
+        {
+            string where = _kind is null ? $"{_source}: {Position(_list, _index)}" : $"{_source}: {_kind} {_id}";
+            return _imageId is long image ? $"{where} (image {image})" : where;
+        }
+    }
+
+    /// <summary>Results have no ids, so they are named by their index in the list.</summary>
+    public static string Position(string list, int index) => list == "result" ? $"result {index}" : $"{list}[{index}]";
+
+    public CocoJsonObject Identified(string kind, long id) => new(Element, _source, _list, _index, kind, id, _imageId);
+
+    public CocoJsonObject OnImage(long imageId) => new(Element, _source, _list, _index, _kind, _id, imageId);
 
     public CocoFormatException Error(string field, string message) => new($"{Context}: '{field}' {message}");
 

@@ -13,7 +13,7 @@ public sealed class CocoResults
     {
         Items = items.ToList();
         Source = source;
-        for (int i = 0; i < Items.Count; i++) Validate(Items[i], $"{source}: result {i} (image {Items[i].ImageId})");
+        for (int i = 0; i < Items.Count; i++) Validate(Items[i], source, i);
     }
 
     /// <summary>The file the results came from (used in error messages), or a placeholder.</summary>
@@ -36,10 +36,9 @@ public sealed class CocoResults
         var items = new List<CocoResult>(root.GetArrayLength());
         foreach (var element in root.EnumerateArray())
         {
-            string position = $"{source}: result {items.Count}";
             if (element.ValueKind != JsonValueKind.Object)
-                throw new CocoFormatException($"{position} must be an object, got {CocoJsonObject.Describe(element)}");
-            items.Add(Read(new CocoJsonObject(element, position)));
+                throw new CocoFormatException($"{source}: result {items.Count} must be an object, got {CocoJsonObject.Describe(element)}");
+            items.Add(Read(new CocoJsonObject(element, source, "result", items.Count)));
         }
         return new CocoResults(items, source);
     }
@@ -56,7 +55,7 @@ public sealed class CocoResults
     private static CocoResult Read(CocoJsonObject o)
     {
         long imageId = o.RequiredInt64("image_id");
-        o = o.WithContext($"{o.Context} (image {imageId})");
+        o = o.OnImage(imageId);
         return new CocoResult
         {
             ImageId = imageId,
@@ -68,19 +67,16 @@ public sealed class CocoResults
         };
     }
 
-    private static void Validate(CocoResult r, string where)
+    private static void Validate(CocoResult r, string source, int index)
     {
-        if (!double.IsFinite(r.Score))
-            throw new CocoFormatException($"{where}: 'score' must be a finite number, got {r.Score}");
-        if (r.Bbox is null && r.Segmentation is null && r.Keypoints is null)
-            throw new CocoFormatException($"{where}: needs one of 'bbox', 'segmentation' or 'keypoints'");
-        // An empty "bbox" list is legal in pycocotools (it then looks at the other fields).
-        if (r.Bbox is { Length: > 0 }) CocoValidation.CheckBox(r.Bbox, where);
-        if (r.Keypoints is { } kp)
-        {
-            CocoValidation.CheckKeypointTriplets(kp, where);
-            if (kp.Length == 0) throw new CocoFormatException($"{where}: 'keypoints' is empty");
-        }
+        string? problem =
+            !double.IsFinite(r.Score) ? $"'score' must be a finite number, got {r.Score}"
+            : r.Bbox is null && r.Segmentation is null && r.Keypoints is null ? "needs one of 'bbox', 'segmentation' or 'keypoints'"
+            // An empty "bbox" list is legal in pycocotools (it then looks at the other fields).
+            : r.Bbox is { Length: > 0 } ? CocoValidation.BoxProblem(r.Bbox) : null;
+        problem ??= r.Keypoints is { Length: 0 } ? "'keypoints' is empty" : CocoValidation.KeypointTripletsProblem(r.Keypoints);
+        if (problem is not null)
+            throw new CocoFormatException($"{source}: result {index} (image {r.ImageId}): {problem}");
     }
 
     private void WriteTo(Utf8JsonWriter w)

@@ -78,7 +78,7 @@ internal sealed class EvalDetections
             d.ImageIndex[j] = index.ImageIndex[r.ImageId];
             d.CategoryIndex[j] = index.CategoryIndex[r.CategoryId];
             d.Score[j] = r.Score;
-            Prepare(d, j, r, kind, gt.GetImage(r.ImageId), p, $"{results.Source}: result {i} (image {r.ImageId})");
+            Prepare(d, j, r, kind, gt.GetImage(r.ImageId), p, new Where(results.Source, i, r.ImageId));
         });
         return d;
     }
@@ -91,19 +91,26 @@ internal sealed class EvalDetections
         throw new CocoFormatException($"{source}: result 0 has no 'bbox', 'segmentation' or 'keypoints'");
     }
 
-    private static void Prepare(EvalDetections d, int j, CocoResult r, Kind kind, CocoImage image, CocoEvalParams p, string where)
+    /// <summary>"dt.json: result 12 (image 3)", formatted only for a message.</summary>
+    private readonly record struct Where(string Source, int Index, long ImageId)
+    {
+        public override string ToString() => $"{Source}: result {Index} (image {ImageId})";
+    }
+
+    private static string ReadAs(Kind kind) => kind switch
+    {
+        Kind.Box => "box results (result 0 has a 'bbox')",
+        Kind.Mask => "mask results (result 0 has a 'segmentation' and no 'bbox')",
+        _ => "keypoint results (result 0 has only 'keypoints')",
+    };
+
+    private static void Prepare(EvalDetections d, int j, CocoResult r, Kind kind, CocoImage image, CocoEvalParams p, Where where)
     {
         var iouType = p.IouType;
-        string readAs = kind switch
-        {
-            Kind.Box => "box results (result 0 has a 'bbox')",
-            Kind.Mask => "mask results (result 0 has a 'segmentation' and no 'bbox')",
-            _ => "keypoint results (result 0 has only 'keypoints')",
-        };
         switch (kind)
         {
             case Kind.Box:
-                var box = r.Bbox is { Length: 4 } b ? b : throw new CocoFormatException($"{where}: has no 'bbox', but all results are read as {readAs}, as pycocotools reads them");
+                var box = r.Bbox is { Length: 4 } b ? b : throw new CocoFormatException($"{where}: has no 'bbox', but all results are read as {ReadAs(kind)}, as pycocotools reads them");
                 d.Boxes[j] = box;
                 d.Area[j] = box[2] * box[3];
                 if (iouType == CocoIouType.Segm)
@@ -114,14 +121,14 @@ internal sealed class EvalDetections
                 }
                 break;
             case Kind.Mask:
-                var seg = r.Segmentation ?? throw new CocoFormatException($"{where}: has no 'segmentation', but all results are read as {readAs}, as pycocotools reads them");
+                var seg = r.Segmentation ?? throw new CocoFormatException($"{where}: has no 'segmentation', but all results are read as {ReadAs(kind)}, as pycocotools reads them");
                 var mask = ToMask(seg, image, where);
                 d.Masks[j] = mask;
                 d.Area[j] = mask.Area;
                 d.Boxes[j] = r.Bbox is { Length: 4 } given ? given : mask.ToBbox();
                 break;
             default:
-                var kp = r.Keypoints ?? throw new CocoFormatException($"{where}: has no 'keypoints', but all results are read as {readAs}, as pycocotools reads them");
+                var kp = r.Keypoints ?? throw new CocoFormatException($"{where}: has no 'keypoints', but all results are read as {ReadAs(kind)}, as pycocotools reads them");
                 double x0 = double.PositiveInfinity, xm = double.NegativeInfinity, y0 = double.PositiveInfinity, ym = double.NegativeInfinity;
                 for (int i = 0; i < kp.Length; i += 3)
                 {
@@ -145,7 +152,7 @@ internal sealed class EvalDetections
         }
     }
 
-    private static Rle ToMask(CocoSegmentation segmentation, CocoImage image, string where)
+    private static Rle ToMask(CocoSegmentation segmentation, CocoImage image, Where where)
     {
         (int h, int w) = segmentation switch
         {

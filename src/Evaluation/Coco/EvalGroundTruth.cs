@@ -47,25 +47,24 @@ internal sealed class EvalGroundTruth
         for (int i = 0; i < n; i++)
         {
             var ann = kept[i];
-            string where = $"{gt.Source}: annotation {ann.Id} (image {ann.ImageId})";
             if (ann.Id == 0) zeroIds++;
             result.Ids[i] = ann.Id;
             result.ImageIndex[i] = index.ImageIndex[ann.ImageId];
             result.CategoryIndex[i] = index.CategoryIndex[ann.CategoryId];
-            result.Area[i] = ann.Area ?? throw new CocoFormatException($"{where}: 'area' is missing; COCO evaluation's area ranges need it");
+            result.Area[i] = ann.Area ?? throw new CocoFormatException($"{Where(gt, ann)}: 'area' is missing; COCO evaluation's area ranges need it");
             result.IsCrowd[i] = ann.IsCrowd;
             result.Ignore[i] = ann.IsCrowd;
             if (p.IouType != CocoIouType.Segm)
-                result.Boxes[i] = ann.Bbox ?? throw new CocoFormatException($"{where}: 'bbox' is missing; {Name(p.IouType)} evaluation needs it");
+                result.Boxes[i] = ann.Bbox ?? throw new CocoFormatException($"{Where(gt, ann)}: 'bbox' is missing; {Name(p.IouType)} evaluation needs it");
             if (p.IouType == CocoIouType.Keypoints)
             {
                 int expected = 3 * p.KeypointSigmas!.Count;
                 var kp = ann.Keypoints ?? throw new CocoFormatException(
-                    $"{where}: 'keypoints' is missing; keypoints evaluation needs it (restrict the evaluation to keypoint categories with CocoEvalOptions.CategoryIds)");
+                    $"{Where(gt, ann)}: 'keypoints' is missing; keypoints evaluation needs it (restrict the evaluation to keypoint categories with CocoEvalOptions.CategoryIds)");
                 if (kp.Length != expected)
                     throw new CocoFormatException(
-                        $"{where}: 'keypoints' has {kp.Length / 3} keypoints but there are {expected / 3} OKS sigmas (set CocoEvalOptions.KeypointSigmas for other keypoint sets)");
-                int numKeypoints = ann.NumKeypoints ?? throw new CocoFormatException($"{where}: 'num_keypoints' is missing; keypoints evaluation needs it");
+                        $"{Where(gt, ann)}: 'keypoints' has {kp.Length / 3} keypoints but there are {expected / 3} OKS sigmas (set CocoEvalOptions.KeypointSigmas for other keypoint sets)");
+                int numKeypoints = ann.NumKeypoints ?? throw new CocoFormatException($"{Where(gt, ann)}: 'num_keypoints' is missing; keypoints evaluation needs it");
                 result.Keypoints[i] = kp;
                 result.Ignore[i] = numKeypoints == 0 || ann.IsCrowd;
             }
@@ -82,10 +81,12 @@ internal sealed class EvalGroundTruth
         return result;
     }
 
+    private static string Where(CocoDataset gt, CocoAnnotation ann) => $"{gt.Source}: annotation {ann.Id} (image {ann.ImageId})";
+
     private static Rle ToMask(CocoAnnotation ann, CocoDataset gt)
     {
-        string where = $"{gt.Source}: annotation {ann.Id} (image {ann.ImageId})";
-        var segmentation = ann.Segmentation ?? throw new CocoFormatException($"{where}: 'segmentation' is missing; segm evaluation needs it");
+        string where = Where(gt, ann);
+        var segmentation = ann.Segmentation ?? throw new CocoFormatException($"{Where(gt, ann)}: 'segmentation' is missing; segm evaluation needs it");
         var image = gt.GetImage(ann.ImageId);
         try
         {
@@ -93,7 +94,7 @@ internal sealed class EvalGroundTruth
         }
         catch (Exception e) when (e is not CocoFormatException)
         {
-            throw new CocoFormatException($"{where}: 'segmentation' cannot be converted to a mask: {e.Message}", e);
+            throw new CocoFormatException($"{Where(gt, ann)}: 'segmentation' cannot be converted to a mask: {e.Message}", e);
         }
     }
 

@@ -83,4 +83,14 @@ public sealed class CocoEvaluatorErrorTests
         var e = Fails("""[{"image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "score": 0.5}]""", CocoIouType.Bbox, gt);
         Assert.AreEqual("gt.json: annotation 8 (image 1): 'area' is missing; COCO evaluation's area ranges need it", e.Message);
     }
+
+    [TestMethod]
+    public void EmptyResults_GiveZeroWherePycocotoolsCrashes()
+    {
+        // pycocotools' loadRes reads anns[0] and raises IndexError on an empty list. Without
+        // detections every recall point has precision 0 and recall is 0 (the accumulate rules),
+        // while settings without ground truth stay -1 (here: medium and large).
+        var result = CocoEvaluator.Evaluate(GroundTruth(), CocoResults.Parse("[]", "dt.json"), CocoIouType.Bbox);
+        CollectionAssert.AreEqual(new double[] { 0, 0, 0, 0, -1, -1, 0, 0, 0, 0, -1, -1 }, result.Stats.ToArray());
+    }
 }
