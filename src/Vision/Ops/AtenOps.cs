@@ -10,20 +10,19 @@ namespace MLNetSeg.Vision.Ops;
 internal static class AtenOps
 {
     private static readonly Op SelectOp = new("select", "int"), NarrowOp = new("narrow"), SliceOp = new("slice", "Tensor"),
-        UnsqueezeOp = new("unsqueeze"), PermuteOp = new("permute"), ExpandOp = new("expand"),
+        UnsqueezeOp = new("unsqueeze"), PermuteOp = new("permute"), ExpandOp = new("expand"), FlattenOp = new("flatten", "using_ints"),
         StackOp = new("stack"), CatOp = new("cat"), SortOp = new("sort"), SortStableOp = new("sort", "stable"),
-        MaxDimOp = new("max", "dim"), MaxAllOp = new("max"), MinAllOp = new("min"), NonzeroOp = new("nonzero"),
-        IndexOp = new("index", "Tensor"), IndexSelectOp = new("index_select"), IndexPutOp = new("index_put_"),
+        MaxDimOp = new("max", "dim"), MaxAllOp = new("max"), MinAllOp = new("min"), SumOp = new("sum"),
+        SumDimOp = new("sum", "dim_IntList"), CumsumOp = new("cumsum"), ArgmaxOp = new("argmax"), GatherOp = new("gather"),
+        NonzeroOp = new("nonzero"), IndexOp = new("index", "Tensor"), IndexPutOp = new("index_put_"),
         EqScalarOp = new("eq", "Scalar"), EqTensorOp = new("eq", "Tensor"), GeScalarOp = new("ge", "Scalar"),
-        GeTensorOp = new("ge", "Tensor"), LtScalarOp = new("lt", "Scalar"), GtScalarOp = new("gt", "Scalar"),
-        LtTensorOp = new("lt", "Tensor"), GtTensorOp = new("gt", "Tensor"), LogicalAndOp = new("logical_and"),
-        LogicalOrOp = new("logical_or"), ArgmaxOp = new("argmax"), GatherOp = new("gather"),
+        GeTensorOp = new("ge", "Tensor"), LtScalarOp = new("lt", "Scalar"), LtTensorOp = new("lt", "Tensor"),
+        LeScalarOp = new("le", "Scalar"), LogicalAndOp = new("logical_and"),
+        AddTensorOp = new("add", "Tensor"), SubTensorOp = new("sub", "Tensor"), AddScalarOp = new("add", "Scalar"),
+        MulScalarOp = new("mul", "Scalar"), ClampMaxOp = new("clamp_max"), RemainderTensorOp = new("remainder", "Tensor"),
+        DivModeOp = new("div", "Tensor_mode"),
         PadOp = new("constant_pad_nd"), UpsampleBilinearOp = new("upsample_bilinear2d"),
-        UpsampleBicubicOp = new("upsample_bicubic2d"), GridSamplerOp = new("grid_sampler_2d"),
-        EmbeddingBagOp = new("embedding_bag"), SumDimOp = new("sum", "dim_IntList"), FlattenOp = new("flatten", "using_ints"),
-        RepeatInterleaveOp = new("repeat_interleave", "self_int"), CumsumOp = new("cumsum"), SumOp = new("sum"),
-        LeScalarOp = new("le", "Scalar"), AddScalarOp = new("add", "Scalar"), MulScalarOp = new("mul", "Scalar"),
-        ClampMaxOp = new("clamp_max"), AddTensorOp = new("add", "Tensor"), SubTensorOp = new("sub", "Tensor"), RemainderTensorOp = new("remainder", "Tensor"), DivModeOp = new("div", "Tensor_mode");
+        UpsampleBicubicOp = new("upsample_bicubic2d"), GridSamplerOp = new("grid_sampler_2d"), EmbeddingBagOp = new("embedding_bag");
 
     // Integer scalars must reach the dispatcher as ints: a double scalar would promote an
     // int64 tensor to float, and a double alpha is refused for integer tensors (Tensor's
@@ -95,8 +94,6 @@ internal static class AtenOps
     /// <summary>t[index] along dim 0 with an integer or bool index (torch advanced indexing).</summary>
     public static Tensor Index(Tensor t, Tensor index) => IndexOp.Invoke(t, new Tensor?[] { index });
 
-    public static Tensor IndexSelect(Tensor t, long dim, Tensor index) => IndexSelectOp.Invoke(t, dim, index);
-
     /// <summary>t[index] = values along dim 0, in place.</summary>
     public static void IndexPut_(Tensor t, Tensor index, Tensor values, bool accumulate = false) =>
         IndexPutOp.InvokeVoid(t, new Tensor?[] { index }, values, accumulate);
@@ -107,13 +104,9 @@ internal static class AtenOps
     public static Tensor Ge(Tensor a, Tensor b) => GeTensorOp.Invoke(a, b);
     public static Tensor Lt(Tensor t, double v) => LtScalarOp.Invoke(t, v);
     public static Tensor Lt(Tensor a, Tensor b) => LtTensorOp.Invoke(a, b);
-    public static Tensor Gt(Tensor t, double v) => GtScalarOp.Invoke(t, v);
-    public static Tensor Gt(Tensor a, Tensor b) => GtTensorOp.Invoke(a, b);
     public static Tensor And(Tensor a, Tensor b) => LogicalAndOp.Invoke(a, b);
-    public static Tensor Or(Tensor a, Tensor b) => LogicalOrOp.Invoke(a, b);
     public static Tensor Argmax(Tensor t, long dim) => ArgmaxOp.Invoke(t, dim, false);
     public static Tensor Gather(Tensor t, long dim, Tensor index) => GatherOp.Invoke(t, dim, index);
-    public static Tensor RepeatInterleave(Tensor t, long repeats) => RepeatInterleaveOp.Invoke(t, repeats);
 
     /// <summary>F.pad with constant 0; pad lists (left, right, top, bottom, ...) from the last dim.</summary>
     public static Tensor Pad(Tensor t, long[] pad) => PadOp.Invoke(t, pad, 0.0);

@@ -43,6 +43,8 @@ public static partial class VisionOps
     {
         CheckNmsInputs(boxes, scores, nameof(BatchedNms));
         AtenOps.CheckShape1(idxs, boxes.Size(0), "idxs", nameof(BatchedNms));
+        if (idxs.Device != boxes.Device)
+            throw new ArgumentException($"{nameof(BatchedNms)}: boxes are on {boxes.Device} but idxs on {idxs.Device}");
         if (boxes.NumEl == 0) return Tensor.Empty(new long[] { 0 }, DType.Int64, boxes.Device);
         long vanillaAbove = boxes.Device.Type == DeviceType.Cpu ? BatchedNmsVanillaAboveCpu : BatchedNmsVanillaAboveCuda;
         return boxes.NumEl > vanillaAbove

@@ -96,6 +96,17 @@ public class RoiAlignTests
         var f = VisionFixture.Load("level_mapper");
         var mapper = new LevelMapper(f.Int("k_min"), f.Int("k_max"));
         Expect.Exact(f.Output("levels"), mapper.Map(new[] { f.Input("boxes") }), "levels");
+        var d2 = LevelMapper.Detectron2(f.Int("k_min"), f.Int("k_max"));
+        Expect.Exact(f.Output("levels_d2"), d2.Map(new[] { f.Input("boxes") }), "detectron2 levels");
+    }
+
+    [TestMethod]
+    public void TorchvisionsLibraryLoadsWithoutLibpython()
+    {
+        Expect.BackendAvailable(VisionOpsBackend.Native);
+        var mapped = File.ReadLines("/proc/self/maps").Where(l => l.Contains("libpython")).ToArray();
+        Assert.AreEqual(0, mapped.Length, $"libpython was mapped: {string.Join("; ", mapped)}");
+        StringAssert.Contains(TorchvisionNative.LoadedPath, "torchvision");
     }
 
     [TestMethod]
@@ -126,5 +137,8 @@ public class RoiAlignTests
         StringAssert.Contains(e.Message, "rois must be a [N, 5] tensor, got [2, 4]");
         var e2 = Assert.ThrowsException<ArgumentException>(() => VisionOps.RoiAlign(Tensor.Ones(new long[] { 3, 8, 8 }), Tensor.Zeros(new long[] { 2, 5 }), 2));
         StringAssert.Contains(e2.Message, "input must be [N, C, H, W]");
+        var badBatch = Tensor.FromArray(new float[] { 1, 0, 0, 4, 4 }, 1, 5);
+        var e3 = Assert.ThrowsException<ArgumentException>(() => VisionOps.RoiAlign(input, badBatch, 2));
+        StringAssert.Contains(e3.Message, "batch indices in [1, 1] but the input has 1 image(s)");
     }
 }
