@@ -11,9 +11,9 @@ public static partial class VisionOps
 {
     private static readonly Op NativeNms = new("torchvision::nms");
 
-    /// <summary>torchvision's rule: above this many box coordinates batched NMS runs one NMS per
-    /// class instead of the coordinate-offset trick (faster there; and offsets in float32 would
-    /// round large coordinates).</summary>
+    /// <summary>torchvision's speed heuristic: above this many box coordinates batched NMS runs one
+    /// NMS per class instead of the coordinate-offset trick. Following it keeps results identical
+    /// to torchvision's, since shifted coordinates round differently.</summary>
     private const long BatchedNmsVanillaAboveCpu = 4000, BatchedNmsVanillaAboveCuda = 20000;
 
     /// <summary>
@@ -95,9 +95,8 @@ public static partial class VisionOps
     /// <summary>
     /// torchvision 0.14's CPU kernel, transcribed: boxes are visited in the order of a stable
     /// descending sort of the scores, as the kernel sorts (so tied scores keep index order);
-    /// the greedy pass runs on the host
-    /// in the boxes' precision with the kernel's arithmetic (areas (x2−x1)(y2−y1), IoU =
-    /// inter / (area_i + area_j − inter)), so kept indices are identical.
+    /// the greedy pass runs on the host in the boxes' precision with the kernel's arithmetic
+    /// (areas (x2−x1)(y2−y1), IoU = inter / (area_i + area_j − inter)), so kept indices are identical.
     /// </summary>
     private static Tensor ComposedNms(Tensor boxes, Tensor scores, double iouThreshold)
     {

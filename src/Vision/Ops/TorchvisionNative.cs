@@ -9,7 +9,8 @@ public enum VisionOpsBackend
     Auto,
     /// <summary>torchvision's registered kernel (torchvision::roi_align, torchvision::nms); fails if absent.</summary>
     Native,
-    /// <summary>The implementation composed from aten ops (always available, any device).</summary>
+    /// <summary>Our implementation, always available on any device: aten ops (RoIAlign, with
+    /// autograd) or an aten sort plus a greedy pass on the host (NMS).</summary>
     Composed,
 }
 
