@@ -9,14 +9,14 @@ public sealed partial class Tensor
         PowS = new("pow", "Tensor_Scalar"), AddInplaceT = new("add_", "Tensor"), MulInplaceS = new("mul_", "Scalar"),
         ReciprocalOp = new("reciprocal");
 
-    public Tensor Add(Tensor other, double alpha = 1) => AddT.Invoke(this, other, alpha);
+    public Tensor Add(Tensor other, double alpha = 1) => AddT.Invoke(this, other, Alpha(alpha));
     public Tensor Add(double other) => AddS.Invoke(this, other, 1);
     // Integer scalars stay integers (like a Python int), so int64 + 1 stays int64 while
     // int64 + 1.0 promotes to float, as in torch.
     public Tensor Add(long other) => AddS.Invoke(this, other, 1);
     public Tensor Sub(long other) => SubS.Invoke(this, other, 1);
     public Tensor Mul(long other) => MulS.Invoke(this, other);
-    public Tensor Sub(Tensor other, double alpha = 1) => SubT.Invoke(this, other, alpha);
+    public Tensor Sub(Tensor other, double alpha = 1) => SubT.Invoke(this, other, Alpha(alpha));
     public Tensor Sub(double other) => SubS.Invoke(this, other, 1);
     public Tensor Mul(Tensor other) => MulT.Invoke(this, other);
     public Tensor Mul(double other) => MulS.Invoke(this, other);
@@ -30,7 +30,7 @@ public sealed partial class Tensor
     /// <summary>this += alpha * other, in place; returns this.</summary>
     public Tensor Add_(Tensor other, double alpha = 1)
     {
-        AddInplaceT.InvokeVoid(this, other, alpha);
+        AddInplaceT.InvokeVoid(this, other, Alpha(alpha));
         return this;
     }
 
@@ -39,6 +39,9 @@ public sealed partial class Tensor
         MulInplaceS.InvokeVoid(this, other);
         return this;
     }
+
+    // libtorch rejects a floating-point alpha for integer tensors; a whole alpha goes as an int.
+    private static OpArg Alpha(double alpha) => alpha == Math.Floor(alpha) && Math.Abs(alpha) < 1e15 ? (OpArg)(long)alpha : (OpArg)alpha;
 
     public static Tensor operator +(Tensor a, Tensor b) => a.Add(b);
     public static Tensor operator +(Tensor a, double b) => a.Add(b);

@@ -38,6 +38,8 @@ public class EngineTests
         Assert.AreEqual(DType.Int64, (2 * i - 1).DType);
         CollectionAssert.AreEqual(new long[] { 1, 3 }, (2 * i - 1).ToArray<long>());
         Assert.AreEqual(DType.Float32, (i + 1.0).DType);
+        CollectionAssert.AreEqual(new long[] { 2, 4 }, (i + i).ToArray<long>());   // alpha must go as an int
+        CollectionAssert.AreEqual(new long[] { -1, -2 }, i.Sub(i, 2).ToArray<long>());
         Assert.AreEqual(DType.Float32, (Tensor.Ones(new long[] { 2 }) + 1).DType);
         var big = Tensor.Zeros(new long[] { 1 }, DType.Int64).Fill_((1L << 62) + 1);
         Assert.AreEqual((1L << 62) + 1, big.ToArray<long>()[0]);

@@ -300,7 +300,9 @@ public sealed class Rle : IEquatable<Rle>
     /// <summary>
     /// Rasterises polygons the way COCO does (maskApi <c>rleFrPoly</c> on each polygon, then
     /// <c>rleMerge</c> union, as <c>COCO.annToRLE</c> does). Each polygon is
-    /// <c>[x1, y1, x2, y2, …]</c> with at least 3 points; points may lie outside the image.
+    /// <c>[x1, y1, x2, y2, …]</c>; points may lie outside the image. Degenerate polygons of one or
+    /// two points (they occur in COCO train) are rasterised exactly as <c>rleFrPoly</c> does.
+    /// Deciding that a 4-number list is a box is the COCO reader's job (<c>frPyObjects</c>), not this one's.
     /// </summary>
     public static Rle FromPolygons(IReadOnlyList<double[]> polygons, int height, int width)
     {
@@ -310,11 +312,9 @@ public sealed class Rle : IEquatable<Rle>
         for (int i = 0; i < polygons.Count; i++)
         {
             var p = polygons[i] ?? throw new ArgumentException($"polygons[{i}] is null.", nameof(polygons));
-            // pycocotools' frPyObjects only treats a list as polygons when it has more than 4
-            // numbers (4 would be read as a box), so require 3+ points rather than guess.
-            if (p.Length < 6 || p.Length % 2 != 0)
+            if (p.Length < 2 || p.Length % 2 != 0)
                 throw new ArgumentException(
-                    $"polygons[{i}] has {p.Length} coordinates; a polygon needs an even number, at least 6 (3 points).", nameof(polygons));
+                    $"polygons[{i}] has {p.Length} coordinates; a polygon needs an even number of them, at least 2.", nameof(polygons));
             parts[i] = FromPolygon(p, height, width, $"polygons[{i}]");
         }
         return parts.Length == 1 ? parts[0] : Merge(parts);

@@ -186,8 +186,10 @@ public class RleTests
     [TestMethod]
     public void PolygonsWithTooFewOrOddCoordinatesAreRejected()
     {
-        var few = Assert.ThrowsException<ArgumentException>(() => Rle.FromPolygons(new[] { new double[] { 1, 1, 5, 5 } }, 10, 10));
-        StringAssert.Contains(few.Message, "polygons[0] has 4 coordinates");
+        // Two-point (and one-point) parts are legal and rasterised like rleFrPoly (polygons.json);
+        // an empty list of coordinates is not.
+        var few = Assert.ThrowsException<ArgumentException>(() => Rle.FromPolygons(new[] { new double[] { 1, 1, 5, 5, 3, 9 }, new double[0] }, 10, 10));
+        StringAssert.Contains(few.Message, "polygons[1] has 0 coordinates");
         var odd = Assert.ThrowsException<ArgumentException>(() =>
             Rle.FromPolygons(new[] { new double[] { 1, 1, 5, 5, 3, 9 }, new double[] { 1, 1, 5, 5, 3, 9, 4 } }, 10, 10));
         StringAssert.Contains(odd.Message, "polygons[1] has 7 coordinates");
