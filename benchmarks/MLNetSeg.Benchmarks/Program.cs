@@ -9,6 +9,8 @@ var rest = args.Skip(1).ToArray();
 var benchmarks = new Dictionary<string, Func<string[], string>>
 {
     ["overhead"] = EngineBenchmarks.Overhead,
+    ["resnet50"] = EngineBenchmarks.ResNet50,
+    ["memory"] = EngineBenchmarks.Memory,
 };
 if (!benchmarks.TryGetValue(name, out var run))
 {

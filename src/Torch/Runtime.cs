@@ -51,6 +51,14 @@ public static class TorchRuntime
         NativeMethods.Check(NativeMethods.mls_load_library(path));
     }
 
+    /// <summary>Native tensor handles held by live <see cref="Tensor"/> objects right now. A loop
+    /// that disposes what it makes keeps this constant; use it to find leaks.</summary>
+    public static long LiveTensors => Tensor.LiveHandles;
+
+    /// <summary>Tensors that were never disposed and were freed by the garbage collector's
+    /// finalizer instead (late, and on another thread): should stay at zero in a tidy program.</summary>
+    public static long FinalizedTensors => Tensor.FinalizedHandles;
+
     /// <summary>All operator schemas registered with the dispatcher, one per line.</summary>
     public static string AllSchemas() => NativeMethods.TakeString(NativeMethods.mls_all_schemas());
 

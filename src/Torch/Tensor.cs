@@ -17,14 +17,26 @@ public sealed unsafe partial class Tensor : IDisposable
     {
         if (handle == IntPtr.Zero) throw new TorchException(NativeMethods.LastError());
         this.handle = handle;
+        Interlocked.Increment(ref liveHandles);
         DisposeScope.Current?.Register(this);
     }
 
     ~Tensor()
     {
         var h = Interlocked.Exchange(ref handle, IntPtr.Zero);
-        if (h != IntPtr.Zero) NativeMethods.mls_tensor_free(h);
+        if (h == IntPtr.Zero) return;
+        NativeMethods.mls_tensor_free(h);
+        Interlocked.Decrement(ref liveHandles);
+        Interlocked.Increment(ref finalizedHandles);
     }
+
+    private static long liveHandles, finalizedHandles;
+
+    /// <summary>Native tensor handles currently owned by managed Tensor objects.</summary>
+    internal static long LiveHandles => Interlocked.Read(ref liveHandles);
+
+    /// <summary>Handles freed by the finalizer because nobody disposed them (a leak indicator).</summary>
+    internal static long FinalizedHandles => Interlocked.Read(ref finalizedHandles);
 
     /// <summary>The dispose scope that owns this tensor, if any.</summary>
     internal DisposeScope? Scope { get; set; }
@@ -37,7 +49,11 @@ public sealed unsafe partial class Tensor : IDisposable
     public void Dispose()
     {
         var h = Interlocked.Exchange(ref handle, IntPtr.Zero);
-        if (h != IntPtr.Zero) NativeMethods.mls_tensor_free(h);
+        if (h != IntPtr.Zero)
+        {
+            NativeMethods.mls_tensor_free(h);
+            Interlocked.Decrement(ref liveHandles);
+        }
         GC.SuppressFinalize(this);
     }
 

@@ -109,6 +109,31 @@ public class EngineTests
     }
 
     [TestMethod]
+    public void TrainingLoopLeavesNoNativeTensorsBehind()
+    {
+        using var model = new MLNetSeg.Torch.Nn.Sequential(
+            new MLNetSeg.Torch.Nn.Conv2d(3, 4, 3, padding: 1), new MLNetSeg.Torch.Nn.BatchNorm2d(4), new MLNetSeg.Torch.Nn.ReLU());
+        var optimizer = new MLNetSeg.Torch.Optim.Sgd(model.Parameters(), learningRate: 0.01, momentum: 0.9);
+        void Step()
+        {
+            using var scope = DisposeScope.Enter();
+            var loss = model.Forward(Tensor.Randn(new long[] { 2, 3, 8, 8 })).Mean();
+            optimizer.ZeroGrad();
+            loss.Backward();
+            optimizer.Step();
+        }
+        Step();  // creates the momentum buffers
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long live = TorchRuntime.LiveTensors, finalized = TorchRuntime.FinalizedTensors;
+        for (int i = 0; i < 50; i++) Step();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Assert.AreEqual(live, TorchRuntime.LiveTensors, "native tensors outlived the loop");
+        Assert.AreEqual(finalized, TorchRuntime.FinalizedTensors, "tensors were left to the finalizer instead of being disposed");
+    }
+
+    [TestMethod]
     public void SeedingMakesRandomTensorsReproducible()
     {
         using var scope = DisposeScope.Enter();
