@@ -11,6 +11,9 @@ var benchmarks = new Dictionary<string, Func<string[], string>>
     ["overhead"] = EngineBenchmarks.Overhead,
     ["resnet50"] = EngineBenchmarks.ResNet50,
     ["memory"] = EngineBenchmarks.Memory,
+    ["cocoeval"] = VisionBenchmarks.CocoEval,
+    ["nms10k"] = VisionBenchmarks.Nms10k,
+    ["rle"] = VisionBenchmarks.RleEncode,
 };
 if (!benchmarks.TryGetValue(name, out var run))
 {
