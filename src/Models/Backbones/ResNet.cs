@@ -1,0 +1,144 @@
+using MLNetSeg.Torch;
+using MLNetSeg.Torch.Nn;
+
+namespace MLNetSeg.Models.Backbones;
+
+/// <summary>
+/// torchvision.models.ResNet (v1.5) with the normalisation layer injected: conv1 (7×7, stride 2)
+/// → bn1 → relu → maxpool (3×3, stride 2) → layer1..layer4 → avgpool → fc. Children, parameter
+/// names and shapes are torchvision's, so its state dicts (e.g. ImageNet weights) load as they are.
+/// <para>
+/// Initialised like torchvision, draw for draw: every conv and the fc first get PyTorch's default
+/// initialisation in construction order, then each conv (in module order) gets
+/// kaiming_normal(fan_out, relu); so after <c>TorchRuntime.ManualSeed(s)</c> the weights equal
+/// those of torchvision after <c>torch.manual_seed(s)</c>. Norm layers start at weight 1, bias 0.
+/// </para>
+/// </summary>
+public sealed class ResNet : Module<Tensor, Tensor>
+{
+    private readonly FusedConvNorm stem;
+    private readonly Sequential[] stages;
+    private readonly AdaptiveAvgPool avgPool;
+
+    public ResNet(ResNetSpec spec, NormLayer? norm = null, long numClasses = 1000)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Layers.Count != 4 || spec.Layers.Any(n => n <= 0))
+            throw new ArgumentException($"ResNet: expected 4 positive block counts (layer1..layer4), got [{string.Join(", ", spec.Layers)}]", nameof(spec));
+        if (spec.Block == ResidualBlockKind.Basic && (spec.Groups != 1 || spec.WidthPerGroup != 64))
+            throw new ArgumentException("ResNet: BasicBlock only supports groups=1 and width_per_group=64", nameof(spec));
+        if (spec.Groups <= 0 || spec.WidthPerGroup <= 0)
+            throw new ArgumentException($"ResNet: groups ({spec.Groups}) and width_per_group ({spec.WidthPerGroup}) must be positive", nameof(spec));
+        Spec = spec;
+        norm ??= NormLayers.BatchNorm();  // torchvision.models.resnet*'s default norm_layer
+
+        Conv1 = RegisterModule("conv1", new Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
+        Bn1 = RegisterModule("bn1", norm(64));
+        RegisterModule("relu", new ReLU(inplace: true));
+        MaxPool = RegisterModule("maxpool", new MaxPool2d(3, stride: 2, padding: 1));
+        long inPlanes = 64;
+        stages = new Sequential[4];
+        for (int i = 0; i < 4; i++)
+            stages[i] = RegisterModule($"layer{i + 1}", MakeStage(spec, norm, ref inPlanes, 64L << i, spec.Layers[i], stride: i == 0 ? 1 : 2));
+        avgPool = RegisterModule("avgpool", new AdaptiveAvgPool());
+        Fc = RegisterModule("fc", new Linear(inPlanes, numClasses));
+        stem = new FusedConvNorm(Conv1, Bn1);
+
+        using var noGrad = NoGradScope.Enter();
+        foreach (var m in Modules())
+            if (m is Conv2d conv) Init.KaimingNormal_(conv.Weight, mode: FanMode.FanOut, nonlinearity: Nonlinearity.Relu);
+    }
+
+    public ResNet(ResNetDepth depth, NormLayer? norm = null, long numClasses = 1000) : this(ResNetSpec.For(depth), norm, numClasses) { }
+
+    public ResNetSpec Spec { get; }
+    public Conv2d Conv1 { get; }
+    public Module<Tensor, Tensor> Bn1 { get; }
+    public MaxPool2d MaxPool { get; }
+    public Linear Fc { get; }
+
+    /// <summary>layer1..layer4 as <c>Stage(1)</c>..<c>Stage(4)</c>: sequences of residual blocks.</summary>
+    public Sequential Stage(int stage) =>
+        stage is >= 1 and <= 4 ? stages[stage - 1] : throw new ArgumentOutOfRangeException(nameof(stage), stage, "ResNet stages are 1..4");
+
+    /// <summary>Class logits (N, numClasses) of an (N, 3, H, W) batch.</summary>
+    public override Tensor Forward(Tensor input)
+    {
+        var x = ForwardStem(input);
+        foreach (var stage in stages) x = Intermediate.Then(x, v => ForwardStage(stage, v));
+        x = Intermediate.Then(x, avgPool.Forward);
+        x = Intermediate.Then(x, v => v.Flatten(1));
+        return Intermediate.Then(x, Fc.Forward);
+    }
+
+    /// <summary>conv1 → bn1 → ReLU → maxpool: the stride-4 input of layer1.</summary>
+    public Tensor ForwardStem(Tensor input)
+    {
+        if (input.Dim != 4 || input.Size(1) != Conv1.InChannels)
+            throw new ArgumentException($"ResNet expects an (N, {Conv1.InChannels}, H, W) image batch, got shape [{string.Join(", ", input.Shape)}]",
+                nameof(input));
+        var x = Intermediate.Relu_(stem.Forward(input));
+        return Intermediate.Then(x, MaxPool.Forward);
+    }
+
+    /// <summary>Runs the blocks of a stage one after another, freeing each block's output once the
+    /// next has consumed it (unlike Sequential.Forward); <paramref name="input"/> is left alone.</summary>
+    public static Tensor ForwardStage(Sequential stage, Tensor input)
+    {
+        var x = input;
+        foreach (var block in stage)
+        {
+            var y = block.Forward(x);
+            if (!ReferenceEquals(x, input)) x.Dispose();
+            x = y;
+        }
+        return x;
+    }
+
+    /// <summary>
+    /// Inference-time optimisation: folds every FrozenBatchNorm2d into the convolution before it
+    /// (see <see cref="FusedConvNorm"/>), leaving parameters and state dict untouched. Used in eval
+    /// mode only; call again after changing weights. Returns the number of conv + norm pairs folded
+    /// (0 with BatchNorm2d, whose statistics are not frozen).
+    /// </summary>
+    public int FuseFrozenBatchNorm() => FuseFrozenBatchNorm(throughStage: 4);
+
+    /// <summary>Drops the folded convolutions: forward runs conv then norm again.</summary>
+    public void UnfuseFrozenBatchNorm()
+    {
+        foreach (var p in ConvNormPairs(4)) p.Unfuse();
+    }
+
+    /// <summary>Folds the stem and stages 1..<paramref name="throughStage"/> only (an
+    /// <see cref="IntermediateLayerGetter"/> disposes the deeper ones).</summary>
+    internal int FuseFrozenBatchNorm(int throughStage) => ConvNormPairs(throughStage).Count(p => p.Fuse());
+
+    private IEnumerable<FusedConvNorm> ConvNormPairs(int throughStage) =>
+        new[] { stem }.Concat(stages.Take(throughStage).SelectMany(s => s.Cast<ResidualBlock>()).SelectMany(b => b.ConvNormPairs));
+
+    /// <summary>torchvision's ResNet._make_layer: the first block takes the stride and, when the
+    /// shape changes, a 1×1 conv + norm projection of the shortcut.</summary>
+    private static Sequential MakeStage(ResNetSpec spec, NormLayer norm, ref long inPlanes, long planes, int blocks, long stride)
+    {
+        long outPlanes = planes * spec.Expansion;
+        Sequential? downsample = null;
+        if (stride != 1 || inPlanes != outPlanes)
+            downsample = new Sequential(new Conv2d(inPlanes, outPlanes, 1, stride: stride, bias: false), norm(outPlanes));
+        var stage = new Sequential();
+        stage.Append(MakeBlock(spec, norm, inPlanes, planes, stride, downsample));
+        inPlanes = outPlanes;
+        for (int i = 1; i < blocks; i++) stage.Append(MakeBlock(spec, norm, inPlanes, planes, 1, null));
+        return stage;
+    }
+
+    private static ResidualBlock MakeBlock(ResNetSpec spec, NormLayer norm, long inPlanes, long planes, long stride, Sequential? downsample) =>
+        spec.Block == ResidualBlockKind.Basic
+            ? new BasicBlock(inPlanes, planes, norm, stride, downsample)
+            : new Bottleneck(inPlanes, planes, norm, stride, downsample, spec.Groups, spec.WidthPerGroup);
+
+    /// <summary>nn.AdaptiveAvgPool2d((1, 1)): registered for torchvision's child layout; it holds no state.</summary>
+    private sealed class AdaptiveAvgPool : Module<Tensor, Tensor>
+    {
+        public override Tensor Forward(Tensor input) => Functional.AdaptiveAvgPool2d(input, 1);
+    }
+}

@@ -1,0 +1,96 @@
+using MLNetSeg.Torch;
+
+namespace MLNetSeg.Models.Backbones;
+
+/// <summary>
+/// ResNet/ResNeXt + FPN detection backbones, built as torchvision 0.14 builds them
+/// (resnet_fpn_backbone / _resnet_fpn_extractor; the "v2" recipe of maskrcnn_resnet50_fpn_v2).
+/// </summary>
+public static class ResNetFpn
+{
+    /// <summary>FPN channels of every torchvision detection recipe.</summary>
+    public const long OutChannels = 256;
+
+    /// <summary>
+    /// A ResNet + FPN backbone.
+    /// <list type="bullet">
+    /// <item><paramref name="fpnVersion"/> 1 (resnet_fpn_backbone, Mask R-CNN v1): FrozenBatchNorm2d
+    /// (eps <paramref name="frozenBatchNormEps"/>) in the ResNet, FPN convs with biases and no norm.</item>
+    /// <item><paramref name="fpnVersion"/> 2 (maskrcnn_resnet50_fpn_v2): BatchNorm2d in the ResNet
+    /// (torchvision's plain resnet50) and in the FPN (its convs without bias).</item>
+    /// </list>
+    /// </summary>
+    /// <param name="trainableLayers">0..5: how many of layer4, layer3, layer2, layer1, conv1 (and
+    /// bn1 at 5) keep requires_grad; the others are frozen. torchvision's default is 3.</param>
+    /// <param name="returnedLayers">ResNet stages (1..4, increasing) fed to the FPN; default all four.</param>
+    /// <param name="extraBlocks">Levels after the FPN; default <see cref="LastLevelMaxPool"/> ("pool").</param>
+    /// <param name="frozenBatchNormEps">FrozenBatchNorm2d eps of version 1: torchvision's 1e-5, or 0 for
+    /// its legacy COCO_V1 Mask R-CNN weights.</param>
+    public static BackboneWithFpn Create(ResNetDepth depth, int trainableLayers = 3, int fpnVersion = 1,
+        IReadOnlyList<int>? returnedLayers = null, ExtraFpnBlock? extraBlocks = null, double frozenBatchNormEps = 1e-5)
+    {
+        var (bodyNorm, fpnNorm) = fpnVersion switch
+        {
+            1 => (NormLayers.FrozenBatchNorm(frozenBatchNormEps), (NormLayer?)null),
+            2 => (NormLayers.BatchNorm(), NormLayers.BatchNorm()),
+            _ => throw new ArgumentOutOfRangeException(nameof(fpnVersion), fpnVersion, "the FPN recipe is 1 (torchvision v1) or 2 (v2, BatchNorm)"),
+        };
+        CheckTrainableLayers(trainableLayers);
+        return FromResNet(new ResNet(depth, bodyNorm), trainableLayers, returnedLayers, extraBlocks, fpnNorm);
+    }
+
+    public static BackboneWithFpn ResNet18(int trainableLayers = 3, int fpnVersion = 1) => Create(ResNetDepth.ResNet18, trainableLayers, fpnVersion);
+    public static BackboneWithFpn ResNet34(int trainableLayers = 3, int fpnVersion = 1) => Create(ResNetDepth.ResNet34, trainableLayers, fpnVersion);
+    public static BackboneWithFpn ResNet50(int trainableLayers = 3, int fpnVersion = 1) => Create(ResNetDepth.ResNet50, trainableLayers, fpnVersion);
+    public static BackboneWithFpn ResNet101(int trainableLayers = 3, int fpnVersion = 1) => Create(ResNetDepth.ResNet101, trainableLayers, fpnVersion);
+    public static BackboneWithFpn ResNeXt101_32x8d(int trainableLayers = 3, int fpnVersion = 1) =>
+        Create(ResNetDepth.ResNeXt101_32x8d, trainableLayers, fpnVersion);
+
+    /// <summary>
+    /// torchvision's _resnet_fpn_extractor: freezes the ResNet's parameters outside the
+    /// <paramref name="trainableLayers"/> last stages (requires_grad false; buffers are untouched),
+    /// takes stages <paramref name="returnedLayers"/> (named "0", "1", ... in order) and puts an FPN
+    /// (<see cref="OutChannels"/> channels, norm <paramref name="fpnNorm"/>) on them. Takes
+    /// ownership of <paramref name="resnet"/> (see <see cref="IntermediateLayerGetter"/>).
+    /// </summary>
+    public static BackboneWithFpn FromResNet(ResNet resnet, int trainableLayers, IReadOnlyList<int>? returnedLayers = null,
+        ExtraFpnBlock? extraBlocks = null, NormLayer? fpnNorm = null)
+    {
+        ArgumentNullException.ThrowIfNull(resnet);
+        CheckTrainableLayers(trainableLayers);
+        returnedLayers ??= new[] { 1, 2, 3, 4 };
+        if (returnedLayers.Count == 0 || returnedLayers.Any(l => l is < 1 or > 4))
+            throw new ArgumentException($"Each returned layer should be in the range [1,4]. Got [{string.Join(", ", returnedLayers)}]", nameof(returnedLayers));
+        if (returnedLayers.Zip(returnedLayers.Skip(1)).Any(p => p.First >= p.Second))
+            throw new ArgumentException($"returned layers must be strictly increasing, got [{string.Join(", ", returnedLayers)}]", nameof(returnedLayers));
+
+        FreezeLayers(resnet, trainableLayers);
+        var body = new IntermediateLayerGetter(resnet, returnedLayers.Select((stage, i) => ($"layer{stage}", i.ToString())).ToList());
+        var fpn = new FeaturePyramidNetwork(returnedLayers.Select(resnet.Spec.StageChannels).ToList(), OutChannels,
+            extraBlocks ?? new LastLevelMaxPool(), fpnNorm);
+        return new BackboneWithFpn(body, fpn);
+    }
+
+    /// <summary>
+    /// Sets requires_grad false on every ResNet parameter whose name does not start with one of
+    /// the last <paramref name="trainableLayers"/> of ["layer4", "layer3", "layer2", "layer1", "conv1"]
+    /// (plus "bn1" at 5), exactly as torchvision does: the FrozenBatchNorm2d statistics are
+    /// buffers and stay as they are; a BatchNorm2d of a frozen stage keeps updating its running
+    /// statistics in training mode, as in torchvision.
+    /// </summary>
+    public static void FreezeLayers(ResNet resnet, int trainableLayers)
+    {
+        CheckTrainableLayers(trainableLayers);
+        var train = new[] { "layer4", "layer3", "layer2", "layer1", "conv1" }.Take(trainableLayers).ToList();
+        if (trainableLayers == 5) train.Add("bn1");
+        foreach (var (name, parameter) in resnet.NamedParameters())
+            if (!train.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal)))
+                parameter.RequiresGrad = false;
+    }
+
+    private static void CheckTrainableLayers(int trainableLayers)
+    {
+        if (trainableLayers is < 0 or > 5)
+            throw new ArgumentOutOfRangeException(nameof(trainableLayers), trainableLayers, $"Trainable layers should be in the range [0,5], got {trainableLayers}");
+    }
+}

@@ -1,0 +1,72 @@
+namespace MLNetSeg.Models.Backbones;
+
+/// <summary>The ResNet/ResNeXt variants of torchvision.models.</summary>
+public enum ResNetDepth
+{
+    ResNet18,
+    ResNet34,
+    ResNet50,
+    ResNet101,
+    ResNet152,
+    ResNeXt50_32x4d,
+    ResNeXt101_32x8d,
+    WideResNet50_2,
+    WideResNet101_2,
+}
+
+/// <summary>Which residual block a ResNet stacks.</summary>
+public enum ResidualBlockKind
+{
+    /// <summary>Two 3×3 convolutions, expansion 1 (ResNet-18/34).</summary>
+    Basic,
+
+    /// <summary>1×1 → 3×3 (strided, grouped) → 1×1, expansion 4 (ResNet-50 and deeper, ResNeXt).</summary>
+    Bottleneck,
+}
+
+/// <summary>
+/// The shape of a ResNet: block kind, blocks per stage (layer1..layer4), and the grouped
+/// convolution of ResNeXt (<see cref="Groups"/> × <see cref="WidthPerGroup"/>; a wide ResNet
+/// is 1 × 128). Bottleneck width = floor(planes · WidthPerGroup / 64) · Groups, as in torchvision.
+/// </summary>
+public sealed record ResNetSpec(ResidualBlockKind Block, IReadOnlyList<int> Layers, int Groups = 1, int WidthPerGroup = 64)
+{
+    /// <summary>Output channels of a block relative to its planes.</summary>
+    public int Expansion => Block == ResidualBlockKind.Basic ? 1 : 4;
+
+    /// <summary>Channels out of layer <paramref name="stage"/> (1..4): 64·2^(stage−1)·expansion.</summary>
+    public long StageChannels(int stage) =>
+        stage is >= 1 and <= 4 ? (64L << (stage - 1)) * Expansion
+            : throw new ArgumentOutOfRangeException(nameof(stage), stage, "ResNet stages are layer1..layer4");
+
+    public static ResNetSpec For(ResNetDepth depth) => depth switch
+    {
+        ResNetDepth.ResNet18 => new(ResidualBlockKind.Basic, new[] { 2, 2, 2, 2 }),
+        ResNetDepth.ResNet34 => new(ResidualBlockKind.Basic, new[] { 3, 4, 6, 3 }),
+        ResNetDepth.ResNet50 => new(ResidualBlockKind.Bottleneck, new[] { 3, 4, 6, 3 }),
+        ResNetDepth.ResNet101 => new(ResidualBlockKind.Bottleneck, new[] { 3, 4, 23, 3 }),
+        ResNetDepth.ResNet152 => new(ResidualBlockKind.Bottleneck, new[] { 3, 8, 36, 3 }),
+        ResNetDepth.ResNeXt50_32x4d => new(ResidualBlockKind.Bottleneck, new[] { 3, 4, 6, 3 }, 32, 4),
+        ResNetDepth.ResNeXt101_32x8d => new(ResidualBlockKind.Bottleneck, new[] { 3, 4, 23, 3 }, 32, 8),
+        ResNetDepth.WideResNet50_2 => new(ResidualBlockKind.Bottleneck, new[] { 3, 4, 6, 3 }, 1, 128),
+        ResNetDepth.WideResNet101_2 => new(ResidualBlockKind.Bottleneck, new[] { 3, 4, 23, 3 }, 1, 128),
+        _ => throw new ArgumentOutOfRangeException(nameof(depth), depth, "unknown ResNet depth"),
+    };
+
+    /// <summary>The variant named as in torchvision.models ("resnet50", "resnext101_32x8d", "wide_resnet50_2").</summary>
+    public static ResNetDepth ParseDepth(string torchvisionName) => torchvisionName.ToLowerInvariant() switch
+    {
+        "resnet18" => ResNetDepth.ResNet18,
+        "resnet34" => ResNetDepth.ResNet34,
+        "resnet50" => ResNetDepth.ResNet50,
+        "resnet101" => ResNetDepth.ResNet101,
+        "resnet152" => ResNetDepth.ResNet152,
+        "resnext50_32x4d" => ResNetDepth.ResNeXt50_32x4d,
+        "resnext101_32x8d" => ResNetDepth.ResNeXt101_32x8d,
+        "wide_resnet50_2" => ResNetDepth.WideResNet50_2,
+        "wide_resnet101_2" => ResNetDepth.WideResNet101_2,
+        _ => throw new ArgumentException($"unknown ResNet variant '{torchvisionName}' (known: resnet18, resnet34, resnet50, " +
+                                         "resnet101, resnet152, resnext50_32x4d, resnext101_32x8d, wide_resnet50_2, wide_resnet101_2)",
+            nameof(torchvisionName)),
+    };
+}
