@@ -100,6 +100,22 @@ public class OutputParityTests
         AssertLevelsMatch(fixture, Run(model, fixture), "float64");
     }
 
+    /// <summary>The classification ResNet itself (torchvision.models.resnet18(): BatchNorm2d, avgpool,
+    /// fc), i.e. the module ImageNet checkpoints load into: its entries and its logits.</summary>
+    [TestMethod]
+    public void ClassifierResNet18EqualsTorchvision()
+    {
+        var fixture = Load("classifier_resnet18.json");
+        using var scope = DisposeScope.Enter();
+        using var model = DeterministicWeights.Apply(new ResNet(ResNetDepth.ResNet18));
+        model.Eval();
+        var wanted = fixture.GetProperty("entries").EnumerateArray().Select(e => $"{e[0].GetString()} {Format(Longs(e[1]))}").ToList();
+        CollectionAssert.AreEqual(wanted, model.StateDict().Select(kv => $"{kv.Key} {Format(kv.Value.Shape)}").ToList());
+        var images = DeterministicWeights.Uniform("images", Longs(fixture.GetProperty("input").GetProperty("shape")));
+        using var noGrad = NoGradScope.Enter();
+        AssertLevelsMatch(fixture, new[] { ("logits", model.Forward(images)) }, "resnet18 classifier");
+    }
+
     [TestMethod]
     public void BatchNormBodiesHaveNothingToFold()
     {
