@@ -16,6 +16,7 @@ public static class CliApp
         var root = new RootCommand("MLNetSeg: instance segmentation for .NET")
         {
             EvalCommand.Create(stdout, stderr),
+            GenerateCommand.Create(stdout, stderr),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
