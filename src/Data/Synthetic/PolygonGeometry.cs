@@ -7,7 +7,7 @@ namespace MLNetSeg.Data.Synthetic;
 /// </summary>
 internal static class PolygonGeometry
 {
-    /// <summary>Points on an ellipse with radii (rx, ry) around the origin, counter-clockwise in image axes.</summary>
+    /// <summary>Points on an ellipse with radii (rx, ry) around the origin, starting on the +x axis.</summary>
     public static double[] Ellipse(double rx, double ry, int points)
     {
         var xy = new double[2 * points];

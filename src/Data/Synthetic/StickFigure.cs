@@ -113,17 +113,17 @@ internal static class StickFigure
         var forearmPaint = pose.ShortSleeves ? FigurePaint.Skin : FigurePaint.Shirt;
         var parts = new List<FigurePart>
         {
-            // Back to front: legs, torso, arms, neck, head.
+            // Back to front: legs, neck (its lower end hidden by the shirt), torso, arms, head.
             new(Capsule(lHip, lKnee, legRadius), FigurePaint.Trousers),
             new(Capsule(lKnee, lAnkle, legRadius), FigurePaint.Trousers),
             new(Capsule(rHip, rKnee, legRadius), FigurePaint.Trousers),
             new(Capsule(rKnee, rAnkle, legRadius), FigurePaint.Trousers),
+            new(Capsule((0, HeadY + 0.06), (0, ShoulderY), Math.Max(0.035 * height, MinLimbRadiusPixels)), FigurePaint.Skin),
             new(BodyPolygon((-0.15, -0.325), (0.15, -0.325), (0.115, 0.03), (-0.115, 0.03)), FigurePaint.Shirt),
             new(Capsule(lShoulder, lElbow, armRadius), FigurePaint.Shirt),
             new(Capsule(rShoulder, rElbow, armRadius), FigurePaint.Shirt),
             new(Capsule(lElbow, lWrist, armRadius), forearmPaint),
             new(Capsule(rElbow, rWrist, armRadius), forearmPaint),
-            new(Capsule((0, HeadY + 0.06), (0, ShoulderY), Math.Max(0.035 * height, MinLimbRadiusPixels)), FigurePaint.Skin),
             new(head, FigurePaint.Skin),
         };
 
