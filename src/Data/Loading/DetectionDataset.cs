@@ -1,0 +1,270 @@
+using MLNetSeg.Data.Coco;
+using MLNetSeg.Torch;
+using MLNetSeg.Vision.Imaging;
+using MLNetSeg.Vision.Structures;
+
+namespace MLNetSeg.Data.Loading;
+
+/// <summary>What a <see cref="DetectionDataset"/> keeps and loads.</summary>
+public sealed record DetectionDatasetOptions
+{
+    /// <summary>
+    /// Drop images that cannot teach anything, with the rules of torchvision's
+    /// <c>_coco_remove_images_without_annotations</c> (applied to the training set there): an image
+    /// is kept when it has at least one annotation (crowd ones count), not every box has
+    /// width ≤ 1 or height ≤ 1, and — when its first annotation carries keypoints — at least
+    /// <see cref="MinKeypointsPerImage"/> keypoints with visibility &gt; 0 over all its annotations.
+    /// An annotation without a box counts as an empty box here.
+    /// </summary>
+    public bool RemoveImagesWithoutAnnotations { get; init; }
+
+    /// <summary>torchvision's <c>min_keypoints_per_image</c> (10) for the rule above.</summary>
+    public int MinKeypointsPerImage { get; init; } = 10;
+
+    /// <summary>
+    /// Keep crowd annotations (flagged in <see cref="DetectionTarget.IsCrowd"/>, for models that
+    /// treat them as ignore regions). Default false: they are dropped, as torchvision's
+    /// <c>ConvertCocoPolysToMask</c> and detectron2's mapper do.
+    /// </summary>
+    public bool KeepCrowd { get; init; }
+
+    /// <summary>Rasterise a mask per instance (polygons or RLE, at the image size). Every kept annotation then needs a segmentation.</summary>
+    public bool LoadMasks { get; init; } = true;
+
+    /// <summary>Load keypoints when the annotation file has any.</summary>
+    public bool LoadKeypoints { get; init; } = true;
+}
+
+/// <summary>
+/// A COCO detection / instance segmentation / keypoint dataset over an annotation file and an
+/// image folder: item i is image i in ascending image-id order (torchvision's and detectron2's
+/// order) as a <see cref="DetectionSample"/>.
+/// </summary>
+/// <remarks>
+/// Targets follow torchvision's reference <c>ConvertCocoPolysToMask</c>: crowd annotations are
+/// dropped (unless <see cref="DetectionDatasetOptions.KeepCrowd"/>), COCO [x, y, w, h] boxes become
+/// xyxy in float32 and are clipped to the image, and instances whose clipped box has no positive
+/// width and height are dropped with their masks and keypoints. Two deliberate differences:
+/// labels are contiguous 1..K (<see cref="Categories"/>) instead of raw category ids, and
+/// <c>area</c>/<c>iscrowd</c> are filtered with the boxes (torchvision 0.14 leaves them
+/// unfiltered, so they can disagree in length with its boxes). Annotations without keypoints in
+/// a keypoint dataset get K unlabelled (0, 0, 0) keypoints.
+/// Problems with one sample (missing or corrupt image, size mismatch, an annotation without a box
+/// or segmentation) raise <see cref="BadSampleException"/> when that sample is read; problems with
+/// the file as a whole raise <see cref="CocoFormatException"/> at construction.
+/// All members are safe to call from several threads at once.
+/// </remarks>
+public sealed class DetectionDataset
+{
+    private readonly CocoImage[] _images;
+    private readonly Dictionary<long, List<CocoAnnotation>> _annotationsByImage;
+    private readonly int[] _aspectGroups;
+
+    public DetectionDataset(CocoDataset coco, string imageDirectory, DetectionDatasetOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(coco);
+        ArgumentNullException.ThrowIfNull(imageDirectory);
+        Coco = coco;
+        ImageDirectory = imageDirectory;
+        Options = options ?? new DetectionDatasetOptions();
+        if (Options.MinKeypointsPerImage < 0)
+            throw new ArgumentOutOfRangeException(nameof(options), $"MinKeypointsPerImage must be non-negative, got {Options.MinKeypointsPerImage}");
+        Categories = new CategoryMapping(coco.Categories);
+        _annotationsByImage = new Dictionary<long, List<CocoAnnotation>>();
+        foreach (var ann in coco.Annotations) // file order within an image, like pycocotools' imgToAnns
+        {
+            if (!_annotationsByImage.TryGetValue(ann.ImageId, out var list))
+                _annotationsByImage[ann.ImageId] = list = new List<CocoAnnotation>();
+            list.Add(ann);
+        }
+        KeypointsPerInstance = Options.LoadKeypoints ? FindKeypointCount(coco) : null;
+        var ordered = coco.Images.OrderBy(i => i.Id);
+        _images = (Options.RemoveImagesWithoutAnnotations ? ordered.Where(HasUsableAnnotations) : ordered).ToArray();
+        _aspectGroups = _images.Select(i => AspectRatioGrouping.GroupOf(i.Height, i.Width)).ToArray();
+    }
+
+    /// <summary>Reads the annotation file (validated; see <see cref="CocoDataset"/>).</summary>
+    public static DetectionDataset Load(string annotationFile, string imageDirectory, DetectionDatasetOptions? options = null) =>
+        new(CocoDataset.Load(annotationFile), imageDirectory, options);
+
+    public CocoDataset Coco { get; }
+
+    public string ImageDirectory { get; }
+
+    public DetectionDatasetOptions Options { get; }
+
+    /// <summary>Category id ↔ contiguous label mapping (label 0 is background).</summary>
+    public CategoryMapping Categories { get; }
+
+    /// <summary>K keypoints per instance when the dataset has keypoints (and they are loaded), else null.</summary>
+    public int? KeypointsPerInstance { get; }
+
+    public int Count => _images.Length;
+
+    public CocoImage ImageInfo(int index) => _images[CheckIndex(index)];
+
+    /// <summary>The image file of sample <paramref name="index"/> (image folder + <c>file_name</c>).</summary>
+    public string ImagePath(int index)
+    {
+        var info = ImageInfo(index);
+        return info.FileName is { } name ? Path.Combine(ImageDirectory, name) : $"<image {info.Id} has no file_name>";
+    }
+
+    /// <summary>The size the annotation file gives for sample <paramref name="index"/>.</summary>
+    public ImageSize OriginalSize(int index)
+    {
+        var info = ImageInfo(index);
+        return new ImageSize(info.Height, info.Width);
+    }
+
+    /// <summary>Aspect-ratio group per sample (see <see cref="AspectRatioGrouping"/>), from the annotation file's sizes.</summary>
+    public IReadOnlyList<int> AspectGroups => _aspectGroups;
+
+    /// <summary>The target of sample <paramref name="index"/> at its stored size; reads no image.</summary>
+    public DetectionTarget GetTarget(int index)
+    {
+        var info = ImageInfo(index);
+        int h = info.Height, w = info.Width;
+        var anns = _annotationsByImage.TryGetValue(info.Id, out var list) ? list : [];
+        var boxes = new List<float>();
+        var labels = new List<int>();
+        var crowd = new List<bool>();
+        var ids = new List<long>();
+        var areas = new List<float>();
+        var masks = Options.LoadMasks ? new List<BitMask>() : null;
+        var keypoints = KeypointsPerInstance is int k ? new List<float>() : null;
+        foreach (var ann in anns)
+        {
+            if (ann.IsCrowd && !Options.KeepCrowd) continue;
+            if (ann.Bbox is not { } b) throw AnnotationError(index, ann, "has no 'bbox'");
+            // float32 throughout, as torch.as_tensor(boxes, dtype=torch.float32) then boxes[:, 2:] += boxes[:, :2].
+            float x1 = (float)b[0], y1 = (float)b[1];
+            float x2 = x1 + (float)b[2], y2 = y1 + (float)b[3];
+            x1 = Math.Clamp(x1, 0f, w);
+            x2 = Math.Clamp(x2, 0f, w);
+            y1 = Math.Clamp(y1, 0f, h);
+            y2 = Math.Clamp(y2, 0f, h);
+            if (!(y2 > y1 && x2 > x1)) continue; // degenerate after clipping
+            int label = Categories.LabelOf(ann.CategoryId); // CocoDataset has checked the category exists
+            boxes.AddRange([x1, y1, x2, y2]);
+            labels.Add(label);
+            crowd.Add(ann.IsCrowd);
+            ids.Add(ann.Id);
+            areas.Add(ann.Area is double area ? (float)area : float.NaN);
+            masks?.Add(MaskOf(index, ann, h, w));
+            if (keypoints is not null)
+            {
+                if (ann.Keypoints is { } kp) keypoints.AddRange(kp.Select(v => (float)v));
+                else keypoints.AddRange(new float[KeypointsPerInstance!.Value * 3]); // unlabelled: (0, 0, 0)
+            }
+        }
+        return new DetectionTarget(
+            Boxes.FromXyxy(boxes.ToArray()), labels.ToArray(), crowd.ToArray(), ids.ToArray(), areas.ToArray(), masks,
+            keypoints is null ? null : new Keypoints(labels.Count, KeypointsPerInstance!.Value, keypoints.ToArray()));
+    }
+
+    /// <summary>
+    /// The image of sample <paramref name="index"/>, decoded, as 3-channel RGB (grey is replicated,
+    /// alpha dropped, as PIL's <c>convert("RGB")</c> in torchvision's <c>CocoDetection</c>). Its size
+    /// must be the one the annotation file gives.
+    /// </summary>
+    public Image LoadImage(int index)
+    {
+        var info = ImageInfo(index);
+        string path = ImagePath(index);
+        if (info.FileName is null) throw new BadSampleException($"image {info.Id} has no 'file_name'", index, info.Id, path);
+        Image image;
+        try
+        {
+            image = ImageIO.Read(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // InvalidImageException and FileNotFoundException are IOExceptions and already name the file.
+            throw new BadSampleException($"image {info.Id}: {e.Message}", index, info.Id, path, inner: e);
+        }
+        if (image.Height != info.Height || image.Width != info.Width)
+            throw new BadSampleException(
+                $"{path}: the image is {image.Height}x{image.Width} (HxW) but {Coco.Source} says image {info.Id} is {info.Height}x{info.Width}",
+                index, info.Id, path);
+        return image.Channels == 3 ? image : image.ToRgb();
+    }
+
+    /// <summary>
+    /// Sample <paramref name="index"/>: the decoded image as a float32 [3, H, W] tensor in [0, 1]
+    /// (created in the caller's <see cref="DisposeScope"/>) and its target.
+    /// </summary>
+    public DetectionSample Get(int index)
+    {
+        var target = GetTarget(index);
+        var image = LoadImage(index);
+        var info = _images[index];
+        return new DetectionSample(index, info.Id, ImagePath(index), new ImageSize(info.Height, info.Width), ToFloatTensor(image), target);
+    }
+
+    /// <summary>
+    /// HWC uint8 → float32 CHW in [0, 1], as torchvision's <c>PILToTensor</c> followed by
+    /// <c>ConvertImageDtype(torch.float)</c> (permute, cast, divide by 255).
+    /// </summary>
+    public static Tensor ToFloatTensor(Image image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        using var scope = DisposeScope.Enter();
+        var hwc = Tensor.FromArray(image.PixelArray, image.Height, image.Width, image.Channels);
+        var chw = hwc.Permute(2, 0, 1).Contiguous().To(DType.Float32).Div(255.0);
+        return chw.MoveToOuterDisposeScope();
+    }
+
+    private BitMask MaskOf(int index, CocoAnnotation ann, int h, int w)
+    {
+        if (ann.Segmentation is not { } segmentation) throw AnnotationError(index, ann, "has no 'segmentation' (needed because LoadMasks is on)");
+        try
+        {
+            return segmentation.ToRle(h, w).Decode();
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw AnnotationError(index, ann, $"'segmentation' cannot be rasterised: {e.Message}", e);
+        }
+    }
+
+    private BadSampleException AnnotationError(int index, CocoAnnotation ann, string problem, Exception? inner = null) =>
+        new($"{Coco.Source}: annotation {ann.Id} (image {ann.ImageId}, {ImagePath(index)}): {problem}",
+            index, ann.ImageId, ImagePath(index), ann.Id, inner);
+
+    private bool HasUsableAnnotations(CocoImage image)
+    {
+        if (!_annotationsByImage.TryGetValue(image.Id, out var anns) || anns.Count == 0) return false;
+        // all(any(o <= 1 for o in bbox[2:]))
+        if (anns.All(a => a.Bbox is not { Length: 4 } b || b[2] <= 1 || b[3] <= 1)) return false;
+        if (anns[0].Keypoints is null) return true;
+        int visible = 0;
+        foreach (var a in anns)
+        {
+            if (a.Keypoints is not { } kp) continue; // torchvision would fail on such a mixed image; count it as none
+            for (int i = 2; i < kp.Length; i += 3)
+                if (kp[i] > 0) visible++;
+        }
+        return visible >= Options.MinKeypointsPerImage;
+    }
+
+    private static int? FindKeypointCount(CocoDataset coco)
+    {
+        CocoAnnotation? first = null;
+        foreach (var ann in coco.Annotations)
+        {
+            if (ann.Keypoints is not { } kp) continue;
+            if (first is null) first = ann;
+            else if (kp.Length != first.Keypoints!.Length)
+                throw new CocoFormatException(
+                    $"{coco.Source}: annotation {ann.Id} (image {ann.ImageId}) has {kp.Length / 3} keypoints but annotation {first.Id} has {first.Keypoints.Length / 3}; one dataset needs one keypoint layout");
+        }
+        if (first is null) return null;
+        if (first.Keypoints!.Length == 0)
+            throw new CocoFormatException($"{coco.Source}: annotation {first.Id} (image {first.ImageId}) has an empty 'keypoints' list");
+        return first.Keypoints.Length / 3;
+    }
+
+    private int CheckIndex(int index) =>
+        (uint)index < (uint)_images.Length ? index : throw new ArgumentOutOfRangeException(nameof(index), $"sample {index} does not exist; the dataset has {_images.Length}");
+}

@@ -1,0 +1,7 @@
+namespace MLNetSeg.Data.Loading;
+
+/// <summary>An image's size in pixels (height first, as tensors are laid out).</summary>
+public readonly record struct ImageSize(int Height, int Width)
+{
+    public override string ToString() => $"{Height}x{Width}";
+}

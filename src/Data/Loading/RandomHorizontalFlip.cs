@@ -1,0 +1,75 @@
+using MLNetSeg.Torch;
+using MLNetSeg.Vision.Structures;
+
+namespace MLNetSeg.Data.Loading;
+
+/// <summary>
+/// Mirrors image, boxes, masks and keypoints left-right with probability <see cref="Probability"/>,
+/// as torchvision's reference <c>RandomHorizontalFlip</c> (references/detection/transforms.py):
+/// x1' = W − x2, x2' = W − x1; keypoints x' = W − x with left/right keypoints swapped through the
+/// schema's flip map and unlabelled ones (visibility 0) set to (0, 0, 0).
+/// </summary>
+public sealed class RandomHorizontalFlip : IDetectionTransform
+{
+    private static readonly Op FlipOp = new("flip");
+
+    /// <param name="probability">Chance of flipping (0.5 in torchvision's presets).</param>
+    /// <param name="keypointSchema">Which keypoints swap; defaults to the 17 COCO person keypoints.</param>
+    public RandomHorizontalFlip(double probability = 0.5, KeypointSchema? keypointSchema = null)
+    {
+        if (!(probability >= 0 && probability <= 1)) throw new ArgumentOutOfRangeException(nameof(probability), $"must be in [0, 1], got {probability}");
+        Probability = probability;
+        KeypointSchema = keypointSchema ?? KeypointSchema.CocoPerson;
+    }
+
+    public double Probability { get; }
+
+    public KeypointSchema KeypointSchema { get; }
+
+    public DetectionSample Apply(DetectionSample sample, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        ArgumentNullException.ThrowIfNull(random);
+        return random.NextDouble() < Probability ? Flip(sample, KeypointSchema) : sample;
+    }
+
+    /// <summary>The mirrored sample (always flips).</summary>
+    public static DetectionSample Flip(DetectionSample sample, KeypointSchema keypointSchema)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        ArgumentNullException.ThrowIfNull(keypointSchema);
+        int width = sample.Size.Width;
+        var image = FlipOp.Invoke(sample.Image, new long[] { -1 });
+        var t = sample.Target;
+        var src = t.Boxes.Data;
+        var boxes = new float[src.Length];
+        for (int i = 0; i < src.Length; i += 4)
+        {
+            boxes[i] = width - src[i + 2];
+            boxes[i + 1] = src[i + 1];
+            boxes[i + 2] = width - src[i];
+            boxes[i + 3] = src[i + 3];
+        }
+        var masks = t.Masks?.Select(FlipMask).ToArray();
+        Keypoints? keypoints = null;
+        if (t.Keypoints is { } kp)
+        {
+            try { keypoints = kp.FlipHorizontal(width, keypointSchema); }
+            catch (ArgumentException e) { throw new ArgumentException($"{sample.Describe()}: {e.Message}", nameof(keypointSchema), e); }
+        }
+        return sample.With(image, t.WithGeometry(Boxes.FromXyxy(boxes), masks, keypoints));
+    }
+
+    private static BitMask FlipMask(BitMask mask)
+    {
+        int h = mask.Height, w = mask.Width;
+        var src = mask.Pixels;
+        var dst = new byte[src.Length];
+        for (int y = 0; y < h; y++)
+        {
+            int row = y * w;
+            for (int x = 0; x < w; x++) dst[row + x] = src[row + w - 1 - x];
+        }
+        return BitMask.FromRowMajor(h, w, dst);
+    }
+}
