@@ -9,11 +9,11 @@ namespace MLNetSeg.Models.Detection;
 /// <summary>
 /// A two-stage detector laid out as torchvision's GeneralizedRCNN: children "backbone"
 /// (ResNet + FPN), "rpn" and "roi_heads", so torchvision state dicts load key for key, and a
-/// <see cref="GeneralizedRcnnTransform"/> in front. Inference only for now: models are created in
-/// eval mode and <see cref="Detect"/> / <see cref="Predict(IReadOnlyList{Tensor})"/> refuse to run in
-/// training mode.
+/// <see cref="GeneralizedRcnnTransform"/> in front. Models are created in eval mode;
+/// <see cref="Detect"/> / <see cref="Predict(IReadOnlyList{Tensor})"/> refuse to run in training mode,
+/// and <see cref="ComputeLosses"/> (Training/GeneralizedRcnn.Training.cs) only runs in it.
 /// </summary>
-public abstract class GeneralizedRcnn : Module
+public abstract partial class GeneralizedRcnn : Module
 {
     /// <summary>The FPN levels the RoI heads pool from (torchvision's featmap_names).</summary>
     public static readonly IReadOnlyList<string> PooledFeatureNames = new[] { "0", "1", "2", "3" };

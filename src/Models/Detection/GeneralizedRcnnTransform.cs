@@ -13,7 +13,7 @@ namespace MLNetSeg.Models.Detection;
 /// Every step uses torchvision's arithmetic (float32 where it computes in float32), so sizes and
 /// values agree with it exactly.
 /// </summary>
-public sealed class GeneralizedRcnnTransform
+public sealed partial class GeneralizedRcnnTransform
 {
     public GeneralizedRcnnTransform(int minSize, int maxSize, IReadOnlyList<double> imageMean, IReadOnlyList<double> imageStd,
         int sizeDivisible = 32)

@@ -34,7 +34,7 @@ public sealed record RpnSettings
 /// NMS'ed per level and cut to the post-NMS top-n (filter_proposals, step for step).
 /// The only state-dict entries are the head's ("head.*").
 /// </summary>
-public sealed class RegionProposalNetwork : Module
+public sealed partial class RegionProposalNetwork : Module
 {
     private RpnSettings settings;
 
@@ -63,8 +63,19 @@ public sealed class RegionProposalNetwork : Module
     /// objectness probabilities [P_i], by decreasing score within each level's NMS.</summary>
     public (Tensor[] Boxes, Tensor[] Scores) Forward(ImageList images, IReadOnlyList<Tensor> features)
     {
-        if (features.Count == 0) throw new ArgumentException("RegionProposalNetwork: no feature maps given");
         using var scope = DisposeScope.Enter();
+        var pass = Run(images, features);
+        scope.MoveToOuter(pass.Boxes);
+        scope.MoveToOuter(pass.Scores);
+        return (pass.Boxes, pass.Scores);
+    }
+
+    /// <summary>One pass of the head over the features: the flattened head outputs (still attached to
+    /// the graph, for the training losses), the anchors of one image and the filtered proposals.
+    /// Everything belongs to the caller's dispose scope.</summary>
+    private RpnPass Run(ImageList images, IReadOnlyList<Tensor> features)
+    {
+        if (features.Count == 0) throw new ArgumentException("RegionProposalNetwork: no feature maps given");
         var (objectness, deltas) = Head.Forward(features);
         var gridSizes = features.Select(f => (f.Size(-2), f.Size(-1))).ToArray();
         var levelAnchors = AnchorGenerator.GenerateLevels(images.PaddedHeight, images.PaddedWidth, gridSizes,
@@ -76,12 +87,16 @@ public sealed class RegionProposalNetwork : Module
 
         var (flatObjectness, flatDeltas) = ConcatBoxPredictionLayers(objectness, deltas);
         var perImageAnchors = Enumerable.Repeat(anchors, numImages).ToArray();
+        // Detached: Faster R-CNN does not backpropagate through the proposals.
         var proposals = BoxCoder.Decode(flatDeltas.Detach(), perImageAnchors).View(numImages, -1, 4);
         var (boxes, scores) = FilterProposals(proposals, flatObjectness, images.ImageSizes, anchorsPerLevel);
-        scope.MoveToOuter(boxes);
-        scope.MoveToOuter(scores);
-        return (boxes, scores);
+        return new RpnPass(flatObjectness, flatDeltas, anchors, boxes, scores);
     }
+
+    /// <param name="Objectness">[N·ΣA, 1] logits, image-major.</param>
+    /// <param name="Deltas">[N·ΣA, 4] box deltas.</param>
+    /// <param name="Anchors">[ΣA, 4], the same for every image of the batch.</param>
+    private sealed record RpnPass(Tensor Objectness, Tensor Deltas, Tensor Anchors, Tensor[] Boxes, Tensor[] Scores);
 
     /// <summary>
     /// torchvision's concat_box_prediction_layers: each level's [N, A·C, H, W] map becomes

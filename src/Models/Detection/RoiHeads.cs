@@ -32,7 +32,7 @@ public sealed record RoiHeadsSettings
 /// heatmaps to keypoints). State-dict children: box_head, box_predictor, mask_head,
 /// mask_predictor, keypoint_head, keypoint_predictor (the poolers hold no state).
 /// </summary>
-public sealed class RoiHeads : Module
+public sealed partial class RoiHeads : Module
 {
     private RoiHeadsSettings settings;
 
@@ -91,7 +91,7 @@ public sealed class RoiHeads : Module
     /// <param name="imageSizes">(height, width) of each resized image.</param>
     public DetectionTensors[] Forward(IReadOnlyList<Tensor> features, IReadOnlyList<Tensor> proposals, IReadOnlyList<(int Height, int Width)> imageSizes)
     {
-        if (Training) throw new InvalidOperationException("RoiHeads.Forward runs inference; call Eval() first (training losses are not implemented here)");
+        if (Training) throw new InvalidOperationException("RoiHeads.Forward runs inference; call Eval() first (in training mode use ComputeLosses)");
         if (proposals.Count != imageSizes.Count)
             throw new ArgumentException($"RoiHeads: {proposals.Count} proposal lists for {imageSizes.Count} images");
         using var scope = DisposeScope.Enter();

@@ -35,24 +35,29 @@ public sealed class HeadsParityTests
     }
 
     [TestMethod]
-    public void MaskRcnnHeadsMatchTorchvision() => Run("heads_maskrcnn_resnet50_fpn.json", keypoints: false);
+    public void MaskRcnnHeadsMatchTorchvision() => Run("heads_maskrcnn_resnet50_fpn.json", keypoints: false, version: 1);
+
+    /// <summary>The v2 recipe's own heads: two-conv RPN head, 4-conv + FC box head and mask head with BatchNorm.</summary>
+    [TestMethod]
+    public void MaskRcnnV2HeadsMatchTorchvision() => Run("heads_maskrcnn_resnet50_fpn_v2.json", keypoints: false, version: 2);
 
     [TestMethod]
-    public void KeypointRcnnHeadsMatchTorchvision() => Run("heads_keypointrcnn_resnet50_fpn.json", keypoints: true);
+    public void KeypointRcnnHeadsMatchTorchvision() => Run("heads_keypointrcnn_resnet50_fpn.json", keypoints: true, version: 1);
 
-    private static void Run(string fixtureName, bool keypoints)
+    private static void Run(string fixtureName, bool keypoints, int version)
     {
         var fx = DetectionFixture.Load(fixtureName);
         using var scope = DisposeScope.Enter();
         using var noGrad = NoGradScope.Enter();
         var options = new RcnnOptions { RpnPreNmsTopNTest = fx.Int("rpn_pre_nms_top_n_test"), RpnPostNmsTopNTest = fx.Int("rpn_post_nms_top_n_test") };
         var settings = new RoiHeadsSettings { DetectionsPerImage = fx.Int("box_detections_per_img") };
-        var rpn = GeneralizedRcnn.CreateRpn(256, 1, options);
+        var rpn = GeneralizedRcnn.CreateRpn(256, convDepth: version, options);
         var roiHeads = keypoints
             ? new RoiHeads(GeneralizedRcnn.CreateBoxHead(256, 1), new FastRcnnPredictor(1024, 2), settings,
                 keypointHead: new KeypointRcnnHeads(256, Enumerable.Repeat(512L, 8).ToArray()), keypointPredictor: new KeypointRcnnPredictor(512, 17))
-            : new RoiHeads(GeneralizedRcnn.CreateBoxHead(256, 1), new FastRcnnPredictor(1024, 91), settings,
-                maskHead: new MaskRcnnHeads(256, new long[] { 256, 256, 256, 256 }), maskPredictor: new MaskRcnnPredictor(256, 256, 91));
+            : new RoiHeads(GeneralizedRcnn.CreateBoxHead(256, version), new FastRcnnPredictor(1024, 91), settings,
+                maskHead: new MaskRcnnHeads(256, new long[] { 256, 256, 256, 256 }, batchNorm: version == 2),
+                maskPredictor: new MaskRcnnPredictor(256, 256, 91));
         using var heads = new Heads(rpn, roiHeads);
         DeterministicWeights.Apply(heads);
         ModelParityTests.ScaleClassifier(heads.RoiHeads, fx.Double("cls_score_scale"));
