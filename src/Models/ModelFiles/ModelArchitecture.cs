@@ -1,0 +1,141 @@
+using MLNetSeg.Models.Backbones;
+using MLNetSeg.Models.Detection;
+using MLNetSeg.Torch.Nn;
+
+namespace MLNetSeg.Models;
+
+/// <summary>
+/// What it takes to rebuild a torchvision-style R-CNN before its weights go in: the model type,
+/// the torchvision recipe (<see cref="Version"/> 1 = maskrcnn_resnet50_fpn, 2 = the _v2 recipe:
+/// two-conv RPN head, 4-conv + FC box head, BatchNorm in the mask head), the ResNet of the
+/// backbone, its FPN recipe (1: FrozenBatchNorm body, plain FPN; 2: BatchNorm body and FPN), and
+/// the head sizes. <see cref="Of"/> reads it off a model; <see cref="Build"/> makes a new model
+/// from it (random weights), laid out exactly as <see cref="MaskRcnn.ResNet50Fpn"/> and friends
+/// lay theirs out for ResNet-50.
+/// </summary>
+public sealed record ModelArchitecture
+{
+    public const string MaskRcnnType = "maskrcnn";
+    public const string KeypointRcnnType = "keypointrcnn";
+
+    /// <summary><see cref="MaskRcnnType"/> or <see cref="KeypointRcnnType"/>.</summary>
+    public required string ModelType { get; init; }
+
+    /// <summary>torchvision recipe of the RPN and RoI heads: 1 or 2.</summary>
+    public int Version { get; init; } = 1;
+
+    public ResNetDepth Backbone { get; init; } = ResNetDepth.ResNet50;
+
+    /// <summary>1: FrozenBatchNorm ResNet and an FPN without norm; 2: BatchNorm in both.</summary>
+    public int FpnVersion { get; init; } = 1;
+
+    /// <summary>Classes including background.</summary>
+    public required int NumClasses { get; init; }
+
+    /// <summary>Keypoints per instance of a Keypoint R-CNN; null for Mask R-CNN.</summary>
+    public int? NumKeypoints { get; init; }
+
+    /// <summary>The torchvision name of <see cref="Backbone"/> ("resnet50", "resnext101_32x8d").</summary>
+    public string BackboneName => BackboneNames.First(b => b.Depth == Backbone).Name;
+
+    /// <summary>The type name a model class is stored under (<see cref="MaskRcnn"/> → "maskrcnn"); null for
+    /// <see cref="GeneralizedRcnn"/> itself, which stands for any.</summary>
+    public static string? TypeNameOf(Type modelClass) =>
+        modelClass == typeof(MaskRcnn) ? MaskRcnnType
+        : modelClass == typeof(KeypointRcnn) ? KeypointRcnnType
+        : modelClass == typeof(GeneralizedRcnn) ? null
+        : throw new NotSupportedException($"model files hold MaskRcnn or KeypointRcnn models, not {modelClass.Name}");
+
+    /// <summary>The torchvision ResNet names, as <see cref="ResNetSpec.ParseDepth"/> reads them.</summary>
+    internal static readonly (ResNetDepth Depth, string Name)[] BackboneNames =
+    {
+        (ResNetDepth.ResNet18, "resnet18"), (ResNetDepth.ResNet34, "resnet34"), (ResNetDepth.ResNet50, "resnet50"),
+        (ResNetDepth.ResNet101, "resnet101"), (ResNetDepth.ResNet152, "resnet152"),
+        (ResNetDepth.ResNeXt50_32x4d, "resnext50_32x4d"), (ResNetDepth.ResNeXt101_32x8d, "resnext101_32x8d"),
+        (ResNetDepth.WideResNet50_2, "wide_resnet50_2"), (ResNetDepth.WideResNet101_2, "wide_resnet101_2"),
+    };
+
+    /// <summary>
+    /// The architecture of <paramref name="model"/>, read from its modules: the class, the box head
+    /// (TwoMLPHead → recipe 1, conv + FC head → 2), the ResNet's block layout and its stem norm
+    /// (FrozenBatchNorm2d → FPN recipe 1, BatchNorm2d → 2), the predictors' sizes. Models put
+    /// together by hand in other ways are caught by <see cref="ModelFile.Save"/>, which compares
+    /// the model's state dict with the one <see cref="Build"/> makes.
+    /// </summary>
+    public static ModelArchitecture Of(GeneralizedRcnn model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        string type = TypeNameOf(model.GetType()) ?? throw new NotSupportedException("model files hold MaskRcnn or KeypointRcnn models");
+        int version = model.RoiHeads.BoxHead switch
+        {
+            TwoMlpHead => 1,
+            FastRcnnConvFcHead => 2,
+            var other => throw new NotSupportedException($"{model.GetType().Name}: box head {other.GetType().Name} is not a torchvision recipe's (TwoMlpHead or FastRcnnConvFcHead)"),
+        };
+        var resnet = model.Backbone.Body.Model;
+        var depth = BackboneNames.Select(b => b.Depth).Cast<ResNetDepth?>().FirstOrDefault(d => SameSpec(ResNetSpec.For(d!.Value), resnet.Spec))
+            ?? throw new NotSupportedException($"{model.GetType().Name}: its ResNet ({resnet.Spec.Block}, layers [{string.Join(", ", resnet.Spec.Layers)}], " +
+                                               $"{resnet.Spec.Groups}×{resnet.Spec.WidthPerGroup}) is none of torchvision's");
+        int fpnVersion = resnet.Bn1 switch
+        {
+            FrozenBatchNorm2d => 1,
+            BatchNorm2d => 2,
+            var other => throw new NotSupportedException($"{model.GetType().Name}: backbone norm {other.GetType().Name} is neither FrozenBatchNorm2d (FPN recipe 1) nor BatchNorm2d (2)"),
+        };
+        return new ModelArchitecture
+        {
+            ModelType = type,
+            Version = version,
+            Backbone = depth,
+            FpnVersion = fpnVersion,
+            NumClasses = model.NumClasses,
+            NumKeypoints = model is KeypointRcnn k ? k.NumKeypoints : null,
+        };
+    }
+
+    /// <summary>
+    /// A new model of this architecture (weights initialised as torchvision initialises them, in
+    /// eval mode) with <paramref name="options"/> for everything else; the options' class and
+    /// keypoint counts are replaced by this architecture's.
+    /// </summary>
+    public GeneralizedRcnn Build(RcnnOptions? options = null)
+    {
+        Validate();
+        options = (options ?? new RcnnOptions()) with { NumClasses = NumClasses };
+        if (NumKeypoints is { } k) options = options with { NumKeypoints = k };
+        var backbone = ResNetFpn.Create(Backbone, options.TrainableBackboneLayers, FpnVersion, frozenBatchNormEps: options.FrozenBatchNormEps);
+        long channels = backbone.OutChannels;
+        var rpn = GeneralizedRcnn.CreateRpn(channels, convDepth: Version, options);
+        var boxHead = GeneralizedRcnn.CreateBoxHead(channels, Version);
+        var boxPredictor = new FastRcnnPredictor(1024, NumClasses);
+        if (ModelType == MaskRcnnType)
+        {
+            var roiHeads = new RoiHeads(boxHead, boxPredictor, options.ToRoiHeadsSettings(),
+                maskHead: new MaskRcnnHeads(channels, new long[] { 256, 256, 256, 256 }, dilation: 1, batchNorm: Version == 2),
+                maskPredictor: new MaskRcnnPredictor(256, 256, NumClasses));
+            return new MaskRcnn(backbone, rpn, roiHeads, options);
+        }
+        var keypointHeads = new RoiHeads(boxHead, boxPredictor, options.ToRoiHeadsSettings(),
+            keypointHead: new KeypointRcnnHeads(channels, Enumerable.Repeat(512L, 8).ToArray()),
+            keypointPredictor: new KeypointRcnnPredictor(512, options.NumKeypoints));
+        return new KeypointRcnn(backbone, rpn, keypointHeads, options);
+    }
+
+    /// <summary>Throws naming the first field out of range.</summary>
+    public void Validate()
+    {
+        if (ModelType is not (MaskRcnnType or KeypointRcnnType))
+            throw new ArgumentException($"model type '{ModelType}' is neither '{MaskRcnnType}' nor '{KeypointRcnnType}'");
+        if (Version is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(Version), Version, "the torchvision recipes are version 1 or 2");
+        if (FpnVersion is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(FpnVersion), FpnVersion, "the FPN recipe is 1 or 2");
+        if (!Enum.IsDefined(Backbone)) throw new ArgumentOutOfRangeException(nameof(Backbone), Backbone, "unknown ResNet");
+        if (NumClasses < 2) throw new ArgumentOutOfRangeException(nameof(NumClasses), NumClasses, "background + at least one class");
+        if (ModelType == KeypointRcnnType && NumKeypoints is not >= 1)
+            throw new ArgumentOutOfRangeException(nameof(NumKeypoints), NumKeypoints, "a keypoint model needs at least one keypoint");
+        if (ModelType == MaskRcnnType && NumKeypoints is not null)
+            throw new ArgumentException($"a {MaskRcnnType} model has no keypoints (NumKeypoints is {NumKeypoints})");
+    }
+
+    private static bool SameSpec(ResNetSpec a, ResNetSpec b) =>
+        a.Block == b.Block && a.Layers.SequenceEqual(b.Layers) && a.Groups == b.Groups && a.WidthPerGroup == b.WidthPerGroup;
+}

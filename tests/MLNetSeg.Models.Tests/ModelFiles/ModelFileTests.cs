@@ -1,0 +1,301 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MLNetSeg.Models.Backbones;
+using MLNetSeg.Models.Detection;
+using MLNetSeg.Torch;
+using MLNetSeg.Torch.Nn;
+using MLNetSeg.Torch.Serialization;
+using MLNetSeg.Vision.Structures;
+
+namespace MLNetSeg.Models.Tests.ModelFiles;
+
+/// <summary>
+/// The .mlseg model file: a save/load round trip gives the same config, bit-identical weights and
+/// identical predictions; files that are not what was asked for fail with the file name and the
+/// reason. Expected values are the saved model's own (a round trip must change nothing), so every
+/// comparison is exact.
+/// </summary>
+[TestClass]
+public sealed class ModelFileTests
+{
+    private static string directory = "";
+    private static MaskRcnn? mask;
+    private static string maskPath = "";
+    private static ModelFileInfo? maskSaved;
+
+    [ClassInitialize]
+    public static void Setup(TestContext _)
+    {
+        directory = Path.Combine(Path.GetTempPath(), $"mlnetseg-modelfile-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        mask = TinyDetectors.Mask();
+        maskPath = Path.Combine(directory, "mask.mlseg");
+        maskSaved = ModelFile.Save(mask, TinyDetectors.MaskInfo, maskPath);
+    }
+
+    [ClassCleanup]
+    public static void Cleanup()
+    {
+        mask?.Dispose();
+        if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+    }
+
+    [TestMethod]
+    public void MaskRcnnRoundTripKeepsConfigWeightsAndPredictions()
+    {
+        var (loaded, info) = ModelFile.Load<MaskRcnn>(maskPath);
+        using var _ = loaded;
+
+        var expectedArch = new ModelArchitecture
+        {
+            ModelType = "maskrcnn", Version = 1, Backbone = ResNetDepth.ResNet18, FpnVersion = 1, NumClasses = 3, NumKeypoints = null,
+        };
+        Assert.AreEqual(expectedArch, info.Architecture);
+        Assert.AreEqual(expectedArch, maskSaved!.Architecture, "Save returns the architecture it read off the model");
+        CollectionAssert.AreEqual(new[] { "__background__", "disc", "square" }, info.ClassNames.ToArray());
+        CollectionAssert.AreEqual(new[] { 0, 7, 3 }, info.LabelToCategoryId.ToArray());
+        Assert.IsNull(info.Keypoints);
+        CollectionAssert.AreEquivalent(TinyDetectors.MaskInfo.Properties!.ToArray(), info.Properties!.ToArray());
+        Assert.AreEqual(ModelFileInfo.CurrentFormatVersion, info.FormatVersion);
+        AssertSameOptions(mask!.Options with { NumClasses = 3 }, info.Options!, "info.Options");
+        AssertSameOptions(mask.Options with { NumClasses = 3 }, loaded.Options, "the loaded model's Options");
+        Assert.IsFalse(loaded.Training, "a loaded model is in eval mode");
+
+        AssertSameStateDict(mask, loaded);
+
+        var picture = TinyDetectors.Picture();
+        var before = mask.Predict(picture);
+        Assert.IsTrue(before.Count > 0 && before.Masks is not null, "the comparison needs detections (random weights give many)");
+        AssertSamePredictions(before, loaded.Predict(picture), "mask model");
+    }
+
+    [TestMethod]
+    public void KeypointRcnnRoundTripKeepsSchemaAndKeypoints()
+    {
+        using var model = TinyDetectors.Keypoint();
+        string path = Path.Combine(directory, "keypoints.mlseg");
+        ModelFile.Save(model, new ModelFileInfo { ClassNames = new[] { "__background__", "fish" }, Keypoints = TinyDetectors.FourKeypoints }, path);
+
+        var (loaded, info) = ModelFile.Load<KeypointRcnn>(path);
+        using var _ = loaded;
+        Assert.AreEqual(4, info.Architecture!.NumKeypoints);
+        Assert.AreEqual(4, loaded.NumKeypoints);
+        CollectionAssert.AreEqual(TinyDetectors.FourKeypoints.Names.ToArray(), info.Keypoints!.Names.ToArray());
+        CollectionAssert.AreEqual(TinyDetectors.FourKeypoints.Skeleton.ToArray(), info.Keypoints.Skeleton.ToArray());
+        CollectionAssert.AreEqual(TinyDetectors.FourKeypoints.FlipMap.ToArray(), info.Keypoints.FlipMap.ToArray());
+        CollectionAssert.AreEqual(new[] { 0, 1 }, info.LabelToCategoryId.ToArray(), "no category ids given: the labels are the ids");
+        AssertSameStateDict(model, loaded);
+
+        var picture = TinyDetectors.Picture();
+        var before = model.Predict(picture);
+        Assert.IsTrue(before.Count > 0 && before.Keypoints is not null, "the comparison needs keypoints");
+        AssertSamePredictions(before, loaded.Predict(picture), "keypoint model");
+    }
+
+    [TestMethod]
+    public void TheFileIsPlainSafetensorsWithOneMetadataEntry()
+    {
+        var (tensors, metadata) = SafeTensors.ReadHeader(maskPath);
+        CollectionAssert.AreEqual(new[] { "mlnetseg" }, metadata.Keys.ToArray());
+        using var config = JsonDocument.Parse(metadata["mlnetseg"]);
+        var root = config.RootElement;
+        Assert.AreEqual(1, root.GetProperty("format_version").GetInt32());
+        Assert.AreEqual("maskrcnn", root.GetProperty("model").GetProperty("type").GetString());
+        Assert.AreEqual("resnet18", root.GetProperty("model").GetProperty("backbone").GetString());
+        Assert.AreEqual(128, root.GetProperty("preprocessing").GetProperty("min_size").GetInt32());
+        Assert.AreEqual(0.06, root.GetProperty("options").GetProperty("box_score_thresh").GetDouble());
+        using var scope = DisposeScope.Enter();
+        CollectionAssert.AreEqual(mask!.StateDict().Keys.ToArray(), tensors.Select(t => t.Name).ToArray(),
+            "the tensors are the state dict under its own names, in order");
+    }
+
+    [TestMethod]
+    public void LoadingTheWrongModelTypeNamesTheFileAndBothTypes()
+    {
+        var e = Assert.ThrowsException<ModelFileException>(() => ModelFile.Load<KeypointRcnn>(maskPath));
+        StringAssert.StartsWith(e.Message, maskPath + ": ");
+        StringAssert.Contains(e.Message, "holds a maskrcnn model, not the keypointrcnn model (KeypointRcnn)");
+    }
+
+    [TestMethod]
+    public void ANewerFormatVersionSaysWhichVersionThisBuildReads()
+    {
+        string path = Rewrite("newer.mlseg", config => config["format_version"] = 2);
+        var e = Assert.ThrowsException<ModelFileException>(() => ModelFile.Load(path));
+        StringAssert.StartsWith(e.Message, path + ": ");
+        StringAssert.Contains(e.Message, "format version 2 is newer than this build of MLNetSeg reads (format version 1)");
+        Assert.ThrowsException<ModelFileException>(() => ModelFile.ReadInfo(path), "ReadInfo refuses it too");
+    }
+
+    [TestMethod]
+    public void APlainSafetensorsFileIsRefusedAsWeightsOnly()
+    {
+        string path = Path.Combine(directory, "plain.safetensors");
+        SafeTensors.Save(path, mask!);
+        var e = Assert.ThrowsException<ModelFileException>(() => ModelFile.Load<MaskRcnn>(path));
+        StringAssert.StartsWith(e.Message, path + ": ");
+        StringAssert.Contains(e.Message, "without MLNetSeg model metadata (no \"mlnetseg\" entry");
+    }
+
+    [TestMethod]
+    public void ATruncatedFileIsRefusedNamingIt()
+    {
+        string path = Path.Combine(directory, "truncated.mlseg");
+        var bytes = File.ReadAllBytes(maskPath);
+        File.WriteAllBytes(path, bytes.AsSpan(0, bytes.Length / 2).ToArray());
+        var e = Assert.ThrowsException<ModelFileException>(() => ModelFile.Load(path));
+        StringAssert.StartsWith(e.Message, path + ": not a readable model file");
+        StringAssert.Contains(e.Message, "truncated file?");
+
+        File.WriteAllBytes(path, bytes.AsSpan(0, 100).ToArray());  // cut inside the header
+        e = Assert.ThrowsException<ModelFileException>(() => ModelFile.ReadInfo(path));
+        StringAssert.StartsWith(e.Message, path + ": not a readable model file");
+    }
+
+    [TestMethod]
+    public void AMissingOrGarbledConfigNamesTheField()
+    {
+        var cases = new (string File, Action<JsonObject> Edit, string Expected)[]
+        {
+            ("no-classes.mlseg", c => c.Remove("classes"), "config field 'classes' is missing"),
+            ("bad-version.mlseg", c => c["model"]!["version"] = "two", "config field 'model.version': expected a 32-bit integer, got string \"two\""),
+            ("bad-backbone.mlseg", c => c["model"]!["backbone"] = "resnet5", "config field 'model.backbone': 'resnet5' is not a backbone"),
+            ("few-names.mlseg", c => c["classes"]!["names"]!.AsArray().RemoveAt(2), "config field 'classes': 2 class names for a model of 3 classes"),
+            ("unknown-option.mlseg", c => c["options"]!["box_magic"] = 1, "config field 'options.box_magic': not a setting this build of MLNetSeg knows"),
+        };
+        foreach (var (file, edit, expected) in cases)
+        {
+            string path = Rewrite(file, edit);
+            var e = Assert.ThrowsException<ModelFileException>(() => ModelFile.Load(path), file);
+            StringAssert.StartsWith(e.Message, path + ": ", file);
+            StringAssert.Contains(e.Message, expected, file);
+        }
+
+        string notJson = Rewrite("not-json.mlseg", _ => { }, rawConfig: "{\"format_version\": 1, \"model\": ");
+        var error = Assert.ThrowsException<ModelFileException>(() => ModelFile.ReadInfo(notJson));
+        StringAssert.StartsWith(error.Message, notJson + ": the \"mlnetseg\" config is not valid JSON");
+    }
+
+    [TestMethod]
+    public void WeightsThatDoNotFitTheConfigAreRefusedNamingTheEntry()
+    {
+        // A config saying 4 classes over 3-class weights.
+        string path = Rewrite("four-classes.mlseg", c =>
+        {
+            c["model"]!["num_classes"] = 4;
+            c["classes"]!["names"]!.AsArray().Add("extra");
+            c["classes"]!["category_ids"]!.AsArray().Add(9);
+        });
+        var e = Assert.ThrowsException<ModelFileException>(() => ModelFile.Load(path));
+        StringAssert.StartsWith(e.Message, path + ": the weights do not fit");
+        StringAssert.Contains(e.Message, "roi_heads.box_predictor.cls_score.weight");
+    }
+
+    [TestMethod]
+    public void SaveRefusesInfoThatDisagreesWithTheModelAndLeavesTheTargetAlone()
+    {
+        string path = Path.Combine(directory, "refused.mlseg");
+        File.WriteAllText(path, "previous");
+        var wrongCount = TinyDetectors.MaskInfo with { ClassNames = new[] { "__background__", "disc" }, CategoryIds = null };
+        var e = Assert.ThrowsException<ArgumentException>(() => ModelFile.Save(mask!, wrongCount, path));
+        StringAssert.Contains(e.Message, "2 class names for a model of 3 classes");
+
+        var wrongArch = TinyDetectors.MaskInfo with { Architecture = maskSaved!.Architecture! with { Backbone = ResNetDepth.ResNet50 } };
+        e = Assert.ThrowsException<ArgumentException>(() => ModelFile.Save(mask!, wrongArch, path));
+        StringAssert.Contains(e.Message, "is not the model's");
+
+        var wrongOptions = TinyDetectors.MaskInfo with { Options = mask!.Options with { BoxScoreThresh = 0.5 } };
+        e = Assert.ThrowsException<ArgumentException>(() => ModelFile.Save(mask, wrongOptions, path));
+        StringAssert.Contains(e.Message, "info.Options differ");
+
+        var keypointsOnMask = TinyDetectors.MaskInfo with { Keypoints = TinyDetectors.FourKeypoints };
+        e = Assert.ThrowsException<ArgumentException>(() => ModelFile.Save(mask, keypointsOnMask, path));
+        StringAssert.Contains(e.Message, "has no keypoints");
+
+        var duplicateIds = TinyDetectors.MaskInfo with { CategoryIds = new[] { 0, 7, 7 } };
+        e = Assert.ThrowsException<ArgumentException>(() => ModelFile.Save(mask, duplicateIds, path));
+        StringAssert.Contains(e.Message, "labels 1 and 2 both map to category id 7");
+
+        Assert.AreEqual("previous", File.ReadAllText(path), "a refused save writes nothing");
+    }
+
+    [TestMethod]
+    public void AModelLaidOutDifferentlyFromItsArchitectureIsNotSaved()
+    {
+        // A v1 model whose RPN head has two convs (the v2 recipe's): ModelArchitecture.Of sees
+        // recipe 1 from the box head, and the layout check catches the extra RPN conv.
+        var backbone = ResNetFpn.Create(ResNetDepth.ResNet18, fpnVersion: 1);
+        var options = TinyDetectors.Options with { NumClasses = 3 };
+        var roiHeads = new RoiHeads(GeneralizedRcnn.CreateBoxHead(256, 1), new FastRcnnPredictor(1024, 3), null,
+            maskHead: new MaskRcnnHeads(256, new long[] { 256, 256, 256, 256 }), maskPredictor: new MaskRcnnPredictor(256, 256, 3));
+        using var odd = new MaskRcnn(backbone, GeneralizedRcnn.CreateRpn(256, convDepth: 2, options), roiHeads, options);
+        string path = Path.Combine(directory, "odd.mlseg");
+        var e = Assert.ThrowsException<ArgumentException>(() => ModelFile.Save(odd, TinyDetectors.MaskInfo, path));
+        StringAssert.Contains(e.Message, "unexpected rpn.head.conv.1.0.weight");
+        Assert.IsFalse(File.Exists(path));
+    }
+
+    [TestMethod]
+    public void ForCategoriesPutsTheBackgroundFirst()
+    {
+        var info = ModelFileInfo.ForCategories(new[] { (1, "person"), (18, "dog") });
+        CollectionAssert.AreEqual(new[] { "__background__", "person", "dog" }, info.ClassNames.ToArray());
+        CollectionAssert.AreEqual(new[] { 0, 1, 18 }, info.LabelToCategoryId.ToArray());
+    }
+
+    // ---- helpers
+
+    /// <summary>The mask model's file with its config edited (or replaced by <paramref name="rawConfig"/>).</summary>
+    private static string Rewrite(string name, Action<JsonObject> edit, string? rawConfig = null)
+    {
+        using var scope = DisposeScope.Enter();
+        var content = SafeTensors.Read(maskPath);
+        var config = JsonNode.Parse(content.Metadata["mlnetseg"])!.AsObject();
+        edit(config);
+        string path = Path.Combine(directory, name);
+        SafeTensors.Save(path, content.Tensors, new Dictionary<string, string> { ["mlnetseg"] = rawConfig ?? config.ToJsonString() });
+        return path;
+    }
+
+    private static void AssertSameOptions(RcnnOptions expected, RcnnOptions actual, string what)
+    {
+        foreach (var p in typeof(RcnnOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
+        {
+            object? e = p.GetValue(expected), a = p.GetValue(actual);
+            if (e is IReadOnlyList<double> el && a is IReadOnlyList<double> al)
+                CollectionAssert.AreEqual(el.ToArray(), al.ToArray(), $"{what}.{p.Name}");
+            else
+                Assert.AreEqual(e, a, $"{what}.{p.Name}");
+        }
+    }
+
+    private static void AssertSameStateDict(Torch.Nn.Module expected, Torch.Nn.Module actual)
+    {
+        using var scope = DisposeScope.Enter();
+        var e = expected.StateDict();
+        var a = actual.StateDict();
+        CollectionAssert.AreEqual(e.Keys.ToArray(), a.Keys.ToArray(), "state-dict names and order");
+        foreach (var (name, tensor) in e)
+        {
+            Assert.AreEqual(tensor.DType, a[name].DType, $"{name}: dtype");
+            Assert.IsTrue(tensor.Equal(a[name]), $"{name}: values differ after the round trip");
+        }
+    }
+
+    private static void AssertSamePredictions(Instances expected, Instances actual, string what)
+    {
+        Assert.AreEqual(expected.Count, actual.Count, $"{what}: count");
+        CollectionAssert.AreEqual(expected.Boxes.ToXyxy(), actual.Boxes.ToXyxy(), $"{what}: boxes");
+        CollectionAssert.AreEqual(expected.Labels.ToArray(), actual.Labels.ToArray(), $"{what}: labels");
+        CollectionAssert.AreEqual(expected.Scores!.ToArray(), actual.Scores!.ToArray(), $"{what}: scores");
+        Assert.AreEqual(expected.Masks is null, actual.Masks is null, $"{what}: masks present");
+        if (expected.Masks is not null) CollectionAssert.AreEqual(expected.Masks.ToArray(), actual.Masks!.ToArray(), $"{what}: masks");
+        Assert.AreEqual(expected.Keypoints is null, actual.Keypoints is null, $"{what}: keypoints present");
+        if (expected.Keypoints is not null)
+        {
+            CollectionAssert.AreEqual(expected.Keypoints.Data.ToArray(), actual.Keypoints!.Data.ToArray(), $"{what}: keypoints");
+            CollectionAssert.AreEqual(expected.KeypointScores!.ToArray(), actual.KeypointScores!.ToArray(), $"{what}: keypoint scores");
+        }
+    }
+}
