@@ -32,6 +32,7 @@ public sealed record RpnSettings
 /// and regresses every anchor, deltas are decoded with weights (1, 1, 1, 1), and per image the
 /// top-k anchors of each level by objectness are clipped, stripped of tiny and low-scoring boxes,
 /// NMS'ed per level and cut to the post-NMS top-n (filter_proposals, step for step).
+/// Training (anchor matching, sampling, losses) is in Training/RegionProposalNetwork.Training.cs.
 /// The only state-dict entries are the head's ("head.*").
 /// </summary>
 public sealed partial class RegionProposalNetwork : Module

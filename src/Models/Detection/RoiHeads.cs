@@ -29,7 +29,8 @@ public sealed record RoiHeadsSettings
 /// decoding, clipping, score threshold, tiny-box removal, class-wise NMS, top detections); then,
 /// when present, the mask branch (RoIAlign 14×14, mask head and predictor, the predicted class's
 /// mask through a sigmoid) and the keypoint branch (RoIAlign 14×14, keypoint head and predictor,
-/// heatmaps to keypoints). State-dict children: box_head, box_predictor, mask_head,
+/// heatmaps to keypoints). Training (proposal sampling and the losses) is in
+/// Training/RoiHeads.Training.cs. State-dict children: box_head, box_predictor, mask_head,
 /// mask_predictor, keypoint_head, keypoint_predictor (the poolers hold no state).
 /// </summary>
 public sealed partial class RoiHeads : Module
