@@ -89,7 +89,7 @@ public sealed class CocoDataset
     public string ToJson()
     {
         using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream)) WriteTo(writer);
+        using (var writer = new Utf8JsonWriter(stream, CocoJsonFile.WriterOptions)) WriteTo(writer);
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 

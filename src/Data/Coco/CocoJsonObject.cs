@@ -265,6 +265,11 @@ internal static class CocoJsonFile
         }
     }
 
+    /// <summary>Compressed RLE strings use the characters '0'..'o', among them '<', '>' and a backslash,
+    /// which the default encoder escapes as HTML-sensitive. COCO files are not HTML: write the
+    /// characters plainly, as pycocotools does (still valid JSON).</summary>
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>Writes through a temporary file and renames it, so a failed save never leaves half a file.</summary>
     public static void WriteAtomically(string path, Action<Utf8JsonWriter> write)
     {
@@ -273,7 +278,7 @@ internal static class CocoJsonFile
         try
         {
             using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-            using (var writer = new Utf8JsonWriter(stream))
+            using (var writer = new Utf8JsonWriter(stream, WriterOptions))
             {
                 write(writer);
             }

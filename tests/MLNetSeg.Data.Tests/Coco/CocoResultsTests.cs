@@ -28,6 +28,16 @@ public sealed class CocoResultsTests
     }
 
     [TestMethod]
+    public void ToJson_WritesRleCharactersPlainlyLikePycocotools()
+    {
+        // '<', '>' and the backslash are legal RLE characters; they must not come out as \u003C-style escapes.
+        var results = CocoResults.Parse("""[{"image_id": 1, "category_id": 1, "segmentation": {"size": [4, 4], "counts": "<>\\0"}, "score": 1}]""", "dt.json");
+        string json = results.ToJson();
+        StringAssert.Contains(json, "\"counts\":\"<>\\\\0\"");
+        Assert.IsFalse(json.Contains("\\u003", StringComparison.Ordinal), json);
+    }
+
+    [TestMethod]
     public void SaveThenLoad_RoundTrips()
     {
         var original = CocoResults.Parse(Results, "dt.json");
