@@ -18,6 +18,7 @@ public static class CliApp
             EvalCommand.Create(stdout, stderr),
             GenerateCommand.Create(stdout, stderr),
             PredictCommand.Create(stdout, stderr),
+            TrainCommand.Create(stdout, stderr),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
