@@ -209,6 +209,7 @@ public sealed record TrainerOptions
     internal Func<long, Tensor, Tensor>? LossHook { get; init; }
 
     /// <summary>The base learning rate after the linear scaling rule.</summary>
+    [JsonIgnore]
     public double EffectiveLearningRate => LearningRate ?? 0.02 * BatchSize * GradientAccumulationSteps / 16.0;
 
     /// <summary>Throws naming the first option out of range.</summary>
