@@ -110,14 +110,16 @@ public static partial class VisionOps
         return scope.MoveToOuter(Tensor.FromArray<long>(keep, new long[] { keep.Length }, boxes.Device));
     }
 
-    // The two precisions are written out (not generic) so the inner loop compiles to plain
-    // scalar SSE arithmetic in the boxes' precision, like the C++ kernel; it is the whole cost.
+    // Generic math: the JIT compiles a separate body for float and for double (value-type
+    // instantiations are specialised), so the inner loop is plain scalar arithmetic in the boxes'
+    // precision, like the C++ kernel; it is the whole cost.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static long[] GreedyNms(float[] boxes, long[] order, double iouThreshold)
+    private static long[] GreedyNms<T>(T[] boxes, long[] order, double iouThreshold)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         // Boxes are laid out in visiting order so the inner loop reads memory sequentially.
         int n = order.Length;
-        var x1 = new float[n]; var y1 = new float[n]; var x2 = new float[n]; var y2 = new float[n]; var areas = new float[n];
+        var x1 = new T[n]; var y1 = new T[n]; var x2 = new T[n]; var y2 = new T[n]; var areas = new T[n];
         for (int p = 0; p < n; p++)
         {
             long b = 4 * order[p];
@@ -130,51 +132,17 @@ public static partial class VisionOps
         {
             if (suppressed[i]) continue;
             keep.Add(order[i]);
-            float ix1 = x1[i], iy1 = y1[i], ix2 = x2[i], iy2 = y2[i], iarea = areas[i];
+            T ix1 = x1[i], iy1 = y1[i], ix2 = x2[i], iy2 = y2[i], iarea = areas[i];
             for (int j = i + 1; j < n; j++)
             {
                 if (suppressed[j]) continue;
                 // std::max(a, b) = a < b ? b : a; std::min(a, b) = b < a ? b : a.
-                float xx1 = ix1 < x1[j] ? x1[j] : ix1, yy1 = iy1 < y1[j] ? y1[j] : iy1;
-                float xx2 = x2[j] < ix2 ? x2[j] : ix2, yy2 = y2[j] < iy2 ? y2[j] : iy2;
-                float w = 0f < xx2 - xx1 ? xx2 - xx1 : 0f, h = 0f < yy2 - yy1 ? yy2 - yy1 : 0f;
-                float inter = w * h;
-                float ovr = inter / (iarea + areas[j] - inter);
-                if ((double)ovr > iouThreshold) suppressed[j] = true;
-            }
-        }
-        return keep.ToArray();
-    }
-
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static long[] GreedyNms(double[] boxes, long[] order, double iouThreshold)
-    {
-        // Boxes are laid out in visiting order so the inner loop reads memory sequentially.
-        int n = order.Length;
-        var x1 = new double[n]; var y1 = new double[n]; var x2 = new double[n]; var y2 = new double[n]; var areas = new double[n];
-        for (int p = 0; p < n; p++)
-        {
-            long b = 4 * order[p];
-            x1[p] = boxes[b]; y1[p] = boxes[b + 1]; x2[p] = boxes[b + 2]; y2[p] = boxes[b + 3];
-            areas[p] = (x2[p] - x1[p]) * (y2[p] - y1[p]);
-        }
-        var suppressed = new bool[n];
-        var keep = new List<long>();
-        for (int i = 0; i < n; i++)
-        {
-            if (suppressed[i]) continue;
-            keep.Add(order[i]);
-            double ix1 = x1[i], iy1 = y1[i], ix2 = x2[i], iy2 = y2[i], iarea = areas[i];
-            for (int j = i + 1; j < n; j++)
-            {
-                if (suppressed[j]) continue;
-                // std::max(a, b) = a < b ? b : a; std::min(a, b) = b < a ? b : a.
-                double xx1 = ix1 < x1[j] ? x1[j] : ix1, yy1 = iy1 < y1[j] ? y1[j] : iy1;
-                double xx2 = x2[j] < ix2 ? x2[j] : ix2, yy2 = y2[j] < iy2 ? y2[j] : iy2;
-                double w = 0.0 < xx2 - xx1 ? xx2 - xx1 : 0.0, h = 0.0 < yy2 - yy1 ? yy2 - yy1 : 0.0;
-                double inter = w * h;
-                double ovr = inter / (iarea + areas[j] - inter);
-                if ((double)ovr > iouThreshold) suppressed[j] = true;
+                T xx1 = ix1 < x1[j] ? x1[j] : ix1, yy1 = iy1 < y1[j] ? y1[j] : iy1;
+                T xx2 = x2[j] < ix2 ? x2[j] : ix2, yy2 = y2[j] < iy2 ? y2[j] : iy2;
+                T w = T.Zero < xx2 - xx1 ? xx2 - xx1 : T.Zero, h = T.Zero < yy2 - yy1 ? yy2 - yy1 : T.Zero;
+                T inter = w * h;
+                T ovr = inter / (iarea + areas[j] - inter);
+                if (double.CreateChecked(ovr) > iouThreshold) suppressed[j] = true;
             }
         }
         return keep.ToArray();
