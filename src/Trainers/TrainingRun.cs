@@ -183,7 +183,7 @@ internal sealed class TrainingRun
 
         TrainLoop();
 
-        if (_validation is not null && _options.EvaluateAtEnd && _lastEvaluationIteration != _iteration) Evaluate();
+        if (_validation is not null && _options.EvaluateAtEnd && _lastEvaluationIteration != _iteration) EvaluateOrStop();
         if (Directory_ is { } directory)
         {
             if (_lastCheckpointIteration != _iteration) SaveCheckpoint();
@@ -297,7 +297,7 @@ internal sealed class TrainingRun
             }
             bool last = _iteration == _totalIterations;
             if (_validation is not null && _options.EvalPeriod > 0 && _iteration % _options.EvalPeriod == 0 && !(last && _options.EvaluateAtEnd))
-                Evaluate();
+                EvaluateOrStop();
             if (Directory_ is not null && _iteration % _options.CheckpointPeriod == 0 && !last) SaveCheckpoint();
         }
     }
@@ -396,6 +396,20 @@ internal sealed class TrainingRun
     }
 
     // ---- validation
+
+    /// <summary>Evaluation runs at an iteration boundary and leaves the training state untouched, so a
+    /// cancellation during it is handled like one between iterations.</summary>
+    private void EvaluateOrStop()
+    {
+        try
+        {
+            Evaluate();
+        }
+        catch (OperationCanceledException e) when (e is not TrainingCanceledException && _cancellation.IsCancellationRequested)
+        {
+            throw Cancelled();
+        }
+    }
 
     private void Evaluate()
     {

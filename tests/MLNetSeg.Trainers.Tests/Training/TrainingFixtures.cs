@@ -102,6 +102,7 @@ internal sealed class ProgressLog : IProgress<TrainingProgress>
 {
     private readonly ConcurrentQueue<TrainingProgress> _reports = new();
     private readonly ConcurrentQueue<string> _warnings = new();
+    private readonly ConcurrentDictionary<long, long> _liveTensors = new();
 
     public CancellationTokenSource? CancelAt { get; init; }
     public long CancelIteration { get; init; } = -1;
@@ -109,6 +110,7 @@ internal sealed class ProgressLog : IProgress<TrainingProgress>
     public void Report(TrainingProgress value)
     {
         _reports.Enqueue(value);
+        if (value.Event == TrainingEvent.Iteration) _liveTensors[value.Iteration] = MLNetSeg.Torch.TorchRuntime.LiveTensors;
         if (value.Event == TrainingEvent.Iteration && value.Iteration == CancelIteration) CancelAt?.Cancel();
     }
 
@@ -117,6 +119,9 @@ internal sealed class ProgressLog : IProgress<TrainingProgress>
     public IReadOnlyList<TrainingProgress> Reports => _reports.ToArray();
 
     public IReadOnlyList<string> Warnings => _warnings.ToArray();
+
+    /// <summary>Native tensors alive when each iteration was reported.</summary>
+    public IReadOnlyDictionary<long, long> LiveTensors => _liveTensors;
 
     /// <summary>Losses per iteration (LogPeriod 1: one report per iteration).</summary>
     public IReadOnlyDictionary<long, IReadOnlyDictionary<string, double>> Losses =>
