@@ -37,3 +37,4 @@ for t in bbox segm; do
   run $PY benchmarks/reference/cocoeval_ref.py /tmp/cocobench/bench.gt.json /tmp/cocobench/bench.dt.json $t
 done
 echo "results: $OUT" >&2
+/usr/bin/python3 benchmarks/summarize.py "$OUT"

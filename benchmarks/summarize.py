@@ -1,0 +1,54 @@
+"""Turns a benchmarks/results/*.jsonl file (from run_all.sh) into the Markdown table of
+docs/benchmarks.md: medians per (benchmark, impl) and the C#/reference ratio.
+Usage: python3 benchmarks/summarize.py benchmarks/results/<file>.jsonl"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
+by = defaultdict(list)
+for r in rows:
+    by[(r["benchmark"], r.get("iou_type", ""), r["impl"])].append(r)
+
+
+def med(key, field):
+    vals = [r[field] for r in by.get(key, []) if field in r]
+    return statistics.median(vals) if vals else None
+
+
+def line(name, ours, ref, unit, note=""):
+    ratio = f"{ours / ref:.2f}" if ours is not None and ref else "—"
+    fmt = lambda v: "—" if v is None else f"{v:.3g} {unit}"
+    print(f"| {name} | {fmt(ours)} | {fmt(ref)} | {ratio} | {note} |")
+
+
+print("| benchmark | C# (median) | reference (median) | ratio C#/ref | notes |")
+print("|---|---|---|---|---|")
+line("per-call overhead, add of 1-element tensors", med(("overhead", "", "csharp"), "us_per_call"),
+     med(("overhead", "", "python"), "us_per_call"), "µs", "1 thread; vs torch 1.13 Python binding")
+threads = next((r["threads"] for r in rows if r["benchmark"] == "resnet50"), "?")
+line("ResNet-50 fwd+bwd, batch 2, 224²", med(("resnet50", "", "csharp"), "median_s"),
+     med(("resnet50", "", "python"), "median_s"), "s", f"{threads} threads, OpenBLAS + oneDNN")
+mem_cs = by.get(("memory", "", "csharp"), [{}])[0]
+mem_py = by.get(("memory", "", "python"), [{}])[0]
+line("10,000 train iterations (small CNN) wall time", mem_cs.get("seconds"), mem_py.get("seconds"), "s", "1 thread")
+line("RLE encode 640×480", med(("rle_encode_640x480", "", "csharp"), "ms"),
+     med(("rle_encode_640x480", "", "pycocotools"), "ms"), "ms", "reference includes np.asfortranarray, which encode requires")
+line("NMS 10,000 boxes (torchvision kernel via dispatcher)", med(("nms10k", "", "csharp"), "native_ms"),
+     med(("nms10k", "", "torchvision"), "ms"), "ms", "1 thread")
+line("NMS 10,000 boxes (composed fallback)", med(("nms10k", "", "csharp"), "composed_ms"),
+     med(("nms10k", "", "torchvision"), "ms"), "ms", "used when torchvision's library is absent")
+for t in ("bbox", "segm"):
+    cs = by.get(("cocoeval", t, "csharp"), [])
+    py = by.get(("cocoeval", t, "pycocotools"), [])
+    same = bool(cs and py and cs[0]["stats"] == py[0]["stats"])
+    line(f"COCO {t} evaluate+accumulate, 5,000 images × 100 dets", med(("cocoeval", t, "csharp"), "seconds"),
+         med(("cocoeval", t, "pycocotools"), "seconds"), "s",
+         f"stats {'identical' if same else 'DIFFER'}; C# on {cs[0]['threads'] if cs else '?'} threads, pycocotools 1")
+print()
+print("Resident memory (MB) every 1,000 iterations:")
+print(f"- C#: {[s[1] for s in mem_cs.get('iteration_rss_mb_managed_mb_live_tensors_finalized', [])]}"
+      f" (live native tensors: {sorted({s[3] for s in mem_cs.get('iteration_rss_mb_managed_mb_live_tensors_finalized', [])})},"
+      f" finalized: {max([s[4] for s in mem_cs.get('iteration_rss_mb_managed_mb_live_tensors_finalized', [])] or [0])})")
+print(f"- Python: {[s[1] for s in mem_py.get('rss_mb_by_iteration', [])]}")
