@@ -23,6 +23,11 @@ for i in 1 2 3; do
   run $B resnet50 5 "$THREADS"
   run $PY benchmarks/reference/engine.py resnet50 5 "$THREADS"
 done
+for i in 1 2; do
+  run $B maskrcnn 5 "$THREADS" false
+  run $B maskrcnn 5 "$THREADS" true
+  run $PY benchmarks/reference/maskrcnn.py 5 "$THREADS"
+done
 MLNETSEG_THREADS=1 run $B memory 10000
 run $PY benchmarks/reference/engine.py memory 10000
 run $B rle

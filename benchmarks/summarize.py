@@ -30,6 +30,13 @@ line("per-call overhead, add of 1-element tensors", med(("overhead", "", "csharp
 threads = next((r["threads"] for r in rows if r["benchmark"] == "resnet50"), "?")
 line("ResNet-50 fwd+bwd, batch 2, 224²", med(("resnet50", "", "csharp"), "median_s"),
      med(("resnet50", "", "python"), "median_s"), "s", f"{threads} threads, OpenBLAS + oneDNN")
+for impl, label in (("csharp", "Mask R-CNN R50-FPN inference, 800 px"), ("csharp_folded", "Mask R-CNN R50-FPN, FrozenBN folded into convs")):
+    cs = by.get(("maskrcnn800", "", impl), [])
+    py = by.get(("maskrcnn800", "", "torchvision"), [])
+    rss = f"peak RSS {max(r['peak_rss_mb'] for r in cs)} MB vs {max(r['peak_rss_mb'] for r in py)} MB" if cs and py else ""
+    dets = f"{cs[0]['detections']} vs {py[0]['detections']} detections" if cs and py else ""
+    line(label, med(("maskrcnn800", "", impl), "median_s"), med(("maskrcnn800", "", "torchvision"), "median_s"), "s/img",
+         f"{threads} threads; {dets}; {rss}")
 mem_cs = by.get(("memory", "", "csharp"), [{}])[0]
 mem_py = by.get(("memory", "", "python"), [{}])[0]
 line("10,000 train iterations (small CNN) wall time", mem_cs.get("seconds"), mem_py.get("seconds"), "s", "1 thread")

@@ -14,6 +14,7 @@ var benchmarks = new Dictionary<string, Func<string[], string>>
     ["cocoeval"] = VisionBenchmarks.CocoEval,
     ["nms10k"] = VisionBenchmarks.Nms10k,
     ["rle"] = VisionBenchmarks.RleEncode,
+    ["maskrcnn"] = ModelBenchmarks.MaskRcnn,
 };
 if (!benchmarks.TryGetValue(name, out var run))
 {
