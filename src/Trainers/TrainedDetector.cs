@@ -14,6 +14,12 @@ public sealed record TrainingSummary
     /// <summary>Optimizer steps completed (including those before a resume).</summary>
     public required long Iterations { get; init; }
 
+    /// <summary>The schedule's length (the run stopped earlier when <see cref="StoppedByTimeLimit"/>).</summary>
+    public long PlannedIterations { get; init; }
+
+    /// <summary>Training stopped at <see cref="TrainerOptions.MaxTrainingTime"/> before the planned iterations.</summary>
+    public bool StoppedByTimeLimit { get; init; }
+
     /// <summary>The iteration the run started from (0, or the checkpoint's).</summary>
     public long ResumedFrom { get; init; }
 

@@ -128,6 +128,15 @@ public sealed record TrainerOptions
 
     public double Gamma { get; init; } = 0.1;
 
+    /// <summary>
+    /// A safety net on wall time: when training (evaluation not counted) has run this long, it stops
+    /// at the next iteration boundary and finishes as if the last iteration had been reached
+    /// (checkpoint, evaluation, model files); <see cref="TrainingSummary.StoppedByTimeLimit"/> says so.
+    /// The schedule is not compressed, so a run cut short ends at a higher learning rate. Runs that
+    /// stay within the limit are unaffected and stay deterministic. Null: no limit.
+    /// </summary>
+    public TimeSpan? MaxTrainingTime { get; init; }
+
     /// <summary>Clip the joint L2 norm of all gradients to this (null: no clipping).</summary>
     public double? GradientClipNorm { get; init; }
 
@@ -239,6 +248,7 @@ public sealed record TrainerOptions
         Require(Enum.IsDefined(Schedule), nameof(Schedule), $"is not a schedule ({Schedule})");
         Require(Steps is null || Steps.Zip(Steps.Skip(1)).All(p => p.First <= p.Second) && Steps.All(s => s >= 0), nameof(Steps), "must be non-negative and non-decreasing");
         Require(Gamma > 0 && double.IsFinite(Gamma), nameof(Gamma), $"must be positive, got {Gamma}");
+        Require(MaxTrainingTime is null || MaxTrainingTime > TimeSpan.Zero, nameof(MaxTrainingTime), $"must be positive, got {MaxTrainingTime}");
         Require(GradientClipNorm is null or > 0, nameof(GradientClipNorm), $"must be positive, got {GradientClipNorm}");
         Require(ColorJitter is >= 0 and < 1, nameof(ColorJitter), $"must be in [0, 1), got {ColorJitter}");
         Require(LoaderWorkers >= 1, nameof(LoaderWorkers), $"must be at least 1, got {LoaderWorkers}");

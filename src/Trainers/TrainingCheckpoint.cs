@@ -246,6 +246,7 @@ public static class TrainingCheckpoint
         nameof(TrainerOptions.AutoResume), nameof(TrainerOptions.EvalPeriod), nameof(TrainerOptions.EvaluateAtEnd),
         nameof(TrainerOptions.ValidationLoss), nameof(TrainerOptions.Threads), nameof(TrainerOptions.LogPeriod),
         nameof(TrainerOptions.LoaderWorkers), nameof(TrainerOptions.SkipBadSamples), nameof(TrainerOptions.PretrainedWeights),
+        nameof(TrainerOptions.MaxTrainingTime),
     };
 
     /// <summary>The options as JSON (enums by name; the progress sink, log and device left out).</summary>

@@ -45,6 +45,7 @@ internal sealed class TrainingRun
     private readonly Stopwatch _clock = new();
     private readonly Stopwatch _trainingClock = new();
     private long _imagesThisCall;
+    private bool _stoppedByTimeLimit;
 
     public TrainingRun(TrainerOptions options, DetectionDataset train, DetectionDataset? validation, CancellationToken cancellation)
     {
@@ -195,6 +196,8 @@ internal sealed class TrainingRun
         var summary = new TrainingSummary
         {
             Iterations = _iteration,
+            PlannedIterations = _totalIterations,
+            StoppedByTimeLimit = _stoppedByTimeLimit,
             ResumedFrom = _startIteration,
             ResumedCheckpoint = resume?.Path,
             FinalLosses = _lastLosses,
@@ -207,6 +210,7 @@ internal sealed class TrainingRun
             ImagesPerSecond = _trainingClock.Elapsed.TotalSeconds > 0 ? _imagesThisCall / _trainingClock.Elapsed.TotalSeconds : 0,
         };
         Report(TrainingEvent.Finished, $"training finished: {_iteration} iterations in {ConsoleTrainingProgress.FormatDuration(_clock.Elapsed)}" +
+                                       (_stoppedByTimeLimit ? $" (stopped by MaxTrainingTime {_options.MaxTrainingTime} before the planned {_totalIterations})" : "") +
                                        (_best is null ? "" : $"; best {_best.Metric} {_best.Value * 100:F1} at iteration {_best.Iteration}"));
         return new TrainedDetector(_model, _info, summary);
     }
@@ -242,9 +246,10 @@ internal sealed class TrainingRun
         int windowIterations = 0;
         long windowImages = 0;
         var windowClock = Stopwatch.StartNew();
-        while (_iteration < _totalIterations)
+        while (_iteration < _totalIterations && !_stoppedByTimeLimit)
         {
             if (_cancellation.IsCancellationRequested) throw Cancelled();
+            _trainingClock.Start();
             var batches = new List<DetectionBatch>(accumulation);
             try
             {
@@ -258,7 +263,6 @@ internal sealed class TrainingRun
                 {
                     throw Cancelled();
                 }
-                _trainingClock.Start();
                 var losses = Step(batches);
                 _trainingClock.Stop();
                 foreach (var (k, v) in losses) windowSums[k] = windowSums.GetValueOrDefault(k) + v;
@@ -272,7 +276,12 @@ internal sealed class TrainingRun
                 foreach (var b in batches) b.Dispose();
             }
 
-            if (_iteration % _options.LogPeriod == 0 || _iteration == _totalIterations)
+            if (_options.MaxTrainingTime is { } limit && _iteration < _totalIterations && _trainingClock.Elapsed >= limit)
+            {
+                _stoppedByTimeLimit = true;
+                _log($"training time limit {limit} reached at iteration {_iteration} of {_totalIterations}: finishing now");
+            }
+            if (_iteration % _options.LogPeriod == 0 || _iteration == _totalIterations || _stoppedByTimeLimit)
             {
                 double seconds = windowClock.Elapsed.TotalSeconds;
                 _lastLosses = windowSums.ToDictionary(kv => kv.Key, kv => kv.Value / windowIterations);
@@ -295,7 +304,7 @@ internal sealed class TrainingRun
                 windowImages = 0;
                 windowClock.Restart();
             }
-            bool last = _iteration == _totalIterations;
+            bool last = _iteration == _totalIterations || _stoppedByTimeLimit;
             if (_validation is not null && _options.EvalPeriod > 0 && _iteration % _options.EvalPeriod == 0 && !(last && _options.EvaluateAtEnd))
                 EvaluateOrStop();
             if (Directory_ is not null && _iteration % _options.CheckpointPeriod == 0 && !last) SaveCheckpoint();
@@ -304,7 +313,7 @@ internal sealed class TrainingRun
 
     private double _lastLearningRate;
 
-    /// <summary>Seconds per iteration over this call's training time (data waits included, evaluation not).</summary>
+    /// <summary>Seconds per iteration over this call's training time (data waits included; evaluation and checkpoints not).</summary>
     private double AverageSecondsPerIteration()
     {
         long done = _iteration - _startIteration;

@@ -116,6 +116,20 @@ public sealed class FailureTests
         CollectionAssert.AreEquivalent(new long[] { 2 }, resumedLog.Losses.Keys.ToArray());
     }
 
+    [TestMethod]
+    public void TheTimeLimitEndsTrainingEarlyLikeANormalEnd()
+    {
+        using var dir = new TempDir();
+        var options = FastOptions(dir.Path, 5) with { MaxTrainingTime = TimeSpan.FromTicks(1) };
+        using var detector = new MaskRcnnTrainer(options).Fit(_data.Train());
+        var summary = detector.Summary!;
+        Assert.IsTrue(summary.StoppedByTimeLimit);
+        Assert.AreEqual(1, summary.Iterations, "the limit is checked after each iteration");
+        Assert.AreEqual(5, summary.PlannedIterations);
+        Assert.AreEqual(Path.Combine(dir.Path, TrainingCheckpoint.FileName(1)), summary.FinalCheckpoint);
+        Assert.IsTrue(File.Exists(Path.Combine(dir.Path, "model_final.mlseg")));
+    }
+
     /// <summary>Hashes every file the trainer reports as saved, at the moment it is reported.</summary>
     private sealed class HashingLog(Dictionary<string, string> hashes) : IProgress<TrainingProgress>
     {
