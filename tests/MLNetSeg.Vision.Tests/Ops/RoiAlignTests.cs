@@ -101,6 +101,19 @@ public class RoiAlignTests
     }
 
     [TestMethod]
+    public void TorchvisionsLibraryLoadsWhereSetupInstalledIt()
+    {
+        // The native-backend cases skip on machines without torchvision's library; where Debian's
+        // python3-torchvision is installed (tools/setup.sh installs it, so on CI) it must load, so
+        // those skips can never hide a broken load.
+        bool installed = Directory.Exists(TorchvisionNative.DebianDirectory) &&
+            Directory.EnumerateFiles(TorchvisionNative.DebianDirectory, "_C*.so").Any();
+        if (Environment.GetEnvironmentVariable(TorchvisionNative.EnvironmentVariable) is { Length: > 0 } || !installed)
+            Assert.Inconclusive("no Debian torchvision library on this machine (or an explicit override is set)");
+        Assert.IsTrue(TorchvisionNative.IsAvailable, $"torchvision's library is installed but did not load: {TorchvisionNative.Unavailable}");
+    }
+
+    [TestMethod]
     public void TorchvisionsLibraryLoadsWithoutLibpython()
     {
         Expect.BackendAvailable(VisionOpsBackend.Native);
