@@ -48,10 +48,16 @@ var val = DetectionDataset.Load(valJson, SyntheticDatasetGenerator.ImageDirector
 
 // 2. Train --------------------------------------------------------------------------------------
 // Sized for a 2-core CPU: the images' own resolution (short side 192), a ResNet-18 trained from
-// scratch (BatchNorm, so no pretrained statistics are needed), 64 RoIs per image instead of 512
-// (the mask head runs on the positive ones and is most of the cost) and fewer RPN proposals; a
-// high learning rate with a short warmup and cosine decay; about 1.7 epochs. MaxTrainingTime is a
-// safety net for slow or busy machines: training then stops early (at a higher learning rate).
+// scratch (BatchNorm, so no pretrained statistics are needed), 32 RoIs per image instead of 512
+// (the mask head runs on the positive ones, at most 8, and is most of the cost), fewer RPN
+// proposals and at most 30 detections per image (images hold up to ~10 objects); a high learning
+// rate with a short warmup and cosine decay.
+//
+// How long to train is decided by this machine's speed: a short probe run measures images per
+// second and the schedule gets as many iterations as fit Quickstart.TrainingBudget (between
+// MinIterations and MaxIterations), so the cosine schedule completes on a fast machine and on a
+// slow one alike. The run itself is deterministic for its iteration count (printed below).
+// MaxTrainingTime is a last safety net if the machine slows down during training.
 var options = new TrainerOptions
 {
     Model = DetectorKind.MaskRcnn,
@@ -60,21 +66,21 @@ var options = new TrainerOptions
     TrainableBackboneLayers = 5,
     MinSize = 192,
     MaxSize = 256,
-    Iterations = Quickstart.Iterations,
+    Iterations = Quickstart.MaxIterations,
     BatchSize = 4,
     LearningRate = 0.03,
     WarmupIterations = 50,
     Schedule = LrSchedule.Cosine,
     GradientClipNorm = 10,
     Seed = 1,
-    MaxTrainingTime = TimeSpan.FromMinutes(6),
+    MaxTrainingTime = Quickstart.TrainingBudget + TimeSpan.FromSeconds(30),
     LoaderWorkers = 1,
     ModelOptions = new RcnnOptions
     {
-        BoxBatchSizePerImage = 64,
+        BoxBatchSizePerImage = 32,
         RpnPreNmsTopNTrain = 1000, RpnPostNmsTopNTrain = 500,
         RpnPreNmsTopNTest = 500, RpnPostNmsTopNTest = 300,
-        BoxDetectionsPerImage = 50,
+        BoxDetectionsPerImage = 30,
     },
     CheckpointDirectory = Path.Combine(outDir, "train"),
     CheckpointPeriod = 100,
@@ -82,6 +88,7 @@ var options = new TrainerOptions
     EvaluateAtEnd = true,
     ValidationLoss = false,
 };
+options = options with { Iterations = PlanIterations(options, train) };
 Console.WriteLine($"[2/5] training Mask R-CNN ResNet-18 FPN for {options.Iterations} iterations of {options.BatchSize} images " +
                   $"(checkpoints in {options.CheckpointDirectory}; Ctrl+C stops after saving one, a rerun resumes)");
 using var cancel = new CancellationTokenSource();
@@ -119,11 +126,11 @@ var predictClock = Stopwatch.StartNew();
 for (int i = 0; i < held.Length; i++)
 {
     var image = ImageIO.Read(held[i]);
-    var detections = detector.Predict(image).WithMinimumScore(0.5f);
+    var detections = detector.Predict(image).WithMinimumScore(Quickstart.OverlayScore);
     var overlay = Path.Combine(predictionsDir, Path.GetFileNameWithoutExtension(held[i]) + "_prediction.png");
     ImageIO.WritePng(detector.Draw(image, detections), overlay);
     var found = detections.Labels.GroupBy(l => detector.ClassNames[l]).Select(g => $"{g.Count()} {g.Key}");
-    Console.WriteLine($"      {Path.GetFileName(held[i])}: {detections.Count} instance(s) with score ≥ 0.5 ({string.Join(", ", found)}) -> {overlay}");
+    Console.WriteLine($"      {Path.GetFileName(held[i])}: {detections.Count} instance(s) with score ≥ {Quickstart.OverlayScore} ({string.Join(", ", found)}) -> {overlay}");
 }
 Console.WriteLine($"[4/5] wrote {held.Length} overlays in {predictClock.Elapsed.TotalSeconds:F1} s");
 
@@ -147,8 +154,55 @@ Console.WriteLine($"  model        {modelPath}");
 Console.WriteLine($"  try: dotnet run --project src/Cli -c Release -- predict --model {modelPath} --images {SyntheticDatasetGenerator.ImageDirectory(dataDir, "val")} --out {Path.Combine(outDir, "cli_predictions")}");
 return 0;
 
+// The schedule length: the planned length of an existing run in OUT (so a rerun resumes it), else
+// what fits the training budget at the speed a short probe run measures.
+static int PlanIterations(TrainerOptions options, DetectionDataset train)
+{
+    if (TrainingCheckpoint.FindLatest(options.CheckpointDirectory!) is { } latest)
+    {
+        var planned = (int)TrainingCheckpoint.ReadInfo(latest).TotalIterations;
+        Console.WriteLine($"      resuming the run in {options.CheckpointDirectory} ({planned} iterations planned)");
+        return planned;
+    }
+    var probe = new SpeedProbe();
+    var clock = Stopwatch.StartNew();
+    using (new MaskRcnnTrainer(options with
+           {
+               Iterations = Quickstart.ProbeIterations, CheckpointDirectory = null, EvaluateAtEnd = false, MaxTrainingTime = null,
+               LogPeriod = 2, Progress = probe,
+           }).Fit(train))
+    {
+    }
+    double imagesPerSecond = probe.ImagesPerSecond;
+    // Later iterations cost somewhat more (the RPN finds more positives for the mask head): keep a margin.
+    int fit = (int)(Quickstart.TrainingBudget.TotalSeconds * imagesPerSecond * 0.85 / options.BatchSize);
+    int iterations = Math.Clamp(fit, Quickstart.MinIterations, Quickstart.MaxIterations);
+    Console.WriteLine($"      speed probe ({clock.Elapsed.TotalSeconds:F0} s): {imagesPerSecond:F2} training images/s, so {iterations} iterations " +
+                      $"fit the {Quickstart.TrainingBudget.TotalMinutes:F1}-minute training budget");
+    return iterations;
+}
+
+internal sealed class SpeedProbe : IProgress<TrainingProgress>
+{
+    /// <summary>Speed over the last reported window (the first one includes start-up costs).</summary>
+    public double ImagesPerSecond { get; private set; }
+
+    public void Report(TrainingProgress value)
+    {
+        if (value.Event == TrainingEvent.Iteration && value.Iteration > 2) ImagesPerSecond = value.ImagesPerSecond;
+    }
+}
+
 internal static class Quickstart
 {
-    /// <summary>Training length, sized so the whole quickstart stays under 10 minutes on 2 cores.</summary>
-    public const int Iterations = 250;
+    /// <summary>Training time the schedule is sized for, so that the whole quickstart (data, probe,
+    /// training, evaluation, overlays) stays under 10 minutes on 2 cores.</summary>
+    public static readonly TimeSpan TrainingBudget = TimeSpan.FromMinutes(7.5);
+
+    public const int ProbeIterations = 6;
+    public const int MinIterations = 60;
+    public const int MaxIterations = 300;
+
+    /// <summary>Detections drawn on the overlays score at least this.</summary>
+    public const float OverlayScore = 0.3f;
 }

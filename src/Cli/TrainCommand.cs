@@ -51,6 +51,7 @@ internal static class TrainCommand
         var minSize = new Option<int>("--min-size") { Description = "short side of the network input", DefaultValueFactory = _ => 800 };
         var maxSize = new Option<int>("--max-size") { Description = "cap on the long side", DefaultValueFactory = _ => 1333 };
         var rois = new Option<int>("--rois-per-image") { Description = "RoIs sampled per image for the box/mask heads (torchvision: 512; fewer trains faster on a CPU)", DefaultValueFactory = _ => 512 };
+        var detections = new Option<int>("--detections-per-image") { Description = "most detections kept per image at evaluation and prediction", DefaultValueFactory = _ => 100 };
         var seed = new Option<long>("--seed") { Description = "seed of weights, sampling and data order", DefaultValueFactory = _ => 1 };
         var evalPeriod = new Option<int>("--eval-period") { Description = "validate every N iterations (0: at the end only)", DefaultValueFactory = _ => 0 };
         var checkpointPeriod = new Option<int>("--checkpoint-period") { Description = "checkpoint every N iterations", DefaultValueFactory = _ => 500 };
@@ -64,7 +65,7 @@ internal static class TrainCommand
         var command = new Command("train", "train a Mask R-CNN or Keypoint R-CNN on a COCO dataset (checkpoints, resume, validation)")
         {
             trainJson, trainImages, valJson, valImages, output, iterations, epochs, model, backbone, norm, weights, trainable, batchSize,
-            accumulate, lr, warmup, schedule, clip, minSize, maxSize, rois, seed, evalPeriod, checkpointPeriod, threads, workers, skipBad,
+            accumulate, lr, warmup, schedule, clip, minSize, maxSize, rois, detections, seed, evalPeriod, checkpointPeriod, threads, workers, skipBad,
             resume, noResume, device,
         };
         command.SetAction(parse =>
@@ -105,7 +106,11 @@ internal static class TrainCommand
                 GradientClipNorm = parse.GetValue(clip),
                 MinSize = parse.GetValue(minSize),
                 MaxSize = parse.GetValue(maxSize),
-                ModelOptions = new MLNetSeg.Models.Detection.RcnnOptions { BoxBatchSizePerImage = parse.GetValue(rois) },
+                ModelOptions = new MLNetSeg.Models.Detection.RcnnOptions
+                {
+                    BoxBatchSizePerImage = parse.GetValue(rois),
+                    BoxDetectionsPerImage = parse.GetValue(detections),
+                },
                 Seed = parse.GetValue(seed),
                 EvalPeriod = parse.GetValue(evalPeriod),
                 CheckpointPeriod = parse.GetValue(checkpointPeriod),

@@ -36,9 +36,11 @@ public sealed class TrainCliTests
         var (code, stdout, stderr) = Run("train", "--train-json", _data.TrainJson, "--train-images", _data.TrainImages,
             "--val-json", val, "--val-images", Path.Combine(_data.Root, "val"), "--out", dir.Path,
             "--iterations", "2", "--backbone", "resnet18", "--min-size", "64", "--max-size", "128", "--rois-per-image", "32",
-            "--threads", "2", "--workers", "1", "--lr", "0.01");
+            "--detections-per-image", "10", "--threads", "2", "--workers", "1", "--lr", "0.01");
         Assert.AreEqual(0, code, stderr);
         StringAssert.Contains(stdout, "training maskrcnn resnet18 (FPN 2, heads v1, 6 classes) from scratch: 2 iterations");
+        StringAssert.Contains(stdout, "validation at iteration 2: loss cls ");  // the validation loss, then the COCO metrics
+        StringAssert.Contains(stdout, " segm/AP ");
         StringAssert.Contains(stdout, "| iou type |  AP | AP50 |");
         StringAssert.Contains(stdout, "| segm ");
         StringAssert.Contains(stdout, $"final model: {Path.Combine(dir.Path, "model_final.mlseg")}");
@@ -49,6 +51,7 @@ public sealed class TrainCliTests
         var info = ModelFile.ReadInfo(Path.Combine(dir.Path, "model_final.mlseg"));
         CollectionAssert.AreEqual(new[] { "__background__", "person", "circle", "square", "triangle", "star", "ellipse" }, info.ClassNames.ToArray());
         Assert.AreEqual(64, info.Options!.MinSize);
+        Assert.AreEqual(10, info.Options.BoxDetectionsPerImage);
         using var a = TrainedDetector.Load(Path.Combine(dir.Path, "model_final.mlseg"));
         using var b = TrainedDetector.Load(Path.Combine(dir.Path, "best.mlseg"));
         var image = ImageIO.Read(Directory.GetFiles(Path.Combine(_data.Root, "val")).Order(StringComparer.Ordinal).First());
@@ -60,7 +63,7 @@ public sealed class TrainCliTests
         // A second run with the same --out resumes (and has nothing left to do).
         var (again, stdout2, stderr2) = Run("train", "--train-json", _data.TrainJson, "--train-images", _data.TrainImages, "--out", dir.Path,
             "--iterations", "2", "--backbone", "resnet18", "--min-size", "64", "--max-size", "128", "--rois-per-image", "32",
-            "--threads", "2", "--workers", "1", "--lr", "0.01");
+            "--detections-per-image", "10", "--threads", "2", "--workers", "1", "--lr", "0.01");
         Assert.AreEqual(0, again, stderr2);
         StringAssert.Contains(stdout2, $"resuming from {Path.Combine(dir.Path, TrainingCheckpoint.FileName(2))} (iteration 2");
     }
