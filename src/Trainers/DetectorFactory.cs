@@ -68,8 +68,8 @@ public static class DetectorFactory
         }
         if (classifier)
         {
-            var body = model.Backbone.Body.Model;
-            var report = ModelWeights.Load(body, tensors, new WeightLoadOptions { AllowUnexpected = true }, path);
+            // The body keeps the ResNet's children under their names (conv1, bn1, layer1..4); fc is not among them.
+            var report = ModelWeights.Load(model.Backbone.Body, tensors, new WeightLoadOptions { AllowUnexpected = true }, path);
             return $"{path}: loaded {report.Loaded.Count} ImageNet ResNet tensors into the backbone ({report.Unexpected.Count} unused: {string.Join(", ", report.Unexpected.Take(4))})";
         }
         throw new ArgumentException($"{path}: neither a detector state dict (keys 'backbone.…') nor a classification ResNet (keys 'conv1.weight', 'layer1.…'); " +

@@ -76,7 +76,7 @@ internal sealed class TrainingRun
     }
 
     private int NumClasses => _train.Categories.CountWithBackground;
-    private string? Directory_ => _options.CheckpointDirectory;
+    private string? CheckpointDir => _options.CheckpointDirectory;
 
     public TrainedDetector Execute()
     {
@@ -108,12 +108,12 @@ internal sealed class TrainingRun
             _totalIterations = _options.Iterations!.Value;
         }
 
-        if (Directory_ is { } dir)
+        if (CheckpointDir is { } dir)
         {
             Directory.CreateDirectory(dir);
             TrainingCheckpoint.CleanStaleTemporaryFiles(dir);
         }
-        string? resumePath = _options.ResumeFrom ?? (_options.AutoResume && Directory_ is { } d ? TrainingCheckpoint.FindLatest(d) : null);
+        string? resumePath = _options.ResumeFrom ?? (_options.AutoResume && CheckpointDir is { } d ? TrainingCheckpoint.FindLatest(d) : null);
         CheckpointInfo? resume = resumePath is null ? null : CheckResumable(resumePath);
 
         // Seeded before the model is built: the initial weights come from this generator.
@@ -175,7 +175,7 @@ internal sealed class TrainingRun
             _best = resume.Best;
             _lastCheckpoint = resume.Path;
             _lastCheckpointIteration = position.Iteration;
-            if (_best is not null && Directory_ is { } dir && File.Exists(Path.Combine(dir, "best.mlseg"))) _bestPath = Path.Combine(dir, "best.mlseg");
+            if (_best is not null && CheckpointDir is { } dir && File.Exists(Path.Combine(dir, "best.mlseg"))) _bestPath = Path.Combine(dir, "best.mlseg");
         }
         _iteration = _startIteration = position.Iteration;
         _model.Train();
@@ -185,7 +185,7 @@ internal sealed class TrainingRun
         TrainLoop();
 
         if (_validation is not null && _options.EvaluateAtEnd && _lastEvaluationIteration != _iteration) EvaluateOrStop();
-        if (Directory_ is { } directory)
+        if (CheckpointDir is { } directory)
         {
             if (_lastCheckpointIteration != _iteration) SaveCheckpoint();
             var finalPath = Path.Combine(directory, "model_final.mlseg");
@@ -307,7 +307,7 @@ internal sealed class TrainingRun
             bool last = _iteration == _totalIterations || _stoppedByTimeLimit;
             if (_validation is not null && _options.EvalPeriod > 0 && _iteration % _options.EvalPeriod == 0 && !(last && _options.EvaluateAtEnd))
                 EvaluateOrStop();
-            if (Directory_ is not null && _iteration % _options.CheckpointPeriod == 0 && !last) SaveCheckpoint();
+            if (CheckpointDir is not null && _iteration % _options.CheckpointPeriod == 0 && !last) SaveCheckpoint();
         }
     }
 
@@ -367,13 +367,13 @@ internal sealed class TrainingRun
     private TrainingCanceledException Cancelled()
     {
         string? path = _lastCheckpoint;
-        if (Directory_ is not null && _lastCheckpointIteration != _iteration) path = SaveCheckpoint();
+        if (CheckpointDir is not null && _lastCheckpointIteration != _iteration) path = SaveCheckpoint();
         return new TrainingCanceledException(_iteration, path, _cancellation);
     }
 
     private string SaveCheckpoint()
     {
-        var dir = Directory_!;
+        var dir = CheckpointDir!;
         CheckParametersFinite();
         var path = Path.Combine(dir, TrainingCheckpoint.FileName(_iteration));
         var position = new TrainingPosition(_iteration, _stream.Epoch, _stream.NextBatch);
@@ -452,7 +452,7 @@ internal sealed class TrainingRun
         if (_best is null || value > _best.Value)
         {
             _best = new BestResult(metric, value, _iteration);
-            if (Directory_ is { } dir)
+            if (CheckpointDir is { } dir)
             {
                 _bestPath = Path.Combine(dir, "best.mlseg");
                 ModelFile.Save(_model, _info with { Properties = WithProperty(_info.Properties, "best", $"{metric} {value:R} at iteration {_iteration}") }, _bestPath);

@@ -108,3 +108,56 @@ public sealed class TrainerUnitTests
             "another event ends the status line before printing its own");
     }
 }
+
+/// <summary>Starting from pretrained weights: a detector file with other heads, a classification
+/// ResNet, and a file that is neither.</summary>
+[TestClass]
+public sealed class PretrainedWeightsTests
+{
+    [TestMethod]
+    public void DetectorWeightsLoadExceptHeadsOfAnotherShapeAndResNetWeightsLoadIntoTheBackbone()
+    {
+        using var dir = new TempDir();
+        var options = new TrainerOptions { Iterations = 1, Backbone = MLNetSeg.Models.Backbones.ResNetDepth.ResNet18, Norm = BackboneNorm.BatchNorm };
+        TorchRuntime.ManualSeed(1);
+        using var source = DetectorFactory.Create(options, numClasses: 3, numKeypoints: null);
+        var file = Path.Combine(dir.Path, "source.safetensors");
+        MLNetSeg.Torch.Serialization.SafeTensors.Save(file, source);
+        TorchRuntime.ManualSeed(2);
+        using var target = DetectorFactory.Create(options, numClasses: 7, numKeypoints: null);
+        var before = Snapshot(target, "roi_heads.box_predictor.cls_score.weight");
+
+        var summary = DetectorFactory.LoadPretrained(target, file);
+        StringAssert.Contains(summary, "kept 6 of another shape initialised");  // cls_score, bbox_pred and mask_fcn_logits, weight and bias
+        foreach (var name in new[] { "backbone.body.layer1.0.conv1.weight", "backbone.fpn.layer_blocks.0.0.weight", "rpn.head.cls_logits.weight" })
+            Assert.IsTrue(Snapshot(source, name).SequenceEqual(Snapshot(target, name)), $"{name} was loaded");
+        Assert.IsTrue(before.SequenceEqual(Snapshot(target, "roi_heads.box_predictor.cls_score.weight")), "the 3-class predictor did not fit the 7-class model");
+
+        // A classification ResNet's state dict (conv1, bn1, layer1..4, fc) goes into the backbone body.
+        var resnet = Path.Combine(dir.Path, "resnet18.safetensors");
+        using (var scope = DisposeScope.Enter())
+        {
+            var body = source.Backbone.Body.StateDict().ToList();
+            body.Add(new("fc.weight", Tensor.Zeros(new long[] { 1000, 512 })));
+            body.Add(new("fc.bias", Tensor.Zeros(new long[] { 1000 })));
+            MLNetSeg.Torch.Serialization.SafeTensors.Save(resnet, body);
+        }
+        TorchRuntime.ManualSeed(3);
+        using var fresh = DetectorFactory.Create(options, numClasses: 7, numKeypoints: null);
+        summary = DetectorFactory.LoadPretrained(fresh, resnet);
+        StringAssert.Contains(summary, "ImageNet ResNet tensors into the backbone (2 unused: fc.weight, fc.bias)");
+        Assert.IsTrue(Snapshot(source, "backbone.body.layer4.1.conv2.weight").SequenceEqual(Snapshot(fresh, "backbone.body.layer4.1.conv2.weight")));
+
+        var other = Path.Combine(dir.Path, "other.safetensors");
+        using (var scope = DisposeScope.Enter())
+            MLNetSeg.Torch.Serialization.SafeTensors.Save(other, new Dictionary<string, Tensor> { ["encoder.weight"] = Tensor.Zeros(new long[] { 2 }) });
+        var ex = Assert.ThrowsException<ArgumentException>(() => DetectorFactory.LoadPretrained(fresh, other));
+        StringAssert.Contains(ex.Message, "other.safetensors: neither a detector state dict");
+    }
+
+    private static float[] Snapshot(MLNetSeg.Torch.Nn.Module model, string name)
+    {
+        using var scope = DisposeScope.Enter();
+        return model.StateDict()[name].Contiguous().ToArray<float>();
+    }
+}
