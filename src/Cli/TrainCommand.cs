@@ -50,6 +50,12 @@ internal static class TrainCommand
         var clip = new Option<double?>("--clip-grad-norm") { Description = "clip the gradients' joint L2 norm to this" };
         var minSize = new Option<int>("--min-size") { Description = "short side of the network input", DefaultValueFactory = _ => 800 };
         var maxSize = new Option<int>("--max-size") { Description = "cap on the long side", DefaultValueFactory = _ => 1333 };
+        var widths = new Option<string>("--widths")
+        {
+            Description = "channel widths: torchvision (fits its checkpoints) or compact (backbone 32, FPN 64, heads 256/64/128: ~5x faster on a CPU, from scratch)",
+            DefaultValueFactory = _ => "torchvision",
+        };
+        widths.AcceptOnlyFromAmong("torchvision", "compact");
         var rois = new Option<int>("--rois-per-image") { Description = "RoIs sampled per image for the box/mask heads (torchvision: 512; fewer trains faster on a CPU)", DefaultValueFactory = _ => 512 };
         var detections = new Option<int>("--detections-per-image") { Description = "most detections kept per image at evaluation and prediction", DefaultValueFactory = _ => 100 };
         var seed = new Option<long>("--seed") { Description = "seed of weights, sampling and data order", DefaultValueFactory = _ => 1 };
@@ -64,7 +70,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "train a Mask R-CNN or Keypoint R-CNN on a COCO dataset (checkpoints, resume, validation)")
         {
-            trainJson, trainImages, valJson, valImages, output, iterations, epochs, model, backbone, norm, weights, trainable, batchSize,
+            trainJson, trainImages, valJson, valImages, output, iterations, epochs, model, backbone, norm, weights, trainable, widths, batchSize,
             accumulate, lr, warmup, schedule, clip, minSize, maxSize, rois, detections, seed, evalPeriod, checkpointPeriod, threads, workers, skipBad,
             resume, noResume, device,
         };
@@ -96,6 +102,7 @@ internal static class TrainCommand
                 Norm = (parse.GetValue(norm) ?? (pretrained ? "frozen" : "batchnorm")) == "frozen" ? BackboneNorm.FrozenBatchNorm : BackboneNorm.BatchNorm,
                 PretrainedWeights = parse.GetValue(weights),
                 TrainableBackboneLayers = parse.GetValue(trainable) ?? (pretrained ? 3 : 5),
+                Widths = parse.GetValue(widths) == "compact" ? MLNetSeg.Models.Detection.DetectorWidths.Compact : MLNetSeg.Models.Detection.DetectorWidths.Torchvision,
                 Iterations = iterationCount,
                 Epochs = parse.GetValue(epochs),
                 BatchSize = parse.GetValue(batchSize),

@@ -17,6 +17,7 @@ public static class DetectorFactory
         FpnVersion = options.Norm == BackboneNorm.BatchNorm ? 2 : 1,
         NumClasses = numClasses,
         NumKeypoints = options.Model == DetectorKind.KeypointRcnn ? numKeypoints : null,
+        Widths = options.Widths,
     };
 
     /// <summary>The model settings: <see cref="TrainerOptions.ModelOptions"/> with the sizes, trainable

@@ -66,6 +66,11 @@ public sealed record TrainerOptions
     /// two-FC box head) or 2 (the _v2 recipe: two-conv RPN head, 4-conv + FC box head, BatchNorm mask head).</summary>
     public int HeadVersion { get; init; } = 1;
 
+    /// <summary>Channel widths of the backbone, FPN and heads. torchvision's (the default) fit its
+    /// checkpoints; <see cref="DetectorWidths.Compact"/> trains about 5× faster on a CPU, for models
+    /// trained from scratch.</summary>
+    public DetectorWidths Widths { get; init; } = DetectorWidths.Torchvision;
+
     /// <summary>How many of layer4, layer3, layer2, layer1, conv1 are trained (0–5); torchvision uses 3
     /// with pretrained weights. Train all 5 from scratch.</summary>
     public int TrainableBackboneLayers { get; init; } = 3;
@@ -232,6 +237,9 @@ public sealed record TrainerOptions
         Require(Enum.IsDefined(Backbone), nameof(Backbone), $"is not a ResNet ({Backbone})");
         Require(HeadVersion is 1 or 2, nameof(HeadVersion), $"must be 1 or 2, got {HeadVersion}");
         Require(Model == DetectorKind.MaskRcnn || HeadVersion == 1, nameof(HeadVersion), "2 exists for Mask R-CNN only (torchvision has no keypointrcnn v2)");
+        Require(Widths is not null, nameof(Widths), "must be set (DetectorWidths.Torchvision or another)");
+        try { Widths!.Validate(); }
+        catch (ArgumentOutOfRangeException e) { Require(false, nameof(Widths), e.Message); }
         Require(TrainableBackboneLayers is >= 0 and <= 5, nameof(TrainableBackboneLayers), $"must be in 0…5, got {TrainableBackboneLayers}");
         Require(MinSize >= 1 && MaxSize >= MinSize, nameof(MinSize), $"and MaxSize must satisfy 1 ≤ MinSize ≤ MaxSize, got {MinSize} and {MaxSize}");
         Require(TrainMinSizes is null || (TrainMinSizes.Count > 0 && TrainMinSizes.All(s => s >= 1)), nameof(TrainMinSizes), "must list positive sizes");

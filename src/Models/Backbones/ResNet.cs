@@ -27,19 +27,21 @@ public sealed class ResNet : Module<Tensor, Tensor>
             throw new ArgumentException($"ResNet: expected 4 positive block counts (layer1..layer4), got [{string.Join(", ", spec.Layers)}]", nameof(spec));
         if (spec.Block == ResidualBlockKind.Basic && (spec.Groups != 1 || spec.WidthPerGroup != 64))
             throw new ArgumentException("ResNet: BasicBlock only supports groups=1 and width_per_group=64", nameof(spec));
+        if (spec.BaseWidth <= 0)
+            throw new ArgumentException($"ResNet: base width must be positive, got {spec.BaseWidth}", nameof(spec));
         if (spec.Groups <= 0 || spec.WidthPerGroup <= 0)
             throw new ArgumentException($"ResNet: groups ({spec.Groups}) and width_per_group ({spec.WidthPerGroup}) must be positive", nameof(spec));
         Spec = spec;
         norm ??= NormLayers.BatchNorm();  // torchvision.models.resnet*'s default norm_layer
 
-        Conv1 = RegisterModule("conv1", new Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false));
-        Bn1 = RegisterModule("bn1", norm(64));
+        Conv1 = RegisterModule("conv1", new Conv2d(3, spec.BaseWidth, 7, stride: 2, padding: 3, bias: false));
+        Bn1 = RegisterModule("bn1", norm(spec.BaseWidth));
         RegisterModule("relu", new ReLU(inplace: true));
         MaxPool = RegisterModule("maxpool", new MaxPool2d(3, stride: 2, padding: 1));
-        long inPlanes = 64;
+        long inPlanes = spec.BaseWidth;
         stages = new Sequential[4];
         for (int i = 0; i < 4; i++)
-            stages[i] = RegisterModule($"layer{i + 1}", MakeStage(spec, norm, ref inPlanes, 64L << i, spec.Layers[i], stride: i == 0 ? 1 : 2));
+            stages[i] = RegisterModule($"layer{i + 1}", MakeStage(spec, norm, ref inPlanes, (long)spec.BaseWidth << i, spec.Layers[i], stride: i == 0 ? 1 : 2));
         avgPool = RegisterModule("avgpool", new AdaptiveAvgPool());
         Fc = RegisterModule("fc", new Linear(inPlanes, numClasses));
         stem = new FusedConvNorm(Conv1, Bn1);

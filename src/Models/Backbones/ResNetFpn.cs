@@ -26,8 +26,11 @@ public static class ResNetFpn
     /// <param name="extraBlocks">Levels after the FPN; default <see cref="LastLevelMaxPool"/> ("pool").</param>
     /// <param name="frozenBatchNormEps">FrozenBatchNorm2d eps of version 1: torchvision's 1e-5, or 0 for
     /// its legacy COCO_V1 Mask R-CNN weights.</param>
+    /// <param name="baseWidth">The ResNet's stem/layer1 channels (<see cref="ResNetSpec.BaseWidth"/>; torchvision's 64).</param>
+    /// <param name="fpnChannels">FPN output channels (torchvision's <see cref="OutChannels"/>).</param>
     public static BackboneWithFpn Create(ResNetDepth depth, int trainableLayers = 3, int fpnVersion = 1,
-        IReadOnlyList<int>? returnedLayers = null, ExtraFpnBlock? extraBlocks = null, double frozenBatchNormEps = 1e-5)
+        IReadOnlyList<int>? returnedLayers = null, ExtraFpnBlock? extraBlocks = null, double frozenBatchNormEps = 1e-5,
+        int baseWidth = 64, long fpnChannels = OutChannels)
     {
         var (bodyNorm, fpnNorm) = fpnVersion switch
         {
@@ -36,7 +39,8 @@ public static class ResNetFpn
             _ => throw new ArgumentOutOfRangeException(nameof(fpnVersion), fpnVersion, "the FPN recipe is 1 (torchvision v1) or 2 (v2, BatchNorm)"),
         };
         CheckTrainableLayers(trainableLayers);
-        return FromResNet(new ResNet(depth, bodyNorm), trainableLayers, returnedLayers, extraBlocks, fpnNorm);
+        var spec = ResNetSpec.For(depth) with { BaseWidth = baseWidth };
+        return FromResNet(new ResNet(spec, bodyNorm), trainableLayers, returnedLayers, extraBlocks, fpnNorm, fpnChannels);
     }
 
     public static BackboneWithFpn ResNet18(int trainableLayers = 3, int fpnVersion = 1) => Create(ResNetDepth.ResNet18, trainableLayers, fpnVersion);
@@ -50,11 +54,11 @@ public static class ResNetFpn
     /// torchvision's _resnet_fpn_extractor: freezes the ResNet's parameters outside the
     /// <paramref name="trainableLayers"/> last stages (requires_grad false; buffers are untouched),
     /// takes stages <paramref name="returnedLayers"/> (named "0", "1", ... in order) and puts an FPN
-    /// (<see cref="OutChannels"/> channels, norm <paramref name="fpnNorm"/>) on them. Takes
+    /// (<paramref name="fpnChannels"/> channels, norm <paramref name="fpnNorm"/>) on them. Takes
     /// ownership of <paramref name="resnet"/> (see <see cref="IntermediateLayerGetter"/>).
     /// </summary>
     public static BackboneWithFpn FromResNet(ResNet resnet, int trainableLayers, IReadOnlyList<int>? returnedLayers = null,
-        ExtraFpnBlock? extraBlocks = null, NormLayer? fpnNorm = null)
+        ExtraFpnBlock? extraBlocks = null, NormLayer? fpnNorm = null, long fpnChannels = OutChannels)
     {
         ArgumentNullException.ThrowIfNull(resnet);
         CheckTrainableLayers(trainableLayers);
@@ -66,7 +70,7 @@ public static class ResNetFpn
 
         FreezeLayers(resnet, trainableLayers);
         var body = new IntermediateLayerGetter(resnet, returnedLayers.Select((stage, i) => ($"layer{stage}", i.ToString())).ToList());
-        var fpn = new FeaturePyramidNetwork(returnedLayers.Select(resnet.Spec.StageChannels).ToList(), OutChannels,
+        var fpn = new FeaturePyramidNetwork(returnedLayers.Select(resnet.Spec.StageChannels).ToList(), fpnChannels,
             extraBlocks ?? new LastLevelMaxPool(), fpnNorm);
         return new BackboneWithFpn(body, fpn);
     }

@@ -31,12 +31,16 @@ public enum ResidualBlockKind
 /// </summary>
 public sealed record ResNetSpec(ResidualBlockKind Block, IReadOnlyList<int> Layers, int Groups = 1, int WidthPerGroup = 64)
 {
+    /// <summary>Channels of the stem and planes of layer1, doubling per stage: torchvision's 64. Other
+    /// values give narrower (or wider) ResNets that torchvision's weights do not fit.</summary>
+    public int BaseWidth { get; init; } = 64;
+
     /// <summary>Output channels of a block relative to its planes.</summary>
     public int Expansion => Block == ResidualBlockKind.Basic ? 1 : 4;
 
-    /// <summary>Channels out of layer <paramref name="stage"/> (1..4): 64·2^(stage−1)·expansion.</summary>
+    /// <summary>Channels out of layer <paramref name="stage"/> (1..4): BaseWidth·2^(stage−1)·expansion.</summary>
     public long StageChannels(int stage) =>
-        stage is >= 1 and <= 4 ? (64L << (stage - 1)) * Expansion
+        stage is >= 1 and <= 4 ? ((long)BaseWidth << (stage - 1)) * Expansion
             : throw new ArgumentOutOfRangeException(nameof(stage), stage, "ResNet stages are layer1..layer4");
 
     public static ResNetSpec For(ResNetDepth depth) => depth switch

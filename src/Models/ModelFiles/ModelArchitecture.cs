@@ -8,8 +8,8 @@ namespace MLNetSeg.Models;
 /// What it takes to rebuild a torchvision-style R-CNN before its weights go in: the model type,
 /// the torchvision recipe (<see cref="Version"/> 1 = maskrcnn_resnet50_fpn, 2 = the _v2 recipe:
 /// two-conv RPN head, 4-conv + FC box head, BatchNorm in the mask head), the ResNet of the
-/// backbone, its FPN recipe (1: FrozenBatchNorm body, plain FPN; 2: BatchNorm body and FPN), and
-/// the head sizes. <see cref="Of"/> reads it off a model; <see cref="Build"/> makes a new model
+/// backbone, its FPN recipe (1: FrozenBatchNorm body, plain FPN; 2: BatchNorm body and FPN), the
+/// channel widths (<see cref="DetectorWidths"/>) and the head sizes. <see cref="Of"/> reads it off a model; <see cref="Build"/> makes a new model
 /// from it (random weights), laid out exactly as <see cref="MaskRcnn.ResNet50Fpn"/> and friends
 /// lay theirs out for ResNet-50.
 /// </summary>
@@ -34,6 +34,20 @@ public sealed record ModelArchitecture
 
     /// <summary>Keypoints per instance of a Keypoint R-CNN; null for Mask R-CNN.</summary>
     public int? NumKeypoints { get; init; }
+
+    /// <summary>Channel widths of the backbone, FPN and heads (torchvision's unless a smaller model was asked for).
+    /// The width of a branch the model does not have (a Mask R-CNN's keypoint head) plays no part: <see cref="Of"/>
+    /// and model files record it as torchvision's.</summary>
+    public DetectorWidths Widths { get; init; } = DetectorWidths.Torchvision;
+
+    /// <summary>This architecture with the width of the branch it does not have set to torchvision's, as
+    /// <see cref="Of"/> reports it: two architectures that build the same model compare equal this way.</summary>
+    public ModelArchitecture WithoutUnusedWidths() => this with
+    {
+        Widths = ModelType == KeypointRcnnType
+            ? Widths with { MaskHead = DetectorWidths.Torchvision.MaskHead }
+            : Widths with { KeypointHead = DetectorWidths.Torchvision.KeypointHead },
+    };
 
     /// <summary>The torchvision name of <see cref="Backbone"/> ("resnet50", "resnext101_32x8d").</summary>
     public string BackboneName => BackboneNames.First(b => b.Depth == Backbone).Name;
@@ -73,7 +87,8 @@ public sealed record ModelArchitecture
             var other => throw new NotSupportedException($"{model.GetType().Name}: box head {other.GetType().Name} is not a torchvision recipe's (TwoMlpHead or FastRcnnConvFcHead)"),
         };
         var resnet = model.Backbone.Body.Model;
-        var depth = BackboneNames.Select(b => b.Depth).Cast<ResNetDepth?>().FirstOrDefault(d => SameSpec(ResNetSpec.For(d!.Value), resnet.Spec))
+        var depth = BackboneNames.Select(b => b.Depth).Cast<ResNetDepth?>()
+                        .FirstOrDefault(d => SameSpec(ResNetSpec.For(d!.Value) with { BaseWidth = resnet.Spec.BaseWidth }, resnet.Spec))
             ?? throw new NotSupportedException($"{model.GetType().Name}: its ResNet ({resnet.Spec.Block}, layers [{string.Join(", ", resnet.Spec.Layers)}], " +
                                                $"{resnet.Spec.Groups}×{resnet.Spec.WidthPerGroup}) is none of torchvision's");
         int fpnVersion = resnet.Bn1 switch
@@ -90,6 +105,14 @@ public sealed record ModelArchitecture
             FpnVersion = fpnVersion,
             NumClasses = model.NumClasses,
             NumKeypoints = model is KeypointRcnn k ? k.NumKeypoints : null,
+            Widths = new DetectorWidths
+            {
+                Backbone = resnet.Spec.BaseWidth,
+                Fpn = (int)model.Backbone.OutChannels,
+                BoxHead = (int)model.RoiHeads.BoxPredictor.ClsScore.InFeatures,
+                MaskHead = model.RoiHeads.MaskHead is MaskRcnnHeads mask ? (int)mask.OutChannels : DetectorWidths.Torchvision.MaskHead,
+                KeypointHead = model.RoiHeads.KeypointHead is KeypointRcnnHeads keypoint ? (int)keypoint.OutChannels : DetectorWidths.Torchvision.KeypointHead,
+            },
         };
     }
 
@@ -103,21 +126,24 @@ public sealed record ModelArchitecture
         Validate();
         options = (options ?? new RcnnOptions()) with { NumClasses = NumClasses };
         if (NumKeypoints is { } k) options = options with { NumKeypoints = k };
-        var backbone = ResNetFpn.Create(Backbone, options.TrainableBackboneLayers, FpnVersion, frozenBatchNormEps: options.FrozenBatchNormEps);
+        var backbone = ResNetFpn.Create(Backbone, options.TrainableBackboneLayers, FpnVersion, frozenBatchNormEps: options.FrozenBatchNormEps,
+            baseWidth: Widths.Backbone, fpnChannels: Widths.Fpn);
         long channels = backbone.OutChannels;
         var rpn = GeneralizedRcnn.CreateRpn(channels, convDepth: Version, options);
-        var boxHead = GeneralizedRcnn.CreateBoxHead(channels, Version);
-        var boxPredictor = new FastRcnnPredictor(1024, NumClasses);
+        var boxHead = GeneralizedRcnn.CreateBoxHead(channels, Version, Widths.BoxHead);
+        var boxPredictor = new FastRcnnPredictor(Widths.BoxHead, NumClasses);
         if (ModelType == MaskRcnnType)
         {
+            long mask = Widths.MaskHead;
             var roiHeads = new RoiHeads(boxHead, boxPredictor, options.ToRoiHeadsSettings(),
-                maskHead: new MaskRcnnHeads(channels, new long[] { 256, 256, 256, 256 }, dilation: 1, batchNorm: Version == 2),
-                maskPredictor: new MaskRcnnPredictor(256, 256, NumClasses));
+                maskHead: new MaskRcnnHeads(channels, new[] { mask, mask, mask, mask }, dilation: 1, batchNorm: Version == 2),
+                maskPredictor: new MaskRcnnPredictor(mask, mask, NumClasses));
             return new MaskRcnn(backbone, rpn, roiHeads, options);
         }
+        long keypoint = Widths.KeypointHead;
         var keypointHeads = new RoiHeads(boxHead, boxPredictor, options.ToRoiHeadsSettings(),
-            keypointHead: new KeypointRcnnHeads(channels, Enumerable.Repeat(512L, 8).ToArray()),
-            keypointPredictor: new KeypointRcnnPredictor(512, options.NumKeypoints));
+            keypointHead: new KeypointRcnnHeads(channels, Enumerable.Repeat(keypoint, 8).ToArray()),
+            keypointPredictor: new KeypointRcnnPredictor(keypoint, options.NumKeypoints));
         return new KeypointRcnn(backbone, rpn, keypointHeads, options);
     }
 
@@ -129,6 +155,8 @@ public sealed record ModelArchitecture
         if (Version is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(Version), Version, "the torchvision recipes are version 1 or 2");
         if (FpnVersion is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(FpnVersion), FpnVersion, "the FPN recipe is 1 or 2");
         if (!Enum.IsDefined(Backbone)) throw new ArgumentOutOfRangeException(nameof(Backbone), Backbone, "unknown ResNet");
+        ArgumentNullException.ThrowIfNull(Widths, nameof(Widths));
+        Widths.Validate();
         if (NumClasses < 2) throw new ArgumentOutOfRangeException(nameof(NumClasses), NumClasses, "background + at least one class");
         if (ModelType == KeypointRcnnType && NumKeypoints is not >= 1)
             throw new ArgumentOutOfRangeException(nameof(NumKeypoints), NumKeypoints, "a keypoint model needs at least one keypoint");

@@ -43,7 +43,7 @@ public static class ModelFile
         ArgumentException.ThrowIfNullOrEmpty(path);
         string what = $"ModelFile.Save({path})";
         var arch = ModelArchitecture.Of(model);
-        if (info.Architecture is { } givenArch && givenArch != arch)
+        if (info.Architecture is { } givenArch && givenArch.WithoutUnusedWidths() != arch)
             throw new ArgumentException($"{what}: info.Architecture ({givenArch}) is not the model's ({arch}); leave it null to take the model's");
         var options = Normalize(model.Options, arch);
         if (info.Options is { } givenOptions &&

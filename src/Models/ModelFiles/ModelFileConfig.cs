@@ -62,6 +62,13 @@ internal static class ModelFileConfig
             w.WriteNumber("fpn_version", arch.FpnVersion);
             w.WriteNumber("num_classes", arch.NumClasses);
             if (arch.NumKeypoints is { } k) w.WriteNumber("num_keypoints", k); else w.WriteNull("num_keypoints");
+            w.WriteStartObject("widths");
+            w.WriteNumber("backbone", arch.Widths.Backbone);
+            w.WriteNumber("fpn", arch.Widths.Fpn);
+            w.WriteNumber("box_head", arch.Widths.BoxHead);
+            w.WriteNumber("mask_head", arch.Widths.MaskHead);
+            w.WriteNumber("keypoint_head", arch.Widths.KeypointHead);
+            w.WriteEndObject();
             w.WriteString("dtype", dtype.ToString().ToLowerInvariant());
             w.WriteEndObject();
 
@@ -197,6 +204,7 @@ internal static class ModelFileConfig
             FpnVersion = model.Get("fpn_version").Int(),
             NumClasses = model.Get("num_classes").Int(),
             NumKeypoints = model.Get("num_keypoints").NullableInt(),
+            Widths = formatVersion >= 2 ? ReadWidths(model.Get("widths")) : DetectorWidths.Torchvision,
         };
         try { arch.Validate(); }
         catch (ArgumentException e) { throw model.Invalid(e.Message); }
@@ -256,6 +264,15 @@ internal static class ModelFileConfig
                                          $"{(arch.NumKeypoints is null ? "no" : arch.NumKeypoints.ToString())} keypoints");
         return (info, dtype);
     }
+
+    private static DetectorWidths ReadWidths(Field widths) => new()
+    {
+        Backbone = widths.Get("backbone").Int(),
+        Fpn = widths.Get("fpn").Int(),
+        BoxHead = widths.Get("box_head").Int(),
+        MaskHead = widths.Get("mask_head").Int(),
+        KeypointHead = widths.Get("keypoint_head").Int(),
+    };
 
     /// <summary>Sets each stored setting on a fresh <paramref name="options"/> (not yet shared). Settings the
     /// file does not have keep their defaults; settings this build does not know are refused.</summary>

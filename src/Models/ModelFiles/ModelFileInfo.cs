@@ -13,8 +13,9 @@ namespace MLNetSeg.Models;
 /// </summary>
 public sealed record ModelFileInfo
 {
-    /// <summary>The format this build writes, and the newest it reads.</summary>
-    public const int CurrentFormatVersion = 1;
+    /// <summary>The format this build writes, and the newest it reads. Version 2 added "model.widths"
+    /// (<see cref="DetectorWidths"/>); version 1 files are torchvision-width models and still load.</summary>
+    public const int CurrentFormatVersion = 2;
 
     /// <summary>The conventional name of label 0.</summary>
     public const string BackgroundName = "__background__";

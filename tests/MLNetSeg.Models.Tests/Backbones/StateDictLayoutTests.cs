@@ -21,6 +21,7 @@ public class StateDictLayoutTests
     [DataRow("resnext101_32x8d_fpn")]
     [DataRow("resnet50_fpn_v2")]
     [DataRow("resnet18_p6p7_c5")]
+    [DataRow("resnet18_w32_bn_fpn64")]
     public void EntriesEqualTorchvision(string backbone)
     {
         var expected = Load("state_dict_keys.json").GetProperty(backbone);

@@ -100,7 +100,7 @@ public sealed class ModelFileTests
         CollectionAssert.AreEqual(new[] { "mlnetseg" }, metadata.Keys.ToArray());
         using var config = JsonDocument.Parse(metadata["mlnetseg"]);
         var root = config.RootElement;
-        Assert.AreEqual(1, root.GetProperty("format_version").GetInt32());
+        Assert.AreEqual(2, root.GetProperty("format_version").GetInt32());
         Assert.AreEqual("maskrcnn", root.GetProperty("model").GetProperty("type").GetString());
         Assert.AreEqual("resnet18", root.GetProperty("model").GetProperty("backbone").GetString());
         Assert.AreEqual(128, root.GetProperty("preprocessing").GetProperty("min_size").GetInt32());
@@ -121,10 +121,10 @@ public sealed class ModelFileTests
     [TestMethod]
     public void ANewerFormatVersionSaysWhichVersionThisBuildReads()
     {
-        string path = Rewrite("newer.mlseg", config => config["format_version"] = 2);
+        string path = Rewrite("newer.mlseg", config => config["format_version"] = 3);
         var e = Assert.ThrowsException<ModelFileException>(() => ModelFile.Load(path));
         StringAssert.StartsWith(e.Message, path + ": ");
-        StringAssert.Contains(e.Message, "format version 2 is newer than this build of MLNetSeg reads (format version 1)");
+        StringAssert.Contains(e.Message, "format version 3 is newer than this build of MLNetSeg reads (format version 2)");
         Assert.ThrowsException<ModelFileException>(() => ModelFile.ReadInfo(path), "ReadInfo refuses it too");
     }
 
@@ -234,6 +234,53 @@ public sealed class ModelFileTests
         var e = Assert.ThrowsException<ArgumentException>(() => ModelFile.Save(odd, TinyDetectors.MaskInfo, path));
         StringAssert.Contains(e.Message, "unexpected rpn.head.conv.1.0.weight");
         Assert.IsFalse(File.Exists(path));
+    }
+
+    [TestMethod]
+    public void CompactWidthsRoundTripForBothModelTypes()
+    {
+        var widths = new DetectorWidths { Backbone = 16, Fpn = 32, BoxHead = 64, MaskHead = 24, KeypointHead = 40 };
+        using var compactMask = TinyDetectors.Mask(seed: 11, fpnVersion: 2, widths: widths);
+        using var compactKeypoint = TinyDetectors.Keypoint(seed: 12, widths: widths);
+        foreach (var (model, info, file) in new (GeneralizedRcnn, ModelFileInfo, string)[]
+                 {
+                     (compactMask, TinyDetectors.MaskInfo, "compact-mask.mlseg"),
+                     (compactKeypoint, TinyDetectors.MaskInfo with { ClassNames = new[] { "__background__", "fish" }, CategoryIds = null,
+                                                                     Keypoints = TinyDetectors.FourKeypoints }, "compact-keypoint.mlseg"),
+                 })
+        {
+            var expected = model is MaskRcnn ? widths with { KeypointHead = 512 } : widths with { MaskHead = 256 };  // the absent branch: torchvision's
+            Assert.AreEqual(expected, ModelArchitecture.Of(model).Widths, $"{file}: the widths are read off the modules");
+            string path = Path.Combine(directory, file);
+            ModelFile.Save(model, info, path);
+            using (var config = JsonDocument.Parse(SafeTensors.ReadHeader(path).Metadata["mlnetseg"]))
+                Assert.AreEqual(32, config.RootElement.GetProperty("model").GetProperty("widths").GetProperty("fpn").GetInt32(), file);
+            var (loaded, loadedInfo) = ModelFile.Load(path);
+            using var _ = loaded;
+            Assert.AreEqual(expected, loadedInfo.Architecture!.Widths, file);
+            ModelFile.Save(model, info with { Architecture = ModelArchitecture.Of(model) with { Widths = widths } }, path);  // the unused width is ignored
+            AssertSameStateDict(model, loaded);
+            var picture = TinyDetectors.Picture();
+            AssertSamePredictions(model.Predict(picture), loaded.Predict(picture), file);
+        }
+    }
+
+    [TestMethod]
+    public void AFormatVersion1FileWithoutWidthsLoadsAsTorchvisionWidths()
+    {
+        string path = Rewrite("version1.mlseg", c =>
+        {
+            c["format_version"] = 1;
+            c["model"]!.AsObject().Remove("widths");
+        });
+        var (loaded, info) = ModelFile.Load<MaskRcnn>(path);
+        using var _ = loaded;
+        Assert.AreEqual(1, info.FormatVersion);
+        Assert.AreEqual(DetectorWidths.Torchvision, info.Architecture!.Widths);
+
+        string missing = Rewrite("version2-no-widths.mlseg", c => c["model"]!.AsObject().Remove("widths"));
+        var e = Assert.ThrowsException<ModelFileException>(() => ModelFile.ReadInfo(missing));
+        StringAssert.Contains(e.Message, "config field 'model.widths' is missing");
     }
 
     [TestMethod]

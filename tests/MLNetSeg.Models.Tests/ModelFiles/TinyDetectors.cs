@@ -28,22 +28,24 @@ internal static class TinyDetectors
     };
 
     /// <summary>A 3-class (background + 2) Mask R-CNN, torchvision-initialised from <paramref name="seed"/>.</summary>
-    public static MaskRcnn Mask(ulong seed = 5, int version = 1, int fpnVersion = 1)
+    public static MaskRcnn Mask(ulong seed = 5, int version = 1, int fpnVersion = 1, DetectorWidths? widths = null)
     {
         TorchRuntime.ManualSeed(seed);
         return (MaskRcnn)new ModelArchitecture
         {
             ModelType = ModelArchitecture.MaskRcnnType, Version = version, Backbone = ResNetDepth.ResNet18, FpnVersion = fpnVersion, NumClasses = 3,
+            Widths = widths ?? DetectorWidths.Torchvision,
         }.Build(Options);
     }
 
     /// <summary>A 2-class Keypoint R-CNN with 4 keypoints, at most 2 detections per image (its head is the costly part).</summary>
-    public static KeypointRcnn Keypoint(ulong seed = 6)
+    public static KeypointRcnn Keypoint(ulong seed = 6, DetectorWidths? widths = null)
     {
         TorchRuntime.ManualSeed(seed);
         return (KeypointRcnn)new ModelArchitecture
         {
             ModelType = ModelArchitecture.KeypointRcnnType, Backbone = ResNetDepth.ResNet18, NumClasses = 2, NumKeypoints = 4,
+            Widths = widths ?? DetectorWidths.Torchvision,
         }.Build(Options with { BoxDetectionsPerImage = 2 });
     }
 
