@@ -1,5 +1,6 @@
 """Turns a benchmarks/results/*.jsonl file (from run_all.sh) into the Markdown table of
-docs/benchmarks.md: medians per (benchmark, impl) and the C#/reference ratio.
+docs/benchmarks.md: medians per (benchmark, impl) and the C#/reference ratio (of times, lower is
+better; of the training rows' images/s, higher is better).
 Usage: python3 benchmarks/summarize.py benchmarks/results/<file>.jsonl"""
 import json
 import statistics
@@ -9,7 +10,8 @@ from collections import defaultdict
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
 by = defaultdict(list)
 for r in rows:
-    by[(r["benchmark"], r.get("iou_type", ""), r["impl"])].append(r)
+    # The middle key tells variants of one benchmark apart: COCO's IoU type, the training widths.
+    by[(r["benchmark"], r.get("iou_type", r.get("widths", "")), r["impl"])].append(r)
 
 
 def med(key, field):
@@ -53,6 +55,18 @@ for t in ("bbox", "segm"):
     line(f"COCO {t} evaluate+accumulate, 5,000 images × 100 dets", med(("cocoeval", t, "csharp"), "seconds"),
          med(("cocoeval", t, "pycocotools"), "seconds"), "s",
          f"stats {'identical' if same else 'DIFFER'}; C# on {cs[0]['threads'] if cs else '?'} threads, pycocotools 1")
+for widths in ("torchvision", "compact"):
+    cs = by.get(("training", widths, "csharp"), [])
+    py = by.get(("training", widths, "torchvision"), [])
+    if not cs and not py:
+        continue
+    first = (cs or py)[0]
+    params = sorted({r["trainable_parameters"] for r in cs + py})
+    same = f"{params[0]:,} trainable parameters both" if len(params) == 1 else f"trainable parameters DIFFER: {params}"
+    line(f"Mask R-CNN R18-FPN training, {widths} widths, batch 4 at 256×192", med(("training", widths, "csharp"), "images_per_s"),
+         med(("training", widths, "torchvision"), "images_per_s"), "img/s",
+         f"higher is better (goal ratio ≥ 1.0); {len(cs)} vs {len(py)} runs; {first['threads']} threads, "
+         f"{first['workers']} loader worker(s), {first['iterations']} timed iterations after {first['warmup']}; {same}")
 print()
 print("Resident memory (MB) every 1,000 iterations:")
 print(f"- C#: {[s[1] for s in mem_cs.get('iteration_rss_mb_managed_mb_live_tensors_finalized', [])]}"
