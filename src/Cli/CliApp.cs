@@ -15,6 +15,7 @@ public static class CliApp
     {
         var root = new RootCommand("MLNetSeg: instance segmentation for .NET")
         {
+            CurveCommand.Create(stdout, stderr),
             EvalCommand.Create(stdout, stderr),
             GenerateCommand.Create(stdout, stderr),
             PredictCommand.Create(stdout, stderr),

@@ -18,7 +18,7 @@ internal sealed class TrainingRun
     private readonly DetectionDataset? _validation;
     private readonly CancellationToken _cancellation;
     private readonly Action<string> _log;
-    private readonly IProgress<TrainingProgress> _progress;
+    private IProgress<TrainingProgress> _progress;
     private readonly Device _device;
     private readonly bool _masks;
     private readonly int? _numKeypoints;
@@ -115,6 +115,8 @@ internal sealed class TrainingRun
         }
         string? resumePath = _options.ResumeFrom ?? (_options.AutoResume && CheckpointDir is { } d ? TrainingCheckpoint.FindLatest(d) : null);
         CheckpointInfo? resume = resumePath is null ? null : CheckResumable(resumePath);
+        // metrics.jsonl beside the checkpoints, cut back to the iteration this run starts from.
+        if (CheckpointDir is { } logDir) _progress = MetricsLog.Open(Path.Combine(logDir, MetricsLog.FileName), resume?.Position.Iteration ?? 0, _progress, _log);
 
         // Seeded before the model is built: the initial weights come from this generator.
         TorchRuntime.ManualSeed(unchecked((ulong)_options.Seed));

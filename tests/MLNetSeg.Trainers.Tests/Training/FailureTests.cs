@@ -43,8 +43,10 @@ public sealed class FailureTests
         Assert.AreEqual(checkpoint, ex.LastCheckpoint);
         Assert.IsTrue(hashes.ContainsKey(checkpoint), "the checkpoint of iteration 2 was written before the failure");
         Assert.AreEqual(hashes[checkpoint], Sha256(checkpoint), "the last good checkpoint is unchanged");
-        CollectionAssert.AreEquivalent(new[] { TrainingCheckpoint.FileName(2) }, Directory.GetFiles(dir.Path).Select(Path.GetFileName).ToArray(),
+        CollectionAssert.AreEquivalent(new[] { TrainingCheckpoint.FileName(2), MetricsLog.FileName }, Directory.GetFiles(dir.Path).Select(Path.GetFileName).ToArray(),
             "nothing else (no checkpoint of the diverged state, no model file, no temporary file) was written");
+        CollectionAssert.AreEqual(new long[] { 1, 2 }, MetricsLog.Read(Path.Combine(dir.Path, MetricsLog.FileName)).Select(r => r.Iteration).ToArray(),
+            "the metrics log ends with the last good iteration");
         Assert.AreEqual(2, log.Losses.Keys.Max(), "no iteration after the failure was reported");
     }
 

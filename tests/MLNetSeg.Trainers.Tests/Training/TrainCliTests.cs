@@ -45,7 +45,7 @@ public sealed class TrainCliTests
         StringAssert.Contains(stdout, "| segm ");
         StringAssert.Contains(stdout, $"final model: {Path.Combine(dir.Path, "model_final.mlseg")}");
         var files = Directory.GetFiles(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
-        CollectionAssert.AreEqual(new[] { "best.mlseg", TrainingCheckpoint.FileName(2), "model_final.mlseg" }, files);
+        CollectionAssert.AreEqual(new[] { "best.mlseg", TrainingCheckpoint.FileName(2), MetricsLog.FileName, "model_final.mlseg" }, files);
 
         // The saved model is complete: it loads on its own and predicts what the final model does.
         var info = ModelFile.ReadInfo(Path.Combine(dir.Path, "model_final.mlseg"));
