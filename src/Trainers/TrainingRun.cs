@@ -223,8 +223,9 @@ internal sealed class TrainingRun
         var from = resume is null
             ? _options.PretrainedWeights is null ? "from scratch" : $"from {_options.PretrainedWeights}"
             : $"resuming from {resume.Path} (iteration {resume.Position.Iteration}, epoch {resume.Position.Epoch}, batch {resume.Position.BatchInEpoch})";
+        var widths = arch.Widths.IsTorchvision ? "" : $", widths: {arch.Widths}";
         return string.Create(CultureInfo.InvariantCulture,
-            $"training {arch.ModelType} {arch.BackboneName} (FPN {arch.FpnVersion}, heads v{arch.Version}, {NumClasses - 1} classes) {from}: " +
+            $"training {arch.ModelType} {arch.BackboneName} (FPN {arch.FpnVersion}, heads v{arch.Version}, {NumClasses - 1} classes{widths}) {from}: " +
             $"{_totalIterations} iterations of {_options.BatchSize}×{_options.GradientAccumulationSteps} images, " +
             $"{_loader.BatchesPerEpoch} batches per epoch of {_train.Count} images, lr {_options.EffectiveLearningRate:G4}, " +
             $"{TorchRuntime.Threads} threads on {_device}");
