@@ -56,7 +56,16 @@ internal static class TrainCommand
             DefaultValueFactory = _ => "torchvision",
         };
         widths.AcceptOnlyFromAmong("torchvision", "compact");
+        var anchorSizes = new Option<double[]?>("--anchor-sizes")
+        {
+            Description = "anchor side per FPN level P2..P6 (default torchvision's 32 64 128 256 512)",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var rois = new Option<int>("--rois-per-image") { Description = "RoIs sampled per image for the box/mask heads (torchvision: 512; fewer trains faster on a CPU)", DefaultValueFactory = _ => 512 };
+        var headPositives = new Option<int?>("--head-positives-per-image")
+        {
+            Description = "most positive RoIs per image the mask/keypoint head trains on (default: all, as torchvision; a cap makes many --rois-per-image cheap on a CPU)",
+        };
         var detections = new Option<int>("--detections-per-image") { Description = "most detections kept per image at evaluation and prediction", DefaultValueFactory = _ => 100 };
         var seed = new Option<long>("--seed") { Description = "seed of weights, sampling and data order", DefaultValueFactory = _ => 1 };
         var evalPeriod = new Option<int>("--eval-period") { Description = "validate every N iterations (0: at the end only)", DefaultValueFactory = _ => 0 };
@@ -70,8 +79,8 @@ internal static class TrainCommand
 
         var command = new Command("train", "train a Mask R-CNN or Keypoint R-CNN on a COCO dataset (checkpoints, resume, validation)")
         {
-            trainJson, trainImages, valJson, valImages, output, iterations, epochs, model, backbone, norm, weights, trainable, widths, batchSize,
-            accumulate, lr, warmup, schedule, clip, minSize, maxSize, rois, detections, seed, evalPeriod, checkpointPeriod, threads, workers, skipBad,
+            trainJson, trainImages, valJson, valImages, output, iterations, epochs, model, backbone, norm, weights, trainable, widths, anchorSizes, batchSize,
+            accumulate, lr, warmup, schedule, clip, minSize, maxSize, rois, headPositives, detections, seed, evalPeriod, checkpointPeriod, threads, workers, skipBad,
             resume, noResume, device,
         };
         command.SetAction(parse =>
@@ -95,6 +104,13 @@ internal static class TrainCommand
 
             bool pretrained = parse.GetValue(weights) is not null;
             int? iterationCount = parse.GetValue(epochs) is null ? parse.GetValue(iterations) ?? 1000 : null;
+            var modelOptions = new MLNetSeg.Models.Detection.RcnnOptions
+            {
+                BoxBatchSizePerImage = parse.GetValue(rois),
+                HeadPositivesPerImage = parse.GetValue(headPositives),
+                BoxDetectionsPerImage = parse.GetValue(detections),
+            };
+            if (parse.GetValue(anchorSizes) is { } sizes) modelOptions = modelOptions with { AnchorSizes = sizes };
             var options = new TrainerOptions
             {
                 Model = parse.GetValue(model) == "keypointrcnn" ? DetectorKind.KeypointRcnn : DetectorKind.MaskRcnn,
@@ -113,11 +129,7 @@ internal static class TrainCommand
                 GradientClipNorm = parse.GetValue(clip),
                 MinSize = parse.GetValue(minSize),
                 MaxSize = parse.GetValue(maxSize),
-                ModelOptions = new MLNetSeg.Models.Detection.RcnnOptions
-                {
-                    BoxBatchSizePerImage = parse.GetValue(rois),
-                    BoxDetectionsPerImage = parse.GetValue(detections),
-                },
+                ModelOptions = modelOptions,
                 Seed = parse.GetValue(seed),
                 EvalPeriod = parse.GetValue(evalPeriod),
                 CheckpointPeriod = parse.GetValue(checkpointPeriod),

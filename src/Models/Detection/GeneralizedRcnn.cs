@@ -131,11 +131,14 @@ public abstract partial class GeneralizedRcnn : Module
     /// </summary>
     public WeightLoadReport LoadWeights(string path, WeightLoadOptions? options = null) => ModelWeights.Load(this, path, options);
 
-    /// <summary>The RPN shared by the torchvision recipes: FPN anchors (32–512, ratios 0.5/1/2) and an
-    /// RPN head with <paramref name="convDepth"/> 3×3 convs (1 for v1, 2 for v2).</summary>
+    /// <summary>The RPN shared by the torchvision recipes: one anchor size per FPN level
+    /// (<see cref="RcnnOptions.AnchorSizes"/>, torchvision's 32–512) at <see cref="RcnnOptions.AnchorAspectRatios"/>
+    /// (0.5/1/2), and an RPN head with <paramref name="convDepth"/> 3×3 convs (1 for v1, 2 for v2).</summary>
     public static RegionProposalNetwork CreateRpn(long channels, int convDepth, RcnnOptions options)
     {
-        var anchors = Vision.Geometry.AnchorGenerator.FpnDefault();
+        var anchors = new Vision.Geometry.AnchorGenerator(
+            options.AnchorSizes.Select(s => (IReadOnlyList<double>)new[] { s }).ToArray(),
+            new[] { options.AnchorAspectRatios });
         return new RegionProposalNetwork(anchors, new RpnHead(channels, anchors.NumAnchorsPerLocation[0], convDepth), options.ToRpnSettings());
     }
 

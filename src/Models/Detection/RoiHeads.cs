@@ -21,6 +21,9 @@ public sealed record RoiHeadsSettings
     public double BgIouThresh { get; init; } = 0.5;
     public int BatchSizePerImage { get; init; } = 512;
     public double PositiveFraction { get; init; } = 0.25;
+    /// <summary>Most positive samples per image the mask and keypoint branches train on: a random
+    /// subset when there are more. Null (torchvision): all of them.</summary>
+    public int? HeadPositivesPerImage { get; init; }
 }
 
 /// <summary>

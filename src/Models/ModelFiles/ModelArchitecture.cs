@@ -126,6 +126,8 @@ public sealed record ModelArchitecture
         Validate();
         options = (options ?? new RcnnOptions()) with { NumClasses = NumClasses };
         if (NumKeypoints is { } k) options = options with { NumKeypoints = k };
+        if (options.AnchorSizes.Count != 5)
+            throw new ArgumentException($"RcnnOptions.AnchorSizes has {options.AnchorSizes.Count} sizes; the ResNet-FPN backbone has 5 levels (P2–P6), one size each");
         var backbone = ResNetFpn.Create(Backbone, options.TrainableBackboneLayers, FpnVersion, frozenBatchNormEps: options.FrozenBatchNormEps,
             baseWidth: Widths.Backbone, fpnChannels: Widths.Fpn);
         long channels = backbone.OutChannels;

@@ -23,7 +23,7 @@ public static class ModelFile
     public const string MetadataKey = ModelFileConfig.MetadataKey;
 
     // State-dict layouts (name → shape) of freshly built models, one per architecture.
-    private static readonly ConcurrentDictionary<ModelArchitecture, IReadOnlyDictionary<string, long[]>> Layouts = new();
+    private static readonly ConcurrentDictionary<(ModelArchitecture Arch, int Ratios), IReadOnlyDictionary<string, long[]>> Layouts = new();
 
     /// <summary>
     /// Writes <paramref name="model"/> and <paramref name="info"/> to <paramref name="path"/>
@@ -62,7 +62,7 @@ public static class ModelFile
 
         using var scope = DisposeScope.Enter();
         var stateDict = model.StateDict();
-        CheckLayout(arch, stateDict, what);
+        CheckLayout(arch, options, stateDict, what);
         var dtype = model.Parameters().First().DType;
         var config = ModelFileConfig.Write(complete, dtype);
         SafeTensors.Save(path, stateDict, new Dictionary<string, string> { [MetadataKey] = config });
@@ -150,11 +150,13 @@ public static class ModelFile
             : throw new ArgumentException($"{what}: info.Keypoints names {given.Count} keypoints but the model has {k}");
     }
 
-    private static void CheckLayout(ModelArchitecture arch, IReadOnlyDictionary<string, Tensor> stateDict, string what)
+    private static void CheckLayout(ModelArchitecture arch, RcnnOptions options, IReadOnlyDictionary<string, Tensor> stateDict, string what)
     {
-        var expected = Layouts.GetOrAdd(arch, a =>
+        // The RPN head's output channels depend on the anchors per location (one size per level × the ratios).
+        int ratios = options.AnchorAspectRatios.Count;
+        var expected = Layouts.GetOrAdd((arch, ratios), key =>
         {
-            using var reference = a.Build();
+            using var reference = key.Arch.Build(new RcnnOptions { AnchorAspectRatios = Enumerable.Repeat(1.0, key.Ratios).ToArray() });
             using var scope = DisposeScope.Enter();
             return reference.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Shape, StringComparer.Ordinal);
         });

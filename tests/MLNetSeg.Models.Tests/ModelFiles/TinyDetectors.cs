@@ -16,6 +16,8 @@ internal static class TinyDetectors
         MaxSize = 192,
         ImageMean = new[] { 0.5, 0.45, 0.4 },
         ImageStd = new[] { 0.25, 0.2, 0.3 },
+        AnchorSizes = new[] { 16.0, 32, 64, 128, 256 },
+        AnchorAspectRatios = new[] { 0.5, 1.0, 2.0, 3.0 },
         RpnPreNmsTopNTest = 300,
         RpnPostNmsTopNTest = 150,
         RpnNmsThresh = 0.65,

@@ -59,6 +59,8 @@ public sealed partial class RoiHeads
             for (int i = 0; i < proposals.Count; i++)
             {
                 var pos = TrainingOps.Indices(samples.Labels[i].Gt(0));
+                if (Settings.HeadPositivesPerImage is { } cap && pos.Size(0) > cap)
+                    pos = pos.Index(Tensor.Randperm(pos.Size(0), device: pos.Device).Narrow(0, 0, cap));
                 positiveProposals[i] = samples.Proposals[i].Index(pos);
                 positiveMatched[i] = samples.MatchedIdxs[i].Index(pos);
             }
