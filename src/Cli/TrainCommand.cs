@@ -110,7 +110,7 @@ internal static class TrainCommand
                 HeadPositivesPerImage = parse.GetValue(headPositives),
                 BoxDetectionsPerImage = parse.GetValue(detections),
             };
-            if (parse.GetValue(anchorSizes) is { } sizes) modelOptions = modelOptions with { AnchorSizes = sizes };
+            if (parse.GetValue(anchorSizes) is { Length: > 0 } sizes) modelOptions = modelOptions with { AnchorSizes = sizes };
             var options = new TrainerOptions
             {
                 Model = parse.GetValue(model) == "keypointrcnn" ? DetectorKind.KeypointRcnn : DetectorKind.MaskRcnn,
