@@ -51,10 +51,10 @@ line("NMS 10,000 boxes (composed fallback)", med(("nms10k", "", "csharp"), "comp
 for t in ("bbox", "segm"):
     cs = by.get(("cocoeval", t, "csharp"), [])
     py = by.get(("cocoeval", t, "pycocotools"), [])
-    same = bool(cs and py and cs[0]["stats"] == py[0]["stats"])
+    same = "not measured" if not (cs and py) else "identical" if cs[0]["stats"] == py[0]["stats"] else "DIFFER"
     line(f"COCO {t} evaluate+accumulate, 5,000 images × 100 dets", med(("cocoeval", t, "csharp"), "seconds"),
          med(("cocoeval", t, "pycocotools"), "seconds"), "s",
-         f"stats {'identical' if same else 'DIFFER'}; C# on {cs[0]['threads'] if cs else '?'} threads, pycocotools 1")
+         f"stats {same}; C# on {cs[0]['threads'] if cs else '?'} threads, pycocotools 1")
 for widths in ("torchvision", "compact"):
     cs = by.get(("training", widths, "csharp"), [])
     py = by.get(("training", widths, "torchvision"), [])
