@@ -2,8 +2,9 @@
 //
 //   1. generate the "small" synthetic set (600 train / 100 val images of 256×192: textured
 //      circles, squares, triangles, stars, ellipses and stick-figure persons, COCO json + PNGs)
-//   2. train a Mask R-CNN (ResNet-18 FPN with BatchNorm, torchvision's heads) from scratch with
-//      MaskRcnnTrainer: SGD, warmup + cosine schedule, checkpoints in OUT/train
+//   2. train a compact Mask R-CNN (ResNet-18 FPN with BatchNorm, DetectorWidths.Compact: a quarter of
+//      torchvision's FPN/head channels) from scratch with MaskRcnnTrainer: SGD, warmup + cosine
+//      schedule, checkpoints and metrics.jsonl in OUT/train, a loss-curve SVG
 //   3. evaluate on the validation split (COCO box and mask AP, pycocotools-exact)
 //   4. predict on held-out images and write overlay PNGs
 //   5. save the model as a .mlseg file and load it back
@@ -47,11 +48,15 @@ var train = DetectionDataset.Load(trainJson, SyntheticDatasetGenerator.ImageDire
 var val = DetectionDataset.Load(valJson, SyntheticDatasetGenerator.ImageDirectory(dataDir, "val"));
 
 // 2. Train --------------------------------------------------------------------------------------
-// Sized for a 2-core CPU: the images' own resolution (short side 192), a ResNet-18 trained from
-// scratch (BatchNorm, so no pretrained statistics are needed), 32 RoIs per image instead of 512
-// (the mask head runs on the positive ones, at most 8, and is most of the cost), fewer RPN
-// proposals and at most 30 detections per image (images hold up to ~10 objects); a high learning
-// rate with a short warmup and cosine decay.
+// Sized for a 2-core CPU: the images' own resolution (short side 192); a ResNet-18 trained from
+// scratch (BatchNorm, so no pretrained statistics are needed) at half width, with a 64-channel FPN
+// and heads a quarter of torchvision's (DetectorWidths.Compact: ~10× the images/s of torchvision's
+// widths here, where the 256-channel FPN, RPN and mask head cost more than the ResNet); 256 RoIs
+// per image for the box branch but at most 8 positives per image for the mask head (its cost per
+// RoI is ~30× the box head's; for 1,400 iterations: 32 RoIs without a cap, mask AP 20.4; 128 with
+// the cap, 27.9; 256, 30.8 — docs/benchmarks.md); fewer RPN proposals and at most 30 detections
+// per image (images hold up to ~10 objects); a high learning rate with a short warmup and cosine
+// decay.
 //
 // How long to train is decided by this machine's speed: a short probe run measures images per
 // second and the schedule gets as many iterations as fit Quickstart.TrainingBudget (between
@@ -63,33 +68,35 @@ var options = new TrainerOptions
     Model = DetectorKind.MaskRcnn,
     Backbone = ResNetDepth.ResNet18,
     Norm = BackboneNorm.BatchNorm,
+    Widths = DetectorWidths.Compact,
     TrainableBackboneLayers = 5,
     MinSize = 192,
     MaxSize = 256,
     Iterations = Quickstart.MaxIterations,
     BatchSize = 4,
     LearningRate = 0.06,
-    WarmupIterations = 50,
+    WarmupIterations = 100,
     Schedule = LrSchedule.Cosine,
     GradientClipNorm = 10,
     Seed = 1,
-    MaxTrainingTime = Quickstart.TrainingBudget + TimeSpan.FromSeconds(30),
+    MaxTrainingTime = Quickstart.TrainingBudget + TimeSpan.FromSeconds(60),
     LoaderWorkers = 1,
     ModelOptions = new RcnnOptions
     {
-        BoxBatchSizePerImage = 32,
+        BoxBatchSizePerImage = 256,
+        HeadPositivesPerImage = 8,
         RpnPreNmsTopNTrain = 1000, RpnPostNmsTopNTrain = 500,
         RpnPreNmsTopNTest = 500, RpnPostNmsTopNTest = 300,
         BoxDetectionsPerImage = 30,
     },
     CheckpointDirectory = Path.Combine(outDir, "train"),
-    CheckpointPeriod = 100,
-    LogPeriod = 10,
+    CheckpointPeriod = 250,
+    LogPeriod = 20,
     EvaluateAtEnd = true,
     ValidationLoss = false,
 };
 options = options with { Iterations = PlanIterations(options, train) };
-Console.WriteLine($"[2/5] training Mask R-CNN ResNet-18 FPN for {options.Iterations} iterations of {options.BatchSize} images " +
+Console.WriteLine($"[2/5] training a compact Mask R-CNN ResNet-18 FPN for {options.Iterations} iterations of {options.BatchSize} images " +
                   $"(checkpoints in {options.CheckpointDirectory}; Ctrl+C stops after saving one, a rerun resumes)");
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -108,6 +115,11 @@ using var _ = detector;
 var run = detector.Summary!;
 Console.WriteLine($"      {run.Iterations} iterations, {run.ImagesPerSecond:F2} training images/s, {run.Elapsed.TotalMinutes:F1} min" +
                   (run.StoppedByTimeLimit ? $" (stopped by the {options.MaxTrainingTime!.Value.TotalMinutes:F0}-minute limit before the planned {run.PlannedIterations}: this machine is slower or busier than expected)" : ""));
+
+var curvePath = Path.Combine(outDir, "training_curve.svg");
+LossCurve.WriteSvg(MetricsLog.Read(Path.Combine(options.CheckpointDirectory!, MetricsLog.FileName)), curvePath,
+    "Quickstart: compact Mask R-CNN R18-FPN, synthetic small");
+Console.WriteLine($"      loss curve: {curvePath}");
 
 // 3. Evaluate -----------------------------------------------------------------------------------
 var evaluation = run.Evaluation!;
@@ -148,7 +160,8 @@ Console.WriteLine($"[5/5] saved the model to {modelPath} ({new FileInfo(modelPat
 Console.WriteLine();
 Console.WriteLine($"done in {total.Elapsed.TotalMinutes:F1} min. Outputs:");
 Console.WriteLine($"  data         {dataDir}");
-Console.WriteLine($"  checkpoints  {options.CheckpointDirectory} (best.mlseg, model_final.mlseg, checkpoint_*.ckpt)");
+Console.WriteLine($"  checkpoints  {options.CheckpointDirectory} (best.mlseg, model_final.mlseg, checkpoint_*.ckpt, metrics.jsonl)");
+Console.WriteLine($"  loss curve   {curvePath}");
 Console.WriteLine($"  overlays     {predictionsDir}");
 Console.WriteLine($"  model        {modelPath}");
 Console.WriteLine($"  try: dotnet run --project src/Cli -c Release -- predict --model {modelPath} --images {SyntheticDatasetGenerator.ImageDirectory(dataDir, "val")} --out {Path.Combine(outDir, "cli_predictions")}");
@@ -174,8 +187,8 @@ static int PlanIterations(TrainerOptions options, DetectionDataset train)
     {
     }
     double imagesPerSecond = probe.ImagesPerSecond;
-    // Later iterations cost somewhat more (the RPN finds more positives for the mask head): keep a margin.
-    int fit = (int)(Quickstart.TrainingBudget.TotalSeconds * imagesPerSecond * 0.85 / options.BatchSize);
+    // A small margin: the probe's window is short, and checkpoints and logging add a little.
+    int fit = (int)(Quickstart.TrainingBudget.TotalSeconds * imagesPerSecond * 0.93 / options.BatchSize);
     int iterations = Math.Clamp(fit, Quickstart.MinIterations, Quickstart.MaxIterations);
     Console.WriteLine($"      speed probe ({clock.Elapsed.TotalSeconds:F0} s): {imagesPerSecond:F2} training images/s, so {iterations} iterations " +
                       $"fit the {Quickstart.TrainingBudget.TotalMinutes:F1}-minute training budget");
@@ -197,11 +210,11 @@ internal static class Quickstart
 {
     /// <summary>Training time the schedule is sized for, so that the whole quickstart (data, probe,
     /// training, evaluation, overlays) stays under 10 minutes on 2 cores.</summary>
-    public static readonly TimeSpan TrainingBudget = TimeSpan.FromMinutes(7.5);
+    public static readonly TimeSpan TrainingBudget = TimeSpan.FromMinutes(8.5);
 
-    public const int ProbeIterations = 6;
-    public const int MinIterations = 60;
-    public const int MaxIterations = 300;
+    public const int ProbeIterations = 12;
+    public const int MinIterations = 200;
+    public const int MaxIterations = 4000;
 
     /// <summary>Detections drawn on the overlays score at least this.</summary>
     public const float OverlayScore = 0.3f;

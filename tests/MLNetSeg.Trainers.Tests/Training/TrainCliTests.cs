@@ -1,5 +1,6 @@
 using MLNetSeg.Cli;
 using MLNetSeg.Models;
+using MLNetSeg.Models.Detection;
 using MLNetSeg.Vision.Imaging;
 
 namespace MLNetSeg.Trainers.Tests.Training;
@@ -66,6 +67,24 @@ public sealed class TrainCliTests
             "--detections-per-image", "10", "--threads", "2", "--workers", "1", "--lr", "0.01");
         Assert.AreEqual(0, again, stderr2);
         StringAssert.Contains(stdout2, $"resuming from {Path.Combine(dir.Path, TrainingCheckpoint.FileName(2))} (iteration 2");
+    }
+
+    [TestMethod]
+    public void TheCpuRecipeOptionsReachTheModelFile()
+    {
+        using var dir = new TempDir();
+        var (code, stdout, stderr) = Run("train", "--train-json", _data.TrainJson, "--train-images", _data.TrainImages, "--out", dir.Path,
+            "--iterations", "1", "--backbone", "resnet18", "--min-size", "64", "--max-size", "128", "--widths", "compact",
+            "--anchor-sizes", "16", "32", "64", "128", "256", "--rois-per-image", "64", "--head-positives-per-image", "2",
+            "--threads", "2", "--workers", "1", "--lr", "0.01");
+        Assert.AreEqual(0, code, stderr);
+        StringAssert.Contains(stdout, "widths: backbone 32, fpn 64, box head 256, mask head 64");
+        var info = ModelFile.ReadInfo(Path.Combine(dir.Path, "model_final.mlseg"));
+        Assert.AreEqual(DetectorWidths.Compact with { KeypointHead = DetectorWidths.Torchvision.KeypointHead }, info.Architecture!.Widths,
+            "compact widths (a mask model records the keypoint width it does not have as torchvision's)");
+        CollectionAssert.AreEqual(new[] { 16.0, 32, 64, 128, 256 }, info.Options!.AnchorSizes.ToArray());
+        Assert.AreEqual(64, info.Options.BoxBatchSizePerImage);
+        Assert.AreEqual(2, info.Options.HeadPositivesPerImage);
     }
 
     [TestMethod]
