@@ -9,9 +9,9 @@ namespace MLNetSeg.Models;
 /// the torchvision recipe (<see cref="Version"/> 1 = maskrcnn_resnet50_fpn, 2 = the _v2 recipe:
 /// two-conv RPN head, 4-conv + FC box head, BatchNorm in the mask head), the ResNet of the
 /// backbone, its FPN recipe (1: FrozenBatchNorm body, plain FPN; 2: BatchNorm body and FPN), the
-/// channel widths (<see cref="DetectorWidths"/>) and the head sizes. <see cref="Of"/> reads it off a model; <see cref="Build"/> makes a new model
-/// from it (random weights), laid out exactly as <see cref="MaskRcnn.ResNet50Fpn"/> and friends
-/// lay theirs out for ResNet-50.
+/// channel widths (<see cref="DetectorWidths"/>) and the head sizes. <see cref="Of"/> reads it off a
+/// model; <see cref="Build"/> makes a new model from it (random weights), laid out exactly as
+/// <see cref="MaskRcnn.ResNet50Fpn"/> and friends lay theirs out for ResNet-50.
 /// </summary>
 public sealed record ModelArchitecture
 {
