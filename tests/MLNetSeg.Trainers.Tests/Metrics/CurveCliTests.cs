@@ -8,13 +8,7 @@ namespace MLNetSeg.Trainers.Tests.Metrics;
 [TestClass]
 public sealed class CurveCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [TestMethod]
     public void CurveDrawsALogAndNamesTheLineOfABadOne()

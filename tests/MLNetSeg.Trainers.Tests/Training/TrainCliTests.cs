@@ -21,13 +21,7 @@ public sealed class TrainCliTests
     [ClassCleanup]
     public static void Remove() => _data.Dispose();
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [TestMethod]
     public void TrainWritesCheckpointsModelsAndTheEvaluationTable()

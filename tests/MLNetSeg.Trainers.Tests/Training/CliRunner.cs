@@ -1,0 +1,15 @@
+using MLNetSeg.Cli;
+
+namespace MLNetSeg.Trainers.Tests.Training;
+
+/// <summary>Runs <c>mlnetseg</c> in-process with captured output, as the CLI tests need.</summary>
+internal static class CliRunner
+{
+    public static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CliApp.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+}
