@@ -12,13 +12,7 @@ namespace MLNetSeg.Trainers.Tests.Metrics;
 [TestClass]
 public sealed class MetricsTrainingTests
 {
-    private static TinyDataset _data = null!;
-
-    [ClassInitialize]
-    public static void Generate(TestContext _) => _data = new TinyDataset();
-
-    [ClassCleanup]
-    public static void Remove() => _data.Dispose();
+    private static TinyDataset _data => TinyDataset.Shared;
 
     /// <summary>Records every report and, at each, the log's last line as it is on disk at that moment.</summary>
     private sealed class Recorder(string logPath) : IProgress<TrainingProgress>

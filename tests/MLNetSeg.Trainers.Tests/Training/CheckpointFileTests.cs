@@ -12,13 +12,7 @@ namespace MLNetSeg.Trainers.Tests.Training;
 [TestClass]
 public sealed class CheckpointFileTests
 {
-    private static TinyDataset _data = null!;
-
-    [ClassInitialize]
-    public static void Generate(TestContext _) => _data = new TinyDataset();
-
-    [ClassCleanup]
-    public static void Remove() => _data.Dispose();
+    private static TinyDataset _data => TinyDataset.Shared;
 
     [TestMethod]
     public void CheckpointsAreNeverVisibleHalfWrittenAndTemporaryFilesAreCleanedUp()

@@ -14,13 +14,7 @@ namespace MLNetSeg.Trainers.Tests.Training;
 [TestClass]
 public sealed class ResumeTests
 {
-    private static TinyDataset _data = null!;
-
-    [ClassInitialize]
-    public static void Generate(TestContext _) => _data = new TinyDataset();
-
-    [ClassCleanup]
-    public static void Remove() => _data.Dispose();
+    private static TinyDataset _data => TinyDataset.Shared;
 
     /// <summary>Batch 1 × accumulation 2 (so accumulation is covered), clipping on, flips on: a
     /// checkpoint after iteration 2 sits at batch 4 of epoch 0, mid-epoch.</summary>

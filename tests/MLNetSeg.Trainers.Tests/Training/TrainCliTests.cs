@@ -13,13 +13,7 @@ namespace MLNetSeg.Trainers.Tests.Training;
 [TestClass]
 public sealed class TrainCliTests
 {
-    private static TinyDataset _data = null!;
-
-    [ClassInitialize]
-    public static void Generate(TestContext _) => _data = new TinyDataset();
-
-    [ClassCleanup]
-    public static void Remove() => _data.Dispose();
+    private static TinyDataset _data => TinyDataset.Shared;
 
     private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 

@@ -15,7 +15,19 @@ namespace MLNetSeg.Trainers.Tests.Training;
 /// </summary>
 internal sealed class TinyDataset : IDisposable
 {
+    private static readonly Lazy<TinyDataset> SharedInstance = new(() => new TinyDataset());
+
     private readonly TempDir _dir = new();
+
+    /// <summary>One Tiny set for the whole test assembly, generated on first use and removed after the
+    /// last test (<see cref="SharedTinyDatasetCleanup"/>). Tests only read it; a test that damages
+    /// files works on a <see cref="SubsetCopy"/>.</summary>
+    public static TinyDataset Shared => SharedInstance.Value;
+
+    internal static void DisposeShared()
+    {
+        if (SharedInstance.IsValueCreated) SharedInstance.Value.Dispose();
+    }
 
     public TinyDataset() => SyntheticDatasetGenerator.Generate(SyntheticOptions.Tiny with { MaxDegreeOfParallelism = 1 }, Root);
 
@@ -141,4 +153,11 @@ internal sealed class TempDir : IDisposable
     {
         try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
     }
+}
+
+[TestClass]
+public static class SharedTinyDatasetCleanup
+{
+    [AssemblyCleanup]
+    public static void Remove() => TinyDataset.DisposeShared();
 }
