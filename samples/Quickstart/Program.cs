@@ -50,7 +50,7 @@ var val = DetectionDataset.Load(valJson, SyntheticDatasetGenerator.ImageDirector
 // 2. Train --------------------------------------------------------------------------------------
 // Sized for a 2-core CPU: the images' own resolution (short side 192); a ResNet-18 trained from
 // scratch (BatchNorm, so no pretrained statistics are needed) at half width, with a 64-channel FPN
-// and heads a quarter of torchvision's (DetectorWidths.Compact: ~10× the images/s of torchvision's
+// and heads a quarter of torchvision's (DetectorWidths.Compact: ~5× the images/s of torchvision's
 // widths here, where the 256-channel FPN, RPN and mask head cost more than the ResNet); 256 RoIs
 // per image for the box branch but at most 8 positives per image for the mask head (its cost per
 // RoI is ~30× the box head's; for 1,400 iterations: 32 RoIs without a cap, mask AP 20.4; 128 with
@@ -187,8 +187,8 @@ static int PlanIterations(TrainerOptions options, DetectionDataset train)
     {
     }
     double imagesPerSecond = probe.ImagesPerSecond;
-    // A small margin for checkpoints and evaluation; the short probe tends to read a little low
-    // (9.5 images/s measured vs 10.1 sustained on the 2-core VM), which leaves more.
+    // A small margin for checkpoints, logging and the probe's short window (on the 2-core VM it
+    // read 9.5 and 10.2 images/s in two runs that sustained 10.1 and 10.2).
     int fit = (int)(Quickstart.TrainingBudget.TotalSeconds * imagesPerSecond * 0.97 / options.BatchSize);
     int iterations = Math.Clamp(fit, Quickstart.MinIterations, Quickstart.MaxIterations);
     Console.WriteLine($"      speed probe ({clock.Elapsed.TotalSeconds:F0} s): {imagesPerSecond:F2} training images/s, so {iterations} iterations " +

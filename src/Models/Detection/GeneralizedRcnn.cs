@@ -144,13 +144,12 @@ public abstract partial class GeneralizedRcnn : Module
 
     /// <summary>The box head over 7×7 RoI features of <paramref name="channels"/> channels: TwoMLPHead (v1) or
     /// FastRCNNConvFCHead 4×conv(256, BatchNorm) + FC (v2), both <paramref name="representationSize"/>-d
-    /// (torchvision: 1024). The v2 convs are 256 wide in torchvision, whatever the FPN: here they
-    /// follow <paramref name="channels"/> when it is not 256, so that narrow models stay narrow.</summary>
+    /// (torchvision: 1024). The v2 convs are 256 wide in torchvision, whatever the FPN: here they are
+    /// <paramref name="channels"/> wide (256 for every torchvision FPN), so that narrow models stay narrow.</summary>
     public static Module<Tensor, Tensor> CreateBoxHead(long channels, int version, long representationSize = 1024) => version switch
     {
         1 => new TwoMlpHead(channels * 7 * 7, representationSize),
-        2 => new FastRcnnConvFcHead((channels, 7, 7), Enumerable.Repeat(channels == 256 ? 256L : channels, 4).ToArray(),
-            new[] { representationSize }, batchNorm: true),
+        2 => new FastRcnnConvFcHead((channels, 7, 7), Enumerable.Repeat(channels, 4).ToArray(), new[] { representationSize }, batchNorm: true),
         _ => throw new ArgumentOutOfRangeException(nameof(version), version, "the torchvision recipes are version 1 or 2"),
     };
 }

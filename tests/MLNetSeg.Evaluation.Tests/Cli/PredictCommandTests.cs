@@ -3,6 +3,7 @@ using MLNetSeg.Data.Coco;
 using MLNetSeg.Models;
 using MLNetSeg.Models.Backbones;
 using MLNetSeg.Models.Detection;
+using MLNetSeg.Tests.Shared;
 using MLNetSeg.Torch;
 using MLNetSeg.Torch.Serialization;
 using MLNetSeg.Vision.Imaging;
@@ -45,13 +46,7 @@ public sealed class PredictCommandTests
         if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
     }
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [TestMethod]
     public void WritesAnOverlayPerImageAndCocoResults()

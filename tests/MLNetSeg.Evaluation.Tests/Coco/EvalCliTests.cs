@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MLNetSeg.Cli;
+using MLNetSeg.Tests.Shared;
 
 namespace MLNetSeg.Evaluation.Tests.Coco;
 
@@ -7,13 +8,7 @@ namespace MLNetSeg.Evaluation.Tests.Coco;
 [TestClass]
 public sealed class EvalCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [TestMethod]
     public void Json_HasPycocotoolsStatsAndPerCategoryAp()

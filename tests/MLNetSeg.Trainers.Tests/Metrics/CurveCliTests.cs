@@ -1,5 +1,6 @@
 using System.Xml.Linq;
 using MLNetSeg.Cli;
+using MLNetSeg.Tests.Shared;
 using MLNetSeg.Trainers.Tests.Training;
 
 namespace MLNetSeg.Trainers.Tests.Metrics;

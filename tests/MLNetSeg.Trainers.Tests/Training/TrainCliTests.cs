@@ -1,6 +1,7 @@
 using MLNetSeg.Cli;
 using MLNetSeg.Models;
 using MLNetSeg.Models.Detection;
+using MLNetSeg.Tests.Shared;
 using MLNetSeg.Vision.Imaging;
 
 namespace MLNetSeg.Trainers.Tests.Training;
