@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using MLNetSeg.Models.Detection;
+using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Models.Tests;
 using MLNetSeg.Torch;
 
@@ -17,7 +17,7 @@ internal static class ModelBenchmarks
         int threads = args.Length > 1 ? int.Parse(args[1]) : Environment.ProcessorCount;
         bool fold = args.Length > 2 && bool.Parse(args[2]);
         TorchRuntime.Threads = threads;
-        using var model = DeterministicWeights.Apply(MLNetSeg.Models.Detection.MaskRcnn.ResNet50Fpn());
+        using var model = DeterministicWeights.Apply(MLNetSeg.Models.Rcnn.MaskRcnn.ResNet50Fpn());
         model.Eval();
         if (fold) model.Backbone.FuseFrozenBatchNorm();
         using var image = DeterministicWeights.Uniform("bench.image", new long[] { 3, 480, 640 });

@@ -3,9 +3,9 @@ using System.Globalization;
 using MLNetSeg.Data.Loading;
 using MLNetSeg.Data.Synthetic;
 using MLNetSeg.Models.Backbones;
-using MLNetSeg.Models.Detection;
+using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
-using MLNetSeg.Trainers;
+using MLNetSeg.Training;
 
 namespace MLNetSeg.Benchmarks;
 

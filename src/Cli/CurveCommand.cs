@@ -1,5 +1,5 @@
 using System.CommandLine;
-using MLNetSeg.Trainers;
+using MLNetSeg.Training;
 
 namespace MLNetSeg.Cli;
 

@@ -3,9 +3,9 @@ using System.Diagnostics;
 using System.Globalization;
 using MLNetSeg.Data.Coco;
 using MLNetSeg.Models;
-using MLNetSeg.Models.Detection;
+using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
-using MLNetSeg.Trainers;
+using MLNetSeg.Training;
 using MLNetSeg.Vision.Imaging;
 using MLNetSeg.Vision.Structures;
 

@@ -4,7 +4,7 @@ using MLNetSeg.Data.Coco;
 using MLNetSeg.Data.Loading;
 using MLNetSeg.Models.Backbones;
 using MLNetSeg.Torch;
-using MLNetSeg.Trainers;
+using MLNetSeg.Training;
 
 namespace MLNetSeg.Cli;
 
@@ -104,7 +104,7 @@ internal static class TrainCommand
 
             bool pretrained = parse.GetValue(weights) is not null;
             int? iterationCount = parse.GetValue(epochs) is null ? parse.GetValue(iterations) ?? 1000 : null;
-            var modelOptions = new MLNetSeg.Models.Detection.RcnnOptions
+            var modelOptions = new MLNetSeg.Models.Rcnn.RcnnOptions
             {
                 BoxBatchSizePerImage = parse.GetValue(rois),
                 HeadPositivesPerImage = parse.GetValue(headPositives),
@@ -118,7 +118,7 @@ internal static class TrainCommand
                 Norm = (parse.GetValue(norm) ?? (pretrained ? "frozen" : "batchnorm")) == "frozen" ? BackboneNorm.FrozenBatchNorm : BackboneNorm.BatchNorm,
                 PretrainedWeights = parse.GetValue(weights),
                 TrainableBackboneLayers = parse.GetValue(trainable) ?? (pretrained ? 3 : 5),
-                Widths = parse.GetValue(widths) == "compact" ? MLNetSeg.Models.Detection.DetectorWidths.Compact : MLNetSeg.Models.Detection.DetectorWidths.Torchvision,
+                Widths = parse.GetValue(widths) == "compact" ? MLNetSeg.Models.Rcnn.DetectorWidths.Compact : MLNetSeg.Models.Rcnn.DetectorWidths.Torchvision,
                 Iterations = iterationCount,
                 Epochs = parse.GetValue(epochs),
                 BatchSize = parse.GetValue(batchSize),

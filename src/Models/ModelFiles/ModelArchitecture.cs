@@ -1,5 +1,5 @@
 using MLNetSeg.Models.Backbones;
-using MLNetSeg.Models.Detection;
+using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch.Nn;
 
 namespace MLNetSeg.Models;

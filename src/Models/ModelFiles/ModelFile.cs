@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using MLNetSeg.Models.Detection;
+using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
 using MLNetSeg.Torch.Nn;
 using MLNetSeg.Torch.Serialization;

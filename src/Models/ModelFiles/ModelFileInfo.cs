@@ -1,4 +1,4 @@
-using MLNetSeg.Models.Detection;
+using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Vision.Structures;
 
 namespace MLNetSeg.Models;

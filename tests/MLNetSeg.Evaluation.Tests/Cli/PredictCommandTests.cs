@@ -2,7 +2,7 @@ using MLNetSeg.Cli;
 using MLNetSeg.Data.Coco;
 using MLNetSeg.Models;
 using MLNetSeg.Models.Backbones;
-using MLNetSeg.Models.Detection;
+using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Tests.Shared;
 using MLNetSeg.Torch;
 using MLNetSeg.Torch.Serialization;

@@ -1,6 +1,6 @@
 using MLNetSeg.Models.Backbones;
-using MLNetSeg.Models.Detection;
-using MLNetSeg.Models.Tests.Detection;
+using MLNetSeg.Models.Rcnn;
+using MLNetSeg.Models.Tests.Rcnn;
 using MLNetSeg.Torch;
 
 namespace MLNetSeg.Models.Tests.ModelFiles;

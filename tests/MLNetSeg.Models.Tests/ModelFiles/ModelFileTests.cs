@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MLNetSeg.Models.Backbones;
-using MLNetSeg.Models.Detection;
+using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
 using MLNetSeg.Torch.Nn;
 using MLNetSeg.Torch.Serialization;

@@ -1,4 +1,4 @@
-using MLNetSeg.Models.Detection;
+using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Models.Tests;
 using MLNetSeg.Torch;
 using MLNetSeg.Vision.Geometry;

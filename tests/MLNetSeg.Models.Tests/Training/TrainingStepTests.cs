@@ -1,6 +1,6 @@
 using System.Text.Json;
-using MLNetSeg.Models.Detection;
-using MLNetSeg.Models.Tests.Detection;
+using MLNetSeg.Models.Rcnn;
+using MLNetSeg.Models.Tests.Rcnn;
 using MLNetSeg.Torch;
 using MLNetSeg.Vision.Imaging;
 

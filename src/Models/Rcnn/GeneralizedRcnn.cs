@@ -1,0 +1,155 @@
+using MLNetSeg.Models.Backbones;
+using MLNetSeg.Torch;
+using MLNetSeg.Torch.Nn;
+using MLNetSeg.Vision.Imaging;
+using MLNetSeg.Vision.Structures;
+
+namespace MLNetSeg.Models.Rcnn;
+
+/// <summary>
+/// A two-stage detector laid out as torchvision's GeneralizedRCNN: children "backbone"
+/// (ResNet + FPN), "rpn" and "roi_heads", so torchvision state dicts load key for key, and a
+/// <see cref="GeneralizedRcnnTransform"/> in front. Models are created in eval mode;
+/// <see cref="Detect"/> / <see cref="Predict(IReadOnlyList{Tensor})"/> refuse to run in training mode,
+/// and <see cref="ComputeLosses"/> (Training/GeneralizedRcnn.Training.cs) only runs in it.
+/// </summary>
+public abstract partial class GeneralizedRcnn : Module
+{
+    /// <summary>The FPN levels the RoI heads pool from (torchvision's featmap_names).</summary>
+    public static readonly IReadOnlyList<string> PooledFeatureNames = new[] { "0", "1", "2", "3" };
+
+    protected GeneralizedRcnn(BackboneWithFpn backbone, RegionProposalNetwork rpn, RoiHeads roiHeads, RcnnOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(GetType().Name);
+        Options = options;
+        Backbone = RegisterModule("backbone", backbone ?? throw new ArgumentNullException(nameof(backbone)));
+        Rpn = RegisterModule("rpn", rpn ?? throw new ArgumentNullException(nameof(rpn)));
+        RoiHeads = RegisterModule("roi_heads", roiHeads ?? throw new ArgumentNullException(nameof(roiHeads)));
+        Transform = options.ToTransform();
+        Eval();
+    }
+
+    public RcnnOptions Options { get; }
+    public BackboneWithFpn Backbone { get; }
+    public RegionProposalNetwork Rpn { get; }
+    public RoiHeads RoiHeads { get; }
+    public GeneralizedRcnnTransform Transform { get; }
+
+    /// <summary>Classes including background.</summary>
+    public int NumClasses => RoiHeads.BoxPredictor.NumClasses;
+
+    /// <summary>The device of the model's parameters.</summary>
+    public Device Device => Parameters().First().Device;
+
+    /// <summary>
+    /// Runs the detector on float images ([C, H, W], RGB in [0, 1], any size, any device and
+    /// floating dtype: they are moved to the model's) as one padded batch, like calling a torchvision model. Returns one
+    /// result per image in original-image pixels, masks pasted at image size (probabilities).
+    /// The tensors belong to the caller's dispose scope.
+    /// </summary>
+    public IReadOnlyList<DetectionTensors> Detect(IReadOnlyList<Tensor> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (Training) throw new InvalidOperationException($"{GetType().Name}: Detect runs inference; call Eval() first");
+        if (images.Count == 0) return Array.Empty<DetectionTensors>();
+        using var noGrad = NoGradScope.Enter();
+        using var scope = DisposeScope.Enter();
+        var device = Device;
+        var dtype = Parameters().First().DType;
+        var originalSizes = new (int Height, int Width)[images.Count];
+        var inputs = new Tensor[images.Count];
+        for (int i = 0; i < images.Count; i++)
+        {
+            var image = images[i] ?? throw new ArgumentNullException(nameof(images), $"image {i} is null");
+            if (image.Dim != 3)
+                throw new ArgumentException($"{GetType().Name}: image {i} has shape [{string.Join(", ", image.Shape)}], expected [C, H, W]", nameof(images));
+            originalSizes[i] = ((int)image.Size(1), (int)image.Size(2));
+            // Floating images take the model's dtype; others are left for the transform to refuse by name.
+            inputs[i] = image.To(image.DType.IsFloatingPoint() ? dtype : image.DType, device);
+        }
+
+        var batch = Transform.Transform(inputs);
+        var pyramid = Backbone.Forward(batch.Tensors);
+        var levels = pyramid.Select(p => p.Feature).ToArray();
+        var pooled = PooledFeatureNames.Select(name => pyramid.FirstOrDefault(p => p.Name == name).Feature
+            ?? throw new InvalidOperationException($"{GetType().Name}: the backbone returned no level \"{name}\" " +
+                                                   $"(got {string.Join(", ", pyramid.Select(p => p.Name))})")).ToArray();
+        var (proposals, _) = Rpn.Forward(batch, levels);
+        var detections = RoiHeads.Forward(pooled, proposals, batch.ImageSizes);
+
+        var results = new DetectionTensors[images.Count];
+        for (int i = 0; i < results.Length; i++)
+        {
+            var r = Transform.Postprocess(detections[i], batch.ImageSizes[i], originalSizes[i]);
+            results[i] = r with
+            {
+                Boxes = scope.MoveToOuter(r.Boxes),
+                Labels = scope.MoveToOuter(r.Labels),
+                Scores = scope.MoveToOuter(r.Scores),
+                Masks = r.Masks is null ? null : scope.MoveToOuter(r.Masks),
+                Keypoints = r.Keypoints is null ? null : scope.MoveToOuter(r.Keypoints),
+                KeypointScores = r.KeypointScores is null ? null : scope.MoveToOuter(r.KeypointScores),
+            };
+        }
+        return results;
+    }
+
+    /// <summary>
+    /// Detections as <see cref="Instances"/> (boxes, labels, scores; masks binarised at
+    /// <see cref="RcnnOptions.MaskThreshold"/> as RLE; keypoints and their scores), one per image,
+    /// the images run as one batch. Native memory is released before returning.
+    /// </summary>
+    public IReadOnlyList<Instances> Predict(IReadOnlyList<Tensor> images)
+    {
+        using var scope = DisposeScope.Enter();
+        return Detect(images).Select(d => d.ToInstances(Options.MaskThreshold)).ToArray();
+    }
+
+    /// <summary>Predict on 8-bit images (grey and RGBA are converted to RGB; pixels / 255).</summary>
+    public IReadOnlyList<Instances> Predict(IReadOnlyList<Image> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        using var scope = DisposeScope.Enter();
+        var tensors = images.Select((image, i) => ToUnitTensor(image ?? throw new ArgumentNullException(nameof(images), $"image {i} is null"))).ToArray();
+        return Predict(tensors);
+    }
+
+    public Instances Predict(Image image) => Predict(new[] { image })[0];
+
+    public Instances Predict(Tensor image) => Predict(new[] { image })[0];
+
+    /// <summary>torchvision's to_tensor: RGB [3, H, W] float32 = pixel / 255.</summary>
+    public static Tensor ToUnitTensor(Image image)
+    {
+        var rgb = image.Channels == 3 ? image : image.ToRgb();
+        return rgb.ToTensor(new ImageNormalization(new[] { 0.0, 0, 0 }, new[] { 1.0, 1, 1 }));
+    }
+
+    /// <summary>
+    /// Loads weights from a safetensors or PyTorch (.pth) file: see <see cref="ModelWeights.Load(Module, string, WeightLoadOptions?)"/>.
+    /// </summary>
+    public WeightLoadReport LoadWeights(string path, WeightLoadOptions? options = null) => ModelWeights.Load(this, path, options);
+
+    /// <summary>The RPN shared by the torchvision recipes: one anchor size per FPN level
+    /// (<see cref="RcnnOptions.AnchorSizes"/>, torchvision's 32–512) at <see cref="RcnnOptions.AnchorAspectRatios"/>
+    /// (0.5/1/2), and an RPN head with <paramref name="convDepth"/> 3×3 convs (1 for v1, 2 for v2).</summary>
+    public static RegionProposalNetwork CreateRpn(long channels, int convDepth, RcnnOptions options)
+    {
+        var anchors = new Vision.Geometry.AnchorGenerator(
+            options.AnchorSizes.Select(s => (IReadOnlyList<double>)new[] { s }).ToArray(),
+            new[] { options.AnchorAspectRatios });
+        return new RegionProposalNetwork(anchors, new RpnHead(channels, anchors.NumAnchorsPerLocation[0], convDepth), options.ToRpnSettings());
+    }
+
+    /// <summary>The box head over 7×7 RoI features of <paramref name="channels"/> channels: TwoMLPHead (v1) or
+    /// FastRCNNConvFCHead 4×conv(256, BatchNorm) + FC (v2), both <paramref name="representationSize"/>-d
+    /// (torchvision: 1024). The v2 convs are 256 wide in torchvision, whatever the FPN: here they are
+    /// <paramref name="channels"/> wide (256 for every torchvision FPN), so that narrow models stay narrow.</summary>
+    public static Module<Tensor, Tensor> CreateBoxHead(long channels, int version, long representationSize = 1024) => version switch
+    {
+        1 => new TwoMlpHead(channels * 7 * 7, representationSize),
+        2 => new FastRcnnConvFcHead((channels, 7, 7), Enumerable.Repeat(channels, 4).ToArray(), new[] { representationSize }, batchNorm: true),
+        _ => throw new ArgumentOutOfRangeException(nameof(version), version, "the torchvision recipes are version 1 or 2"),
+    };
+}

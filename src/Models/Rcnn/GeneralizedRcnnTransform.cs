@@ -1,0 +1,157 @@
+using MLNetSeg.Torch;
+using MLNetSeg.Vision.Imaging;
+using MLNetSeg.Vision.Ops;
+
+namespace MLNetSeg.Models.Rcnn;
+
+/// <summary>
+/// The image side of an R-CNN, as torchvision 0.14's GeneralizedRCNNTransform in eval mode:
+/// normalise each [C, H, W] float image ((x − mean) / std), resize it so the short side is
+/// <see cref="MinSize"/> unless that makes the long side exceed <see cref="MaxSize"/>, batch the
+/// results zero-padded to a multiple of <see cref="SizeDivisible"/>; afterwards map detections back
+/// onto the original images (boxes and keypoints scaled, masks pasted into the image).
+/// Every step uses torchvision's arithmetic (float32 where it computes in float32), so sizes and
+/// values agree with it exactly.
+/// </summary>
+public sealed partial class GeneralizedRcnnTransform
+{
+    public GeneralizedRcnnTransform(int minSize, int maxSize, IReadOnlyList<double> imageMean, IReadOnlyList<double> imageStd,
+        int sizeDivisible = 32)
+    {
+        if (minSize <= 0 || maxSize <= 0)
+            throw new ArgumentOutOfRangeException(nameof(minSize), $"GeneralizedRcnnTransform: sizes must be positive, got min {minSize}, max {maxSize}");
+        if (imageMean.Count != imageStd.Count || imageMean.Count == 0)
+            throw new ArgumentException($"GeneralizedRcnnTransform: {imageMean.Count} means but {imageStd.Count} stds");
+        if (imageStd.Any(s => s == 0)) throw new ArgumentException("GeneralizedRcnnTransform: a std is 0");
+        if (sizeDivisible < 1) throw new ArgumentOutOfRangeException(nameof(sizeDivisible), $"must be at least 1, got {sizeDivisible}");
+        MinSize = minSize;
+        MaxSize = maxSize;
+        ImageMean = imageMean.ToArray();
+        ImageStd = imageStd.ToArray();
+        SizeDivisible = sizeDivisible;
+    }
+
+    public int MinSize { get; }
+    public int MaxSize { get; }
+    public IReadOnlyList<double> ImageMean { get; }
+    public IReadOnlyList<double> ImageStd { get; }
+    public int SizeDivisible { get; }
+
+    /// <summary>Normalises, resizes and batches float images ([C, H, W], values in [0, 1]).</summary>
+    public ImageList Transform(IReadOnlyList<Tensor> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Count == 0) throw new ArgumentException("GeneralizedRcnnTransform: no images given", nameof(images));
+        using var scope = DisposeScope.Enter();
+        var resized = new Tensor[images.Count];
+        var sizes = new (int Height, int Width)[images.Count];
+        for (int i = 0; i < images.Count; i++)
+        {
+            var image = images[i] ?? throw new ArgumentNullException(nameof(images), $"image {i} is null");
+            if (image.Dim != 3)
+                throw new ArgumentException($"GeneralizedRcnnTransform: image {i} has shape [{string.Join(", ", image.Shape)}], expected [C, H, W]", nameof(images));
+            resized[i] = Resize(Normalize(image, i));
+            sizes[i] = ((int)resized[i].Size(1), (int)resized[i].Size(2));
+        }
+        var batch = ImageTensors.Batch(resized, SizeDivisible);
+        return new ImageList(scope.MoveToOuter(batch), sizes);
+    }
+
+    /// <summary>(image − mean[:, None, None]) / std[:, None, None] in the image's dtype, as torchvision.</summary>
+    public Tensor Normalize(Tensor image, int index = 0)
+    {
+        if (!image.DType.IsFloatingPoint())
+            throw new ArgumentException($"GeneralizedRcnnTransform: image {index} is {image.DType}; expected a floating-point image with values in [0, 1]");
+        if (image.Size(0) != ImageMean.Count)
+            throw new ArgumentException($"GeneralizedRcnnTransform: image {index} has {image.Size(0)} channels but the normalisation has {ImageMean.Count}");
+        using var scope = DisposeScope.Enter();
+        var mean = Tensor.FromArray(ImageMean.ToArray(), new long[] { ImageMean.Count, 1, 1 }).To(image.DType, image.Device);
+        var std = Tensor.FromArray(ImageStd.ToArray(), new long[] { ImageStd.Count, 1, 1 }).To(image.DType, image.Device);
+        return scope.MoveToOuter((image - mean) / std);
+    }
+
+    /// <summary>Bilinear resize of a [C, H, W] image by <see cref="ScaleFactor"/>, the output size
+    /// being floor(side · scale) (torchvision's recompute_scale_factor=True path).</summary>
+    public Tensor Resize(Tensor image)
+    {
+        double scale = ScaleFactor(image.Size(1), image.Size(2), MinSize, MaxSize);
+        using var scope = DisposeScope.Enter();
+        var resized = Functional.Interpolate(image.Unsqueeze(0), scaleFactor: (scale, scale), mode: InterpolationMode.Bilinear,
+            alignCorners: false, recomputeScaleFactor: true).Select(0, 0);
+        return scope.MoveToOuter(resized);
+    }
+
+    /// <summary>The (height, width) an image of the given size is resized to.</summary>
+    public (int Height, int Width) ResizedSize(long height, long width)
+    {
+        double scale = ScaleFactor(height, width, MinSize, MaxSize);
+        return ((int)Math.Floor(height * scale), (int)Math.Floor(width * scale));
+    }
+
+    /// <summary>
+    /// min(minSize / short side, maxSize / long side), computed as torchvision does: in float32,
+    /// and a Python float divided by a tensor is reciprocal(tensor) · float, which rounds
+    /// differently from a true division.
+    /// </summary>
+    public static double ScaleFactor(long height, long width, double minSize, double maxSize)
+    {
+        if (height <= 0 || width <= 0)
+            throw new ArgumentException($"GeneralizedRcnnTransform: cannot resize an image of size {height}×{width}");
+        float shortSide = Math.Min(height, width), longSide = Math.Max(height, width);
+        float byShort = (1f / shortSide) * (float)minSize;
+        float byLong = (1f / longSide) * (float)maxSize;
+        return Math.Min(byShort, byLong);
+    }
+
+    /// <summary>Scales [N, 4] boxes from <paramref name="from"/> (height, width) to <paramref name="to"/>
+    /// (torchvision's resize_boxes: float32 ratios to / from).</summary>
+    public static Tensor ResizeBoxes(Tensor boxes, (int Height, int Width) from, (int Height, int Width) to)
+    {
+        using var scope = DisposeScope.Enter();
+        var (ratioH, ratioW) = Ratios(from, to, boxes.Device);
+        var cols = boxes.Unbind(1);
+        var resized = Tensor.Stack(new[] { cols[0] * ratioW, cols[1] * ratioH, cols[2] * ratioW, cols[3] * ratioH }, 1);
+        return scope.MoveToOuter(resized);
+    }
+
+    /// <summary>Scales the x and y of [N, K, 3] keypoints (visibility untouched), as torchvision's resize_keypoints.</summary>
+    public static Tensor ResizeKeypoints(Tensor keypoints, (int Height, int Width) from, (int Height, int Width) to)
+    {
+        using var scope = DisposeScope.Enter();
+        var (ratioH, ratioW) = Ratios(from, to, keypoints.Device);
+        var resized = keypoints.Clone();
+        var x = resized.Select(-1, 0);
+        var y = resized.Select(-1, 1);
+        x.CopyFrom(x * ratioW);
+        y.CopyFrom(y * ratioH);
+        return scope.MoveToOuter(resized);
+    }
+
+    /// <summary>float32 0-d ratios new / old, as torch.tensor(s, float32) / torch.tensor(s_orig, float32).</summary>
+    private static (Tensor H, Tensor W) Ratios((int Height, int Width) from, (int Height, int Width) to, Device device) =>
+        (Tensor.Scalar((float)to.Height / (float)from.Height, DType.Float32, device),
+         Tensor.Scalar((float)to.Width / (float)from.Width, DType.Float32, device));
+
+    /// <summary>
+    /// Maps one image's detections from the network input back onto the original image
+    /// (torchvision's postprocess): boxes scaled, [N, 1, M, M] mask probabilities pasted into
+    /// [N, 1, H, W] canvases at the scaled boxes, keypoints scaled.
+    /// </summary>
+    public DetectionTensors Postprocess(DetectionTensors detections, (int Height, int Width) resizedSize, (int Height, int Width) originalSize)
+    {
+        using var scope = DisposeScope.Enter();
+        var boxes = ResizeBoxes(detections.Boxes, resizedSize, originalSize);
+        var masks = detections.Masks is null ? null
+            : VisionOps.PasteMasksInImage(detections.Masks, boxes, originalSize.Height, originalSize.Width);
+        var keypoints = detections.Keypoints is null ? null : ResizeKeypoints(detections.Keypoints, resizedSize, originalSize);
+        var result = detections with
+        {
+            Boxes = scope.MoveToOuter(boxes),
+            Masks = masks is null ? null : scope.MoveToOuter(masks),
+            Keypoints = keypoints is null ? null : scope.MoveToOuter(keypoints),
+            ImageHeight = originalSize.Height,
+            ImageWidth = originalSize.Width,
+        };
+        return result;
+    }
+}

@@ -1,0 +1,43 @@
+using MLNetSeg.Models.Backbones;
+
+namespace MLNetSeg.Models.Rcnn;
+
+/// <summary>
+/// Mask R-CNN (He et al. 2017) as torchvision 0.14 builds it: ResNet-50-FPN backbone, RPN, box
+/// branch and mask branch (RoIAlign 14×14, 4 × conv 256, 2× transposed conv, per-class 28×28
+/// mask logits). <see cref="ResNet50Fpn"/> and <see cref="ResNet50FpnV2"/> have exactly the state-dict
+/// names and shapes of maskrcnn_resnet50_fpn and maskrcnn_resnet50_fpn_v2, so torchvision
+/// checkpoints load directly (<see cref="GeneralizedRcnn.LoadWeights"/>).
+/// </summary>
+public sealed class MaskRcnn : GeneralizedRcnn
+{
+    public const int DefaultNumClasses = 91;
+
+    public MaskRcnn(BackboneWithFpn backbone, RegionProposalNetwork rpn, RoiHeads roiHeads, RcnnOptions options)
+        : base(backbone, rpn, roiHeads, options)
+    {
+        if (!roiHeads.HasMask) throw new ArgumentException("MaskRcnn: the RoI heads have no mask branch", nameof(roiHeads));
+    }
+
+    /// <summary>maskrcnn_resnet50_fpn: FrozenBatchNorm2d ResNet-50 (eps <see cref="RcnnOptions.FrozenBatchNormEps"/>),
+    /// FPN without norm, one-conv RPN head, TwoMLPHead, mask head without norm.</summary>
+    public static MaskRcnn ResNet50Fpn(RcnnOptions? options = null) => Create(options ?? new RcnnOptions(), version: 1);
+
+    /// <summary>maskrcnn_resnet50_fpn_v2 (Li et al. 2021 recipe): BatchNorm2d ResNet-50 and FPN, two-conv
+    /// RPN head, 4-conv + FC box head and mask head with BatchNorm.</summary>
+    public static MaskRcnn ResNet50FpnV2(RcnnOptions? options = null) => Create(options ?? new RcnnOptions(), version: 2);
+
+    private static MaskRcnn Create(RcnnOptions options, int version)
+    {
+        options.Validate(nameof(MaskRcnn));
+        int numClasses = options.NumClasses ?? DefaultNumClasses;
+        var backbone = ResNetFpn.Create(ResNetDepth.ResNet50, options.TrainableBackboneLayers, fpnVersion: version,
+            frozenBatchNormEps: options.FrozenBatchNormEps);
+        long channels = backbone.OutChannels;
+        var rpn = CreateRpn(channels, convDepth: version, options);
+        var roiHeads = new RoiHeads(CreateBoxHead(channels, version), new FastRcnnPredictor(1024, numClasses), options.ToRoiHeadsSettings(),
+            maskHead: new MaskRcnnHeads(channels, new long[] { 256, 256, 256, 256 }, dilation: 1, batchNorm: version == 2),
+            maskPredictor: new MaskRcnnPredictor(256, 256, numClasses));
+        return new MaskRcnn(backbone, rpn, roiHeads, options);
+    }
+}

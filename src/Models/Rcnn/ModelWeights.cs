@@ -1,0 +1,137 @@
+using MLNetSeg.Torch;
+using MLNetSeg.Torch.Nn;
+using MLNetSeg.Torch.Serialization;
+
+namespace MLNetSeg.Models.Rcnn;
+
+/// <summary>How strictly <see cref="ModelWeights.Load(Module, string, WeightLoadOptions?)"/> matches a checkpoint to a model.</summary>
+public sealed record WeightLoadOptions
+{
+    /// <summary>The default: every model entry present, none extra, every shape equal.</summary>
+    public static WeightLoadOptions Strict { get; } = new();
+
+    /// <summary>
+    /// Fine-tuning from a checkpoint with other heads (e.g. COCO's 91 classes into a 5-class model):
+    /// entries whose shape differs are skipped (left as initialised) and reported; everything else
+    /// must still match by name.
+    /// </summary>
+    public static WeightLoadOptions SkipMismatchedShapes { get; } = new() { SkipMismatched = true };
+
+    /// <summary>Skip (and report) entries whose shape differs from the model's instead of failing.</summary>
+    public bool SkipMismatched { get; init; }
+
+    /// <summary>Accept model entries the checkpoint lacks (they keep their current values).</summary>
+    public bool AllowMissing { get; init; }
+
+    /// <summary>Accept checkpoint entries the model has no place for (they are ignored).</summary>
+    public bool AllowUnexpected { get; init; }
+
+    /// <summary>For checkpoints that wrap the state dict (e.g. {"model": ..., "epoch": 3}): the key
+    /// of the state dict in a PyTorch file; null reads the top level.</summary>
+    public string? StateDictKey { get; init; }
+}
+
+/// <summary>What a load did. Keys are the model's state-dict names.</summary>
+/// <param name="Loaded">Entries copied into the model.</param>
+/// <param name="SkippedMismatched">Entries skipped for their shape, each as "name: checkpoint [..], model [..]".</param>
+/// <param name="Missing">Model entries the checkpoint did not have (besides the skipped ones).</param>
+/// <param name="Unexpected">Checkpoint entries the model has no place for.</param>
+public sealed record WeightLoadReport(
+    IReadOnlyList<string> Loaded,
+    IReadOnlyList<string> SkippedMismatched,
+    IReadOnlyList<string> Missing,
+    IReadOnlyList<string> Unexpected);
+
+/// <summary>
+/// Reads model weights from safetensors or PyTorch (torch.save, zip or legacy) files and loads
+/// them into a module by PyTorch state-dict name. Every failure names the file and every
+/// offending key: missing, unexpected and mis-shaped entries are listed together.
+/// </summary>
+public static class ModelWeights
+{
+    /// <summary>The file's tensors by name (PyTorch files: the state dict at <paramref name="stateDictKey"/>,
+    /// or the top level). The format is recognised from the content, not the extension.</summary>
+    public static OrderedDictionary<string, Tensor> Read(string path, Device? device = null, string? stateDictKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"weights file not found: {path}", path);
+        return LooksLikeSafeTensors(path)
+            ? SafeTensors.Load(path, device)
+            : PyTorchCheckpoint.LoadStateDict(path, device, stateDictKey);
+    }
+
+    /// <summary>Loads the weights in <paramref name="path"/> into <paramref name="model"/>; see <see cref="Load(Module, IReadOnlyDictionary{string, Tensor}, WeightLoadOptions?, string?)"/>.</summary>
+    public static WeightLoadReport Load(Module model, string path, WeightLoadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= WeightLoadOptions.Strict;
+        using var scope = DisposeScope.Enter();
+        var stateDict = Read(path, null, options.StateDictKey);
+        return Load(model, stateDict, options, path);
+    }
+
+    /// <summary>
+    /// Copies <paramref name="stateDict"/> into <paramref name="model"/> (values cast to each entry's
+    /// dtype and device; legacy torchvision names such as "rpn.head.conv.weight" are upgraded by the
+    /// modules). Fails with a <see cref="StateDictException"/> naming every missing, unexpected or
+    /// mis-shaped key that <paramref name="options"/> does not allow; with
+    /// <see cref="WeightLoadOptions.SkipMismatched"/> mis-shaped entries are skipped and reported instead.
+    /// Entries are checked against the model by name before anything is copied, so a refused
+    /// checkpoint leaves the model unchanged — unless some names match only after a module's legacy
+    /// upgrade, in which case the check happens while loading and matched entries may have been copied.
+    /// </summary>
+    public static WeightLoadReport Load(Module model, IReadOnlyDictionary<string, Tensor> stateDict, WeightLoadOptions? options = null,
+        string? source = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(stateDict);
+        options ??= WeightLoadOptions.Strict;
+        string what = source is null ? model.GetType().Name : $"{model.GetType().Name} from {source}";
+        using var scope = DisposeScope.Enter();
+        var expected = model.StateDict();
+        var working = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var skipped = new List<string>();
+        var mismatched = new List<string>();
+        foreach (var (key, value) in stateDict)
+        {
+            if (expected.TryGetValue(key, out var target) && !SameShape(target.Shape, value.Shape))
+            {
+                string line = $"{key}: checkpoint [{string.Join(", ", value.Shape)}], model [{string.Join(", ", target.Shape)}]";
+                (options.SkipMismatched ? skipped : mismatched).Add(line);
+                if (options.SkipMismatched) continue;
+            }
+            working[key] = value;
+        }
+        var skippedKeys = skipped.Select(s => s[..s.IndexOf(':')]).ToHashSet(StringComparer.Ordinal);
+        // Names only a legacy upgrade hook maps onto the model are resolved inside LoadStateDict;
+        // everything that matches by name is checked here, before any copy.
+        var missingNow = expected.Keys.Where(k => !working.ContainsKey(k) && !skippedKeys.Contains(k)).ToList();
+        var unexpectedNow = working.Keys.Where(k => !expected.ContainsKey(k)).ToList();
+        bool maybeLegacy = missingNow.Count > 0 && unexpectedNow.Count > 0;
+        if (mismatched.Count > 0 || (!maybeLegacy && ((!options.AllowMissing && missingNow.Count > 0) || (!options.AllowUnexpected && unexpectedNow.Count > 0))))
+            throw new StateDictException(what, options.AllowMissing ? Array.Empty<string>() : missingNow,
+                options.AllowUnexpected ? Array.Empty<string>() : unexpectedNow, mismatched.Select(m => "size mismatch for " + m).ToList());
+
+        var result = model.LoadStateDict(working, strict: false);
+        var missing = result.MissingKeys.Where(k => !skippedKeys.Contains(k)).ToList();
+        var unexpected = result.UnexpectedKeys.ToList();
+        if ((!options.AllowMissing && missing.Count > 0) || (!options.AllowUnexpected && unexpected.Count > 0))
+            throw new StateDictException(what, options.AllowMissing ? Array.Empty<string>() : missing,
+                options.AllowUnexpected ? Array.Empty<string>() : unexpected, Array.Empty<string>());
+        var loaded = expected.Keys.Where(k => !result.MissingKeys.Contains(k)).ToList();
+        return new WeightLoadReport(loaded, skipped, missing, unexpected);
+    }
+
+    private static bool SameShape(long[] a, long[] b) =>
+        a.SequenceEqual(b) || (a.Length == 0 && b is [1]);  // a 1-element vector loads into a scalar, as in PyTorch
+
+    /// <summary>safetensors starts with an 8-byte little-endian header length followed by '{';
+    /// PyTorch files are zip archives ("PK") or pickles (0x80).</summary>
+    private static bool LooksLikeSafeTensors(string path)
+    {
+        Span<byte> head = stackalloc byte[9];
+        using var stream = File.OpenRead(path);
+        int read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        return read == 9 && head[8] == (byte)'{';
+    }
+}

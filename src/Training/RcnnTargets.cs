@@ -1,0 +1,64 @@
+using MLNetSeg.Data.Loading;
+using MLNetSeg.Models.Rcnn;
+using MLNetSeg.Torch;
+
+namespace MLNetSeg.Training;
+
+/// <summary>Turns data-loader batches into what <see cref="GeneralizedRcnn.ComputeLosses"/> takes.</summary>
+public static class RcnnTargets
+{
+    /// <summary>
+    /// The model's target for a loader target: boxes [N, 4] float32, labels [N] int64 (the
+    /// dataset's contiguous labels 1..K), masks [N, H, W] uint8 when <paramref name="masks"/> is set,
+    /// keypoints [N, K, 3] float32 when <paramref name="keypoints"/> is set. Tensors are created in
+    /// the caller's dispose scope, on <paramref name="device"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model needs masks or keypoints the target lacks; the
+    /// message names <paramref name="describe"/> (the image).</exception>
+    public static RcnnTarget From(DetectionTarget target, ImageSize size, bool masks, bool keypoints, Device? device = null, string? describe = null)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        int n = target.Count;
+        var boxes = Tensor.FromArray(target.Boxes.ToXyxy(), new long[] { n, 4 }, device);
+        var labels = Tensor.FromArray(target.Labels.Select(l => (long)l).ToArray(), new long[] { n }, device);
+        Tensor? maskTensor = null;
+        if (masks)
+        {
+            if (target.Masks is not { } m)
+                throw new ArgumentException($"{describe ?? "a training image"}: Mask R-CNN needs instance masks but the target has none " +
+                                            "(is the dataset loaded with LoadMasks, and do its annotations have segmentations?)");
+            var pixels = new byte[(long)n * size.Height * size.Width];
+            int plane = size.Height * size.Width;
+            for (int i = 0; i < n; i++) m[i].Pixels.CopyTo(pixels.AsSpan(i * plane, plane));
+            maskTensor = Tensor.FromArray(pixels, new long[] { n, size.Height, size.Width }, device);
+        }
+        Tensor? keypointTensor = null;
+        if (keypoints)
+        {
+            if (target.Keypoints is not { } k)
+                throw new ArgumentException($"{describe ?? "a training image"}: Keypoint R-CNN needs keypoints but the target has none " +
+                                            "(does the annotation file have keypoints, and is LoadKeypoints on?)");
+            keypointTensor = Tensor.FromArray(k.Data.ToArray(), new long[] { n, k.KeypointsPerInstance, 3 }, device);
+        }
+        return new RcnnTarget(boxes, labels, maskTensor, keypointTensor);
+    }
+
+    /// <summary>
+    /// The images of a batch as [3, h, w] views of the padded batch tensor (each image's own size,
+    /// padding cut off: the model normalises, resizes and pads again, as torchvision does) and their targets.
+    /// </summary>
+    public static (Tensor[] Images, RcnnTarget[] Targets) From(DetectionBatch batch, bool masks, bool keypoints, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var images = new Tensor[batch.Count];
+        var targets = new RcnnTarget[batch.Count];
+        var all = device is { } d && d != batch.Images.Device ? batch.Images.To(device: d) : batch.Images;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            var size = batch.ImageSizes[i];
+            images[i] = all.Select(0, i).Narrow(1, 0, size.Height).Narrow(2, 0, size.Width);
+            targets[i] = From(batch.Targets[i], size, masks, keypoints, device, batch.ImagePaths[i]);
+        }
+        return (images, targets);
+    }
+}

@@ -1,0 +1,271 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using MLNetSeg.Torch;
+using MLNetSeg.Torch.Nn;
+using MLNetSeg.Torch.Optim;
+using MLNetSeg.Torch.Serialization;
+
+namespace MLNetSeg.Training;
+
+/// <summary>Where a run stands: optimizer steps done and the data loader's next batch.</summary>
+/// <param name="Iteration">Optimizer steps completed.</param>
+/// <param name="Epoch">The data loader epoch the next batch comes from.</param>
+/// <param name="BatchInEpoch">Plan position (<c>DataLoader.PlanEpoch</c>) of the next batch in that epoch.</param>
+public sealed record TrainingPosition(long Iteration, int Epoch, int BatchInEpoch);
+
+/// <summary>The best validation result seen so far.</summary>
+/// <param name="Metric">"segm/AP", "keypoints/AP" or "bbox/AP".</param>
+public sealed record BestResult(string Metric, double Value, long Iteration);
+
+/// <summary>What a checkpoint says besides its tensors.</summary>
+public sealed record CheckpointInfo
+{
+    public required string Path { get; init; }
+    public required TrainingPosition Position { get; init; }
+    public required long TotalIterations { get; init; }
+    /// <summary>The options of the run that wrote it, as JSON (see <see cref="TrainingCheckpoint.OptionsToJson"/>).</summary>
+    public required JsonObject Options { get; init; }
+    /// <summary>COCO category id per label 1..K of the training set.</summary>
+    public required IReadOnlyList<long> CategoryIds { get; init; }
+    public BestResult? Best { get; init; }
+}
+
+/// <summary>
+/// Training checkpoints: one safetensors file per checkpoint holding the model's state dict
+/// ("model.*"), the SGD state ("optimizer.*", momentum buffers and parameter groups), libtorch's
+/// generator state ("rng.cpu", and "rng.cuda" on a GPU), and as JSON metadata the position
+/// (iteration, data-loader epoch and batch), the options, the dataset's categories and the best
+/// validation result. With the data loader's (seed, epoch, index)-keyed randomness this is all a
+/// run depends on, so a resumed run repeats the uninterrupted one bit for bit.
+/// </summary>
+/// <remarks>
+/// Files are named checkpoint_NNNNNNN.ckpt (the iteration, zero-padded, so names sort by
+/// iteration) and written atomically by <see cref="SafeTensors.Save(string, IEnumerable{KeyValuePair{string, Tensor}}, IReadOnlyDictionary{string, string}?)"/>:
+/// the data go to a hidden temporary file in the same folder, are flushed to disk, and the file is
+/// renamed over the final name only when complete; on failure the temporary file is deleted.
+/// A reader therefore sees either the previous complete file or the new complete file, never a part.
+/// </remarks>
+public static class TrainingCheckpoint
+{
+    public const string Prefix = "checkpoint_";
+    public const string Extension = ".ckpt";
+    private const string MetadataKey = "mlnetseg.checkpoint";
+    private const string Format = "mlnetseg.checkpoint/1";
+    private const string ModelPrefix = "model.", OptimizerPrefix = "optimizer.", RngCpu = "rng.cpu", RngCuda = "rng.cuda";
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        Converters = { new JsonStringEnumConverter() },
+        WriteIndented = false,
+    };
+
+    public static string FileName(long iteration) => $"{Prefix}{iteration.ToString("D7", CultureInfo.InvariantCulture)}{Extension}";
+
+    /// <summary>The checkpoints in <paramref name="directory"/>, oldest first (by iteration).</summary>
+    public static IReadOnlyList<(long Iteration, string Path)> List(string directory)
+    {
+        if (!Directory.Exists(directory)) return Array.Empty<(long, string)>();
+        var found = new List<(long, string)>();
+        foreach (var path in Directory.EnumerateFiles(directory, Prefix + "*" + Extension))
+        {
+            var name = System.IO.Path.GetFileName(path);
+            var digits = name[Prefix.Length..^Extension.Length];
+            if (digits.Length > 0 && digits.All(char.IsAsciiDigit) && long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var it))
+                found.Add((it, path));
+        }
+        return found.OrderBy(f => f.Item1).ToArray();
+    }
+
+    /// <summary>The newest checkpoint in <paramref name="directory"/>, or null.</summary>
+    public static string? FindLatest(string directory) => List(directory).LastOrDefault().Path;
+
+    /// <summary>
+    /// Deletes temporary files that an interrupted write (a killed process) left in
+    /// <paramref name="directory"/>: hidden ".checkpoint_*.tmp" / ".*.mlseg.*.tmp" files whose writer
+    /// process no longer runs. Returns how many were removed.
+    /// </summary>
+    public static int CleanStaleTemporaryFiles(string directory)
+    {
+        if (!Directory.Exists(directory)) return 0;
+        int removed = 0;
+        foreach (var path in Directory.EnumerateFiles(directory, ".*.tmp"))
+        {
+            // SafeTensors names them ".{target}.{pid}.{guid}.tmp".
+            var parts = System.IO.Path.GetFileName(path).Split('.');
+            if (parts.Length < 5 || !int.TryParse(parts[^3], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) continue;
+            if (pid == Environment.ProcessId || IsRunning(pid)) continue;
+            try
+            {
+                File.Delete(path);
+                removed++;
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return removed;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
+    /// <summary>Writes a checkpoint atomically (see the class remarks).</summary>
+    public static void Save(string path, Module model, Optimizer optimizer, Device device, TrainingPosition position, long totalIterations,
+        TrainerOptions options, IReadOnlyList<long> categoryIds, BestResult? best)
+    {
+        using var scope = DisposeScope.Enter();
+        var tensors = new List<KeyValuePair<string, Tensor>>();
+        foreach (var (name, t) in model.StateDict()) tensors.Add(new(ModelPrefix + name, t));
+        var (optimizerTensors, optimizerMetadata) = optimizer.StateDict().ToTensors();
+        foreach (var (name, t) in optimizerTensors) tensors.Add(new(OptimizerPrefix + name, t));
+        tensors.Add(new(RngCpu, TorchRuntime.GetRngState()));
+        if (device.Type != DeviceType.Cpu) tensors.Add(new(RngCuda, TorchRuntime.GetRngState(device)));
+
+        var info = new JsonObject
+        {
+            ["format"] = Format,
+            ["iteration"] = position.Iteration,
+            ["epoch"] = position.Epoch,
+            ["batch_in_epoch"] = position.BatchInEpoch,
+            ["total_iterations"] = totalIterations,
+            ["category_ids"] = new JsonArray(categoryIds.Select(id => (JsonNode)id).ToArray()),
+            ["best"] = best is null ? null : new JsonObject
+            {
+                ["metric"] = best.Metric,
+                ["value"] = best.Value.ToString("R", CultureInfo.InvariantCulture),
+                ["iteration"] = best.Iteration,
+            },
+            ["options"] = OptionsToJson(options),
+            ["written_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+        };
+        var metadata = new Dictionary<string, string> { [MetadataKey] = info.ToJsonString() };
+        foreach (var (k, v) in optimizerMetadata) metadata[OptimizerPrefix + k] = v;
+        SafeTensors.Save(path, tensors, metadata);
+    }
+
+    /// <summary>Reads a checkpoint's metadata (not its tensors).</summary>
+    public static CheckpointInfo ReadInfo(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint not found: {path}", path);
+        IReadOnlyDictionary<string, string> metadata;
+        try { metadata = SafeTensors.ReadHeader(path).Metadata; }
+        catch (InvalidDataException e) { throw new InvalidDataException($"{path}: not a readable checkpoint: {e.Message}", e); }
+        return ParseInfo(path, metadata);
+    }
+
+    private static CheckpointInfo ParseInfo(string path, IReadOnlyDictionary<string, string> metadata)
+    {
+        if (!metadata.TryGetValue(MetadataKey, out var text))
+            throw new InvalidDataException($"{path}: a safetensors file without '{MetadataKey}' metadata is not a training checkpoint");
+        try
+        {
+            var o = JsonNode.Parse(text)!.AsObject();
+            if ((string?)o["format"] != Format) throw new InvalidDataException($"{path}: unsupported checkpoint format '{o["format"]}' (expected {Format})");
+            BestResult? best = null;
+            if (o["best"] is JsonObject b)
+                best = new BestResult((string)b["metric"]!, double.Parse((string)b["value"]!, NumberStyles.Float, CultureInfo.InvariantCulture), (long)b["iteration"]!);
+            return new CheckpointInfo
+            {
+                Path = path,
+                Position = new TrainingPosition((long)o["iteration"]!, (int)o["epoch"]!, (int)o["batch_in_epoch"]!),
+                TotalIterations = (long)o["total_iterations"]!,
+                Options = o["options"]!.AsObject(),
+                CategoryIds = o["category_ids"]!.AsArray().Select(n => (long)n!).ToArray(),
+                Best = best,
+            };
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException or InvalidCastException)
+        {
+            throw new InvalidDataException($"{path}: the checkpoint metadata is malformed ({e.Message})", e);
+        }
+    }
+
+    /// <summary>
+    /// Restores a checkpoint into a model and optimizer built from the same options: weights and
+    /// buffers (exact copies), optimizer state and hyper-parameters, and libtorch's generator.
+    /// Returns the checkpoint's metadata. Nothing is changed when the file does not fit.
+    /// </summary>
+    public static CheckpointInfo Restore(string path, Module model, Optimizer optimizer, Device device)
+    {
+        var info = ReadInfo(path);
+        using var scope = DisposeScope.Enter();
+        var content = SafeTensors.Read(path);
+        var modelState = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var optimizerState = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        Tensor? rngCpu = null, rngCuda = null;
+        foreach (var (name, t) in content.Tensors)
+        {
+            if (name.StartsWith(ModelPrefix, StringComparison.Ordinal)) modelState[name[ModelPrefix.Length..]] = t;
+            else if (name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)) optimizerState[name[OptimizerPrefix.Length..]] = t;
+            else if (name == RngCpu) rngCpu = t;
+            else if (name == RngCuda) rngCuda = t;
+            else throw new InvalidDataException($"{path}: unexpected tensor '{name}' in a training checkpoint");
+        }
+        if (rngCpu is null) throw new InvalidDataException($"{path}: the checkpoint has no '{RngCpu}' generator state");
+        var optimizerMetadata = content.Metadata.Where(kv => kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key[OptimizerPrefix.Length..], kv => kv.Value);
+        var optimizerDict = OptimizerStateDict.FromTensors(optimizerState, optimizerMetadata, path);
+        try
+        {
+            model.LoadStateDict(modelState, strict: true);
+        }
+        catch (StateDictException e)
+        {
+            throw new InvalidDataException($"{path}: the checkpoint's model does not fit the model these options build: {e.Message}", e);
+        }
+        try
+        {
+            optimizer.LoadStateDict(optimizerDict);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+        TorchRuntime.SetRngState(rngCpu);
+        if (device.Type != DeviceType.Cpu && rngCuda is not null) TorchRuntime.SetRngState(rngCuda, device);
+        return info;
+    }
+
+    // ---- options
+
+    /// <summary>Options that may differ between the run that wrote a checkpoint and the run resuming it.</summary>
+    internal static readonly IReadOnlySet<string> ResumableChanges = new HashSet<string>(StringComparer.Ordinal)
+    {
+        nameof(TrainerOptions.Iterations), nameof(TrainerOptions.Epochs), nameof(TrainerOptions.CheckpointDirectory),
+        nameof(TrainerOptions.CheckpointPeriod), nameof(TrainerOptions.KeepCheckpoints), nameof(TrainerOptions.ResumeFrom),
+        nameof(TrainerOptions.AutoResume), nameof(TrainerOptions.EvalPeriod), nameof(TrainerOptions.EvaluateAtEnd),
+        nameof(TrainerOptions.ValidationLoss), nameof(TrainerOptions.Threads), nameof(TrainerOptions.LogPeriod),
+        nameof(TrainerOptions.LoaderWorkers), nameof(TrainerOptions.SkipBadSamples), nameof(TrainerOptions.PretrainedWeights),
+        nameof(TrainerOptions.MaxTrainingTime),
+    };
+
+    /// <summary>The options as JSON (enums by name; the progress sink, log and device left out).</summary>
+    public static JsonObject OptionsToJson(TrainerOptions options) =>
+        JsonSerializer.SerializeToNode(options, Json)!.AsObject();
+
+    /// <summary>"Name: checkpoint X, now Y" for every option that differs and may not (see <see cref="TrainerOptions"/> remarks).</summary>
+    internal static IReadOnlyList<string> IncompatibleChanges(JsonObject saved, TrainerOptions now)
+    {
+        var current = OptionsToJson(now);
+        var names = saved.Select(kv => kv.Key).Union(current.Select(kv => kv.Key)).Where(n => !ResumableChanges.Contains(n));
+        var problems = new List<string>();
+        foreach (var name in names.OrderBy(n => n, StringComparer.Ordinal))
+        {
+            var a = saved[name];
+            var b = current[name];
+            if (!JsonNode.DeepEquals(a, b))
+                problems.Add($"{name}: checkpoint {a?.ToJsonString() ?? "null"}, now {b?.ToJsonString() ?? "null"}");
+        }
+        return problems;
+    }
+}

@@ -1,0 +1,163 @@
+using MLNetSeg.Data.Loading;
+using MLNetSeg.Torch;
+using MLNetSeg.Vision.Structures;
+
+namespace MLNetSeg.Training.Tests.Training;
+
+/// <summary>The trainer's parts that need no training: option checks, the resume compatibility
+/// rule, target conversion and the console progress line.</summary>
+[TestClass]
+public sealed class TrainerUnitTests
+{
+    [TestMethod]
+    public void InvalidOptionsAreRefusedByName()
+    {
+        void Refused(TrainerOptions options, string expected)
+        {
+            var ex = Assert.ThrowsException<ArgumentException>(() => new MaskRcnnTrainer(options));
+            StringAssert.Contains(ex.Message, expected);
+        }
+        var ok = new TrainerOptions { Iterations = 10 };
+        Refused(ok with { Iterations = null }, "TrainerOptions.Iterations or Epochs: give exactly one of them");
+        Refused(ok with { Epochs = 2 }, "give exactly one of them");
+        Refused(ok with { BatchSize = 0 }, "TrainerOptions.BatchSize must be at least 1, got 0");
+        Refused(ok with { LearningRate = double.NaN }, "TrainerOptions.LearningRate must be a positive number");
+        Refused(ok with { Steps = new long[] { 5, 3 } }, "TrainerOptions.Steps must be non-negative and non-decreasing");
+        Refused(ok with { WarmupFactor = 0 }, "TrainerOptions.WarmupFactor must be in (0, 1], got 0");
+        Refused(ok with { TrainableBackboneLayers = 6 }, "TrainerOptions.TrainableBackboneLayers must be in 0…5, got 6");
+        Refused(ok with { Model = DetectorKind.KeypointRcnn, HeadVersion = 2 }, "2 exists for Mask R-CNN only");
+        Refused(ok with { MinSize = 900, MaxSize = 800 }, "1 ≤ MinSize ≤ MaxSize, got 900 and 800");
+        _ = new MaskRcnnTrainer(ok);  // the defaults plus a length are valid
+    }
+
+    [TestMethod]
+    public void LinearScalingRuleGivesTheDefaultLearningRate()
+    {
+        Assert.AreEqual(0.02, new TrainerOptions { BatchSize = 16 }.EffectiveLearningRate, 1e-15);
+        Assert.AreEqual(0.0025, new TrainerOptions { BatchSize = 2 }.EffectiveLearningRate, 1e-15);
+        Assert.AreEqual(0.005, new TrainerOptions { BatchSize = 2, GradientAccumulationSteps = 2 }.EffectiveLearningRate, 1e-15);
+        Assert.AreEqual(0.1, new TrainerOptions { BatchSize = 2, LearningRate = 0.1 }.EffectiveLearningRate);
+    }
+
+    [TestMethod]
+    public void ResumingMayLengthenTheRunButNotChangeItsTrajectory()
+    {
+        var saved = TrainingCheckpoint.OptionsToJson(new TrainerOptions { Iterations = 100, BatchSize = 4 });
+        var longer = new TrainerOptions { Iterations = 200, BatchSize = 4, EvalPeriod = 50, Threads = 1, CheckpointPeriod = 10 };
+        Assert.AreEqual(0, TrainingCheckpoint.IncompatibleChanges(saved, longer).Count);
+        var other = new TrainerOptions { Iterations = 100, BatchSize = 8, MinSize = 640 };
+        CollectionAssert.AreEqual(new[] { "BatchSize: checkpoint 4, now 8", "MinSize: checkpoint 800, now 640" },
+            TrainingCheckpoint.IncompatibleChanges(saved, other).ToArray());
+    }
+
+    [TestMethod]
+    public void TargetsBecomeTheModelsTensors()
+    {
+        var mask0 = new BitMask(3, 4);
+        mask0[1, 2] = true;
+        var mask1 = new BitMask(3, 4);
+        mask1[0, 0] = true;
+        mask1[2, 3] = true;
+        var keypoints = new Keypoints(2, 1, new float[] { 1.5f, 2, 2, 3, 1, 0 });
+        var target = new DetectionTarget(Boxes.FromXyxy(new float[] { 0, 0, 2, 2, 1, 0.5f, 4, 3 }), new[] { 3, 1 }, new[] { false, false },
+            new long[] { 10, 11 }, new[] { 4f, 9f }, new[] { mask0, mask1 }, keypoints);
+        using var scope = DisposeScope.Enter();
+        var t = RcnnTargets.From(target, new ImageSize(3, 4), masks: true, keypoints: true);
+        CollectionAssert.AreEqual(new float[] { 0, 0, 2, 2, 1, 0.5f, 4, 3 }, t.Boxes.ToArray<float>());
+        CollectionAssert.AreEqual(new long[] { 2, 4 }, t.Boxes.Shape);
+        Assert.AreEqual(DType.Int64, t.Labels.DType);
+        CollectionAssert.AreEqual(new long[] { 3, 1 }, t.Labels.ToArray<long>());
+        CollectionAssert.AreEqual(new long[] { 2, 3, 4 }, t.Masks!.Shape);
+        CollectionAssert.AreEqual(mask0.ToRowMajorBytes().Concat(mask1.ToRowMajorBytes()).ToArray(), t.Masks.ToArray<byte>());
+        CollectionAssert.AreEqual(new long[] { 2, 1, 3 }, t.Keypoints!.Shape);
+        CollectionAssert.AreEqual(new float[] { 1.5f, 2, 2, 3, 1, 0 }, t.Keypoints.ToArray<float>());
+
+        var noMasks = new DetectionTarget(Boxes.FromXyxy(new float[] { 0, 0, 2, 2 }), new[] { 1 }, new[] { false }, new long[] { 1 }, new[] { 4f });
+        var ex = Assert.ThrowsException<ArgumentException>(() => RcnnTargets.From(noMasks, new ImageSize(3, 4), masks: true, keypoints: false, describe: "img.png"));
+        StringAssert.Contains(ex.Message, "img.png: Mask R-CNN needs instance masks");
+    }
+
+    [TestMethod]
+    public void ProgressLineIsRewrittenInPlaceOnATerminalAndPrintedAsLinesOtherwise()
+    {
+        var report = new TrainingProgress
+        {
+            Event = TrainingEvent.Iteration, Iteration = 20, TotalIterations = 1000, LearningRate = 0.01, ImagesPerSecond = 2.5,
+            Eta = TimeSpan.FromSeconds(185),
+            Losses = new Dictionary<string, double> { ["loss_classifier"] = 0.5, ["loss_mask"] = 0.25, ["loss"] = 0.75 },
+        };
+        Assert.AreEqual("iter   20/1000  loss 0.750 (cls 0.500 mask 0.250)  lr 0.01  2.5 img/s  eta 3m05s", ConsoleTrainingProgress.FormatIteration(report));
+
+        var plain = new StringWriter();
+        var sink = new ConsoleTrainingProgress(plain, inPlace: false);
+        sink.Report(report);
+        sink.Report(report with { Iteration = 40 });
+        sink.Report(new TrainingProgress { Event = TrainingEvent.Saved, Iteration = 40, TotalIterations = 1000, Message = "saved checkpoint x" });
+        Assert.AreEqual(string.Join(Environment.NewLine, ConsoleTrainingProgress.FormatIteration(report),
+            ConsoleTrainingProgress.FormatIteration(report with { Iteration = 40 }), "saved checkpoint x", ""), plain.ToString());
+
+        var tty = new StringWriter();
+        sink = new ConsoleTrainingProgress(tty, inPlace: true);
+        sink.Report(report);
+        sink.Report(report with { Iteration = 40 });
+        sink.Report(new TrainingProgress { Event = TrainingEvent.Saved, Iteration = 40, TotalIterations = 1000, Message = "saved checkpoint x" });
+        var text = tty.ToString();
+        Assert.AreEqual(2, text.Count(c => c == '\r'), "each iteration line starts with a carriage return");
+        Assert.IsTrue(text.StartsWith("\r" + ConsoleTrainingProgress.FormatIteration(report), StringComparison.Ordinal));
+        Assert.IsTrue(text.EndsWith(Environment.NewLine + "saved checkpoint x" + Environment.NewLine, StringComparison.Ordinal),
+            "another event ends the status line before printing its own");
+    }
+}
+
+/// <summary>Starting from pretrained weights: a detector file with other heads, a classification
+/// ResNet, and a file that is neither.</summary>
+[TestClass]
+public sealed class PretrainedWeightsTests
+{
+    [TestMethod]
+    public void DetectorWeightsLoadExceptHeadsOfAnotherShapeAndResNetWeightsLoadIntoTheBackbone()
+    {
+        using var dir = new TempDir();
+        var options = new TrainerOptions { Iterations = 1, Backbone = MLNetSeg.Models.Backbones.ResNetDepth.ResNet18, Norm = BackboneNorm.BatchNorm };
+        TorchRuntime.ManualSeed(1);
+        using var source = DetectorFactory.Create(options, numClasses: 3, numKeypoints: null);
+        var file = Path.Combine(dir.Path, "source.safetensors");
+        MLNetSeg.Torch.Serialization.SafeTensors.Save(file, source);
+        TorchRuntime.ManualSeed(2);
+        using var target = DetectorFactory.Create(options, numClasses: 7, numKeypoints: null);
+        var before = Snapshot(target, "roi_heads.box_predictor.cls_score.weight");
+
+        var summary = DetectorFactory.LoadPretrained(target, file);
+        StringAssert.Contains(summary, "kept 6 of another shape initialised");  // cls_score, bbox_pred and mask_fcn_logits, weight and bias
+        foreach (var name in new[] { "backbone.body.layer1.0.conv1.weight", "backbone.fpn.layer_blocks.0.0.weight", "rpn.head.cls_logits.weight" })
+            Assert.IsTrue(Snapshot(source, name).SequenceEqual(Snapshot(target, name)), $"{name} was loaded");
+        Assert.IsTrue(before.SequenceEqual(Snapshot(target, "roi_heads.box_predictor.cls_score.weight")), "the 3-class predictor did not fit the 7-class model");
+
+        // A classification ResNet's state dict (conv1, bn1, layer1..4, fc) goes into the backbone body.
+        var resnet = Path.Combine(dir.Path, "resnet18.safetensors");
+        using (var scope = DisposeScope.Enter())
+        {
+            var body = source.Backbone.Body.StateDict().ToList();
+            body.Add(new("fc.weight", Tensor.Zeros(new long[] { 1000, 512 })));
+            body.Add(new("fc.bias", Tensor.Zeros(new long[] { 1000 })));
+            MLNetSeg.Torch.Serialization.SafeTensors.Save(resnet, body);
+        }
+        TorchRuntime.ManualSeed(3);
+        using var fresh = DetectorFactory.Create(options, numClasses: 7, numKeypoints: null);
+        summary = DetectorFactory.LoadPretrained(fresh, resnet);
+        StringAssert.Contains(summary, "ImageNet ResNet tensors into the backbone (2 unused: fc.weight, fc.bias)");
+        Assert.IsTrue(Snapshot(source, "backbone.body.layer4.1.conv2.weight").SequenceEqual(Snapshot(fresh, "backbone.body.layer4.1.conv2.weight")));
+
+        var other = Path.Combine(dir.Path, "other.safetensors");
+        using (var scope = DisposeScope.Enter())
+            MLNetSeg.Torch.Serialization.SafeTensors.Save(other, new Dictionary<string, Tensor> { ["encoder.weight"] = Tensor.Zeros(new long[] { 2 }) });
+        var ex = Assert.ThrowsException<ArgumentException>(() => DetectorFactory.LoadPretrained(fresh, other));
+        StringAssert.Contains(ex.Message, "other.safetensors: neither a detector state dict");
+    }
+
+    private static float[] Snapshot(MLNetSeg.Torch.Nn.Module model, string name)
+    {
+        using var scope = DisposeScope.Enter();
+        return model.StateDict()[name].Contiguous().ToArray<float>();
+    }
+}
