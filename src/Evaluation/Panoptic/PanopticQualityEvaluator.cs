@@ -1,3 +1,4 @@
+using MLNetSeg.Vision.Structures;
 namespace MLNetSeg.Evaluation.Panoptic;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using MLNetSeg.Vision.Structures;
 using System.Text.Json;
 using MLNetSeg.Evaluation.Panoptic;
 using MLNetSeg.Evaluation.Tests.Semantic;

@@ -1,9 +1,6 @@
 using MLNetSeg.Vision.Imaging;
 
-namespace MLNetSeg.Evaluation.Panoptic;
-
-/// <summary>A panoptic category: things are countable objects, stuff amorphous regions.</summary>
-public sealed record PanopticCategory(int Id, string Name, bool IsThing);
+namespace MLNetSeg.Vision.Structures;
 
 /// <summary>One segment of a panoptic map (COCO panoptic <c>segments_info</c> entry).</summary>
 public sealed record PanopticSegment(int Id, int CategoryId, bool IsCrowd = false);
