@@ -2,7 +2,7 @@ using MLNetSeg.Models.Backbones;
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch.Nn;
 
-namespace MLNetSeg.Models;
+namespace MLNetSeg.Models.Rcnn;
 
 /// <summary>
 /// What it takes to rebuild a torchvision-style R-CNN before its weights go in: the model type,
