@@ -56,42 +56,37 @@ internal static class TrainingBenchmarks
 
         const int batchSize = 4;
         var clock = new IterationClock();
-        var options = new TrainerOptions
+        var options = new TrainingOptions
         {
-            Model = DetectorKind.MaskRcnn,
-            Backbone = ResNetDepth.ResNet18,
-            Norm = BackboneNorm.BatchNorm,
-            HeadVersion = 1,
-            Widths = widths,
-            TrainableBackboneLayers = 5,
-            MinSize = 192,
-            MaxSize = 256,
-            BatchSize = batchSize,
-            Iterations = warmup + iterations,
+            Model = new MaskRcnnOptions
+            {
+                Backbone = ResNetDepth.ResNet18,
+                Norm = BackboneNorm.BatchNorm,
+                HeadVersion = 1,
+                Widths = widths,
+                Settings = new RcnnOptions
+                {
+                    MinSize = 192, MaxSize = 256, TrainableBackboneLayers = 5,
+                    BoxBatchSizePerImage = 32, RpnPreNmsTopNTrain = 1000, RpnPostNmsTopNTrain = 500,
+                },
+            },
             // torchvision's recipe (lr 0.02 per 16 images, linearly scaled: 0.005) with train_one_epoch's
             // first-epoch warmup: linear from 0.001 over min(1000, batches per epoch − 1) iterations; no decay.
-            LearningRate = 0.02 * batchSize / 16,
-            Momentum = 0.9,
-            WeightDecay = 1e-4,
-            WarmupIterations = Math.Min(1000, train.Count / batchSize - 1),
-            WarmupFactor = 0.001,
-            Schedule = LrSchedule.MultiStep,
-            Steps = Array.Empty<long>(),
-            GradientClipNorm = null,
-            HorizontalFlip = true,
-            ColorJitter = 0,
+            Optimizer = new OptimizerOptions { LearningRate = 0.02 * batchSize / 16, Momentum = 0.9, WeightDecay = 1e-4, GradientClipNorm = null },
+            Schedule = new ScheduleOptions
+            {
+                Iterations = warmup + iterations,
+                WarmupIterations = Math.Min(1000, train.Count / batchSize - 1),
+                WarmupFactor = 0.001,
+                Decay = LrSchedule.MultiStep,
+                Steps = Array.Empty<long>(),
+            },
             // Every image is 256×192, so aspect-ratio grouping would batch exactly as the plain
             // shuffled batches of the reference script do; off to keep both samplers trivially alike.
-            GroupByAspectRatio = false,
-            LoaderWorkers = workers,
+            Data = new DataOptions { BatchSize = batchSize, HorizontalFlip = true, ColorJitter = 0, GroupByAspectRatio = false, LoaderWorkers = workers },
+            Evaluation = new EvaluationOptions { AtEnd = false, ValidationLoss = false },
+            Runtime = new RuntimeOptions { Threads = threads, LogPeriod = 1, Progress = clock },
             Seed = 1,
-            Threads = threads,
-            ModelOptions = new RcnnOptions { BoxBatchSizePerImage = 32, RpnPreNmsTopNTrain = 1000, RpnPostNmsTopNTrain = 500 },
-            CheckpointDirectory = null,
-            EvaluateAtEnd = false,
-            ValidationLoss = false,
-            LogPeriod = 1,
-            Progress = clock,
         };
 
         using var detector = new MaskRcnnTrainer(options).Fit(train);
@@ -100,7 +95,7 @@ internal static class TrainingBenchmarks
             throw new InvalidOperationException($"expected {warmup + iterations} iteration reports, got {times.Count}");
         double seconds = Stopwatch.GetElapsedTime(times[warmup - 1], times[^1]).TotalSeconds;
         var perIteration = Enumerable.Range(warmup, iterations).Select(i => Stopwatch.GetElapsedTime(times[i - 1], times[i]).TotalSeconds).Order().ToArray();
-        long parameters = detector.Model.Parameters().Where(p => p.RequiresGrad).Sum(p => p.Shape.Aggregate(1L, (a, b) => a * b));
+        long parameters = detector.Model.Module.Parameters().Where(p => p.RequiresGrad).Sum(p => p.Shape.Aggregate(1L, (a, b) => a * b));
         using var process = Process.GetCurrentProcess();
         return string.Create(CultureInfo.InvariantCulture,
             $"{{\"benchmark\":\"training\",\"impl\":\"csharp\",\"widths\":\"{widthsName}\",\"threads\":{threads},\"workers\":{workers}," +

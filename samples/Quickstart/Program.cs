@@ -3,8 +3,9 @@
 //   1. generate the "small" synthetic set (600 train / 100 val images of 256×192: textured
 //      circles, squares, triangles, stars, ellipses and stick-figure persons, COCO json + PNGs)
 //   2. train a compact Mask R-CNN (ResNet-18 FPN with BatchNorm, DetectorWidths.Compact: a quarter of
-//      torchvision's FPN/head channels) from scratch with MaskRcnnTrainer: SGD, warmup + cosine
-//      schedule, checkpoints and metrics.jsonl in OUT/train, a loss-curve SVG
+//      torchvision's FPN/head channels) from scratch with MaskRcnnTrainer: SGD, warmup + a cosine
+//      schedule that follows an 8.5-minute training budget, checkpoints and metrics.jsonl in
+//      OUT/train, a loss-curve SVG
 //   3. evaluate on the validation split (COCO box and mask AP, pycocotools-exact)
 //   4. predict on held-out images and write overlay PNGs
 //   5. save the model as a .mlseg file and load it back
@@ -20,6 +21,7 @@ using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
 using MLNetSeg.Training;
 using MLNetSeg.Vision.Imaging;
+using MLNetSeg.Vision.Structures;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -58,49 +60,42 @@ var val = DetectionDataset.Load(valJson, SyntheticDatasetGenerator.ImageDirector
 // per image (images hold up to ~10 objects); a high learning rate with a short warmup and cosine
 // decay.
 //
-// How long to train is decided by this machine's speed: a short probe run measures images per
-// second and the schedule gets as many iterations as fit Quickstart.TrainingBudget (between
-// MinIterations and MaxIterations), so the cosine schedule completes on a fast machine and on a
-// slow one alike. The run itself is deterministic for its iteration count (printed below).
-// MaxTrainingTime is a last safety net if the machine slows down during training.
-var options = new TrainerOptions
+// How long to train is a time budget (ScheduleOptions.TimeBudget): the cosine decay follows the
+// fraction of the budget spent, re-read before every step, and training ends when it is spent. So
+// the schedule completes whatever this machine's speed is, and whatever else runs on it meanwhile;
+// the number of iterations is what the machine manages (printed below).
+var options = new TrainingOptions
 {
-    Model = DetectorKind.MaskRcnn,
-    Backbone = ResNetDepth.ResNet18,
-    Norm = BackboneNorm.BatchNorm,
-    Widths = DetectorWidths.Compact,
-    TrainableBackboneLayers = 5,
-    MinSize = 192,
-    MaxSize = 256,
-    Iterations = Quickstart.MaxIterations,
-    BatchSize = 4,
-    LearningRate = 0.06,
-    WarmupIterations = 100,
-    Schedule = LrSchedule.Cosine,
-    GradientClipNorm = 10,
-    Seed = 1,
-    MaxTrainingTime = Quickstart.TrainingBudget + TimeSpan.FromSeconds(60),
-    LoaderWorkers = 1,
-    ModelOptions = new RcnnOptions
+    Model = new MaskRcnnOptions
     {
-        BoxBatchSizePerImage = 256,
-        HeadPositivesPerImage = 8,
-        RpnPreNmsTopNTrain = 1000, RpnPostNmsTopNTrain = 500,
-        RpnPreNmsTopNTest = 500, RpnPostNmsTopNTest = 300,
-        BoxDetectionsPerImage = 30,
+        Backbone = ResNetDepth.ResNet18,
+        Norm = BackboneNorm.BatchNorm,
+        Widths = DetectorWidths.Compact,
+        Settings = new RcnnOptions
+        {
+            MinSize = 192,
+            MaxSize = 256,
+            TrainableBackboneLayers = 5,
+            BoxBatchSizePerImage = 256,
+            HeadPositivesPerImage = 8,
+            RpnPreNmsTopNTrain = 1000, RpnPostNmsTopNTrain = 500,
+            RpnPreNmsTopNTest = 500, RpnPostNmsTopNTest = 300,
+            BoxDetectionsPerImage = 30,
+        },
     },
-    CheckpointDirectory = Path.Combine(outDir, "train"),
-    CheckpointPeriod = 250,
-    LogPeriod = 20,
-    EvaluateAtEnd = true,
-    ValidationLoss = false,
+    Optimizer = new OptimizerOptions { LearningRate = 0.06, GradientClipNorm = 10 },
+    Schedule = new ScheduleOptions { TimeBudget = Quickstart.TrainingBudget, WarmupIterations = 100, Decay = LrSchedule.Cosine },
+    Data = new DataOptions { BatchSize = 4, LoaderWorkers = 1 },
+    Checkpoints = new CheckpointOptions { Directory = Path.Combine(outDir, "train"), Period = 250 },
+    Evaluation = new EvaluationOptions { AtEnd = true, ValidationLoss = false },
+    Runtime = new RuntimeOptions { LogPeriod = 20 },
+    Seed = 1,
 };
-options = options with { Iterations = PlanIterations(options, train) };
-Console.WriteLine($"[2/5] training a compact Mask R-CNN ResNet-18 FPN for {options.Iterations} iterations of {options.BatchSize} images " +
-                  $"(checkpoints in {options.CheckpointDirectory}; Ctrl+C stops after saving one, a rerun resumes)");
+Console.WriteLine($"[2/5] training a compact Mask R-CNN ResNet-18 FPN for {Quickstart.TrainingBudget.TotalMinutes:F1} minutes of {options.Data.BatchSize}-image steps " +
+                  $"(checkpoints in {options.Checkpoints.Directory}; Ctrl+C stops after saving one, a rerun resumes)");
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
-TrainedDetector detector;
+TrainedModel detector;
 try
 {
     detector = new MaskRcnnTrainer(options).Fit(train, val, cancel.Token);
@@ -113,11 +108,11 @@ catch (TrainingCanceledException e)
 }
 using var _ = detector;
 var run = detector.Summary!;
-Console.WriteLine($"      {run.Iterations} iterations, {run.ImagesPerSecond:F2} training images/s, {run.Elapsed.TotalMinutes:F1} min" +
-                  (run.StoppedByTimeLimit ? $" (stopped by the {options.MaxTrainingTime!.Value.TotalMinutes:F0}-minute limit before the planned {run.PlannedIterations}: this machine is slower or busier than expected)" : ""));
+Console.WriteLine($"      {run.Iterations} iterations, {run.ImagesPerSecond:F2} training images/s, {run.TrainingTime.TotalMinutes:F1} min of training " +
+                  $"({run.Elapsed.TotalMinutes:F1} min for this run, evaluation included)");
 
 var curvePath = Path.Combine(outDir, "training_curve.svg");
-LossCurve.WriteSvg(MetricsLog.Read(Path.Combine(options.CheckpointDirectory!, MetricsLog.FileName)), curvePath,
+LossCurve.WriteSvg(MetricsLog.Read(Path.Combine(options.Checkpoints.Directory!, MetricsLog.FileName)), curvePath,
     "Quickstart: compact Mask R-CNN R18-FPN, synthetic small");
 Console.WriteLine($"      loss curve: {curvePath}");
 
@@ -138,9 +133,9 @@ var predictClock = Stopwatch.StartNew();
 for (int i = 0; i < held.Length; i++)
 {
     var image = ImageIO.Read(held[i]);
-    var detections = detector.Predict(image).WithMinimumScore(Quickstart.OverlayScore);
+    var detections = detector.Predict(image).Instances!.WithMinimumScore(Quickstart.OverlayScore);
     var overlay = Path.Combine(predictionsDir, Path.GetFileNameWithoutExtension(held[i]) + "_prediction.png");
-    ImageIO.WritePng(detector.Draw(image, detections), overlay);
+    ImageIO.WritePng(detector.Draw(image, new SegmentationResult(detections)), overlay);
     var found = detections.Labels.GroupBy(l => detector.ClassNames[l]).Select(g => $"{g.Count()} {g.Key}");
     Console.WriteLine($"      {Path.GetFileName(held[i])}: {detections.Count} instance(s) with score ≥ {Quickstart.OverlayScore} ({string.Join(", ", found)}) -> {overlay}");
 }
@@ -149,10 +144,10 @@ Console.WriteLine($"[4/5] wrote {held.Length} overlays in {predictClock.Elapsed.
 // 5. Save and reload ----------------------------------------------------------------------------
 var modelPath = Path.Combine(outDir, "maskrcnn_resnet18_quickstart.mlseg");
 detector.Save(modelPath);
-using (var reloaded = TrainedDetector.Load(modelPath))
+using (var reloaded = TrainedModel.Load(modelPath))
 {
     var image = ImageIO.Read(held[0]);
-    int again = reloaded.Predict(image).Count, before = detector.Predict(image).Count;
+    int again = reloaded.Predict(image).Instances!.Count, before = detector.Predict(image).Instances!.Count;
     if (again != before) throw new InvalidOperationException($"the reloaded model found {again} instances, the trained one {before}");
 }
 Console.WriteLine($"[5/5] saved the model to {modelPath} ({new FileInfo(modelPath).Length / 1e6:F0} MB) and reloaded it");
@@ -160,62 +155,18 @@ Console.WriteLine($"[5/5] saved the model to {modelPath} ({new FileInfo(modelPat
 Console.WriteLine();
 Console.WriteLine($"done in {total.Elapsed.TotalMinutes:F1} min. Outputs:");
 Console.WriteLine($"  data         {dataDir}");
-Console.WriteLine($"  checkpoints  {options.CheckpointDirectory} (best.mlseg, model_final.mlseg, checkpoint_*.ckpt, metrics.jsonl)");
+Console.WriteLine($"  checkpoints  {options.Checkpoints.Directory} (best.mlseg, model_final.mlseg, checkpoint_*.ckpt, metrics.jsonl)");
 Console.WriteLine($"  loss curve   {curvePath}");
 Console.WriteLine($"  overlays     {predictionsDir}");
 Console.WriteLine($"  model        {modelPath}");
 Console.WriteLine($"  try: dotnet run --project src/Cli -c Release -- predict --model {modelPath} --images {SyntheticDatasetGenerator.ImageDirectory(dataDir, "val")} --out {Path.Combine(outDir, "cli_predictions")}");
 return 0;
 
-// The schedule length: the planned length of an existing run in OUT (so a rerun resumes it), else
-// what fits the training budget at the speed a short probe run measures.
-static int PlanIterations(TrainerOptions options, DetectionDataset train)
-{
-    if (TrainingCheckpoint.FindLatest(options.CheckpointDirectory!) is { } latest)
-    {
-        var planned = (int)TrainingCheckpoint.ReadInfo(latest).TotalIterations;
-        Console.WriteLine($"      resuming the run in {options.CheckpointDirectory} ({planned} iterations planned)");
-        return planned;
-    }
-    var probe = new SpeedProbe();
-    var clock = Stopwatch.StartNew();
-    using (new MaskRcnnTrainer(options with
-           {
-               Iterations = Quickstart.ProbeIterations, CheckpointDirectory = null, EvaluateAtEnd = false, MaxTrainingTime = null,
-               LogPeriod = 2, Progress = probe,
-           }).Fit(train))
-    {
-    }
-    double imagesPerSecond = probe.ImagesPerSecond;
-    // A small margin for checkpoints, logging and the probe's short window (on the 2-core VM it
-    // read 9.5 and 10.2 images/s in two runs that sustained 10.1 and 10.2).
-    int fit = (int)(Quickstart.TrainingBudget.TotalSeconds * imagesPerSecond * 0.97 / options.BatchSize);
-    int iterations = Math.Clamp(fit, Quickstart.MinIterations, Quickstart.MaxIterations);
-    Console.WriteLine($"      speed probe ({clock.Elapsed.TotalSeconds:F0} s): {imagesPerSecond:F2} training images/s, so {iterations} iterations " +
-                      $"fit the {Quickstart.TrainingBudget.TotalMinutes:F1}-minute training budget");
-    return iterations;
-}
-
-internal sealed class SpeedProbe : IProgress<TrainingProgress>
-{
-    /// <summary>Speed over the last reported window (the first one includes start-up costs).</summary>
-    public double ImagesPerSecond { get; private set; }
-
-    public void Report(TrainingProgress value)
-    {
-        if (value.Event == TrainingEvent.Iteration && value.Iteration > 2) ImagesPerSecond = value.ImagesPerSecond;
-    }
-}
-
 internal static class Quickstart
 {
-    /// <summary>Training time the schedule is sized for, so that the whole quickstart (data, probe,
-    /// training, evaluation, overlays) stays under 10 minutes on 2 cores.</summary>
+    /// <summary>The training budget, so that the whole quickstart (data, training, evaluation,
+    /// overlays) stays under 10 minutes on 2 cores.</summary>
     public static readonly TimeSpan TrainingBudget = TimeSpan.FromMinutes(8.5);
-
-    public const int ProbeIterations = 12;
-    public const int MinIterations = 200;
-    public const int MaxIterations = 4000;
 
     /// <summary>Detections drawn on the overlays score at least this.</summary>
     public const float OverlayScore = 0.3f;

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using MLNetSeg.Data.Coco;
 using MLNetSeg.Models;
-using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
 using MLNetSeg.Training;
 using MLNetSeg.Vision.Imaging;
@@ -79,13 +78,12 @@ internal static class PredictCommand
             return Fail($"two inputs would both write {clash.Key}: {string.Join(", ", files.Where((_, i) => outputNames[i] == clash.Key))}");
         var imageIds = ImageIds(files);
 
-        GeneralizedRcnn model;
-        ModelFileInfo info;
-        try { (model, info) = ModelFile.Load(args.Model, device); }
+        TrainedModel model;
+        try { model = TrainedModel.Load(args.Model, device); }
         catch (Exception e) when (e is ModelFileException or FileNotFoundException) { return Fail(e.Message); }
         using var _ = model;
-        var arch = info.Architecture!;
-        stdout.WriteLine($"model: {args.Model} ({arch.ModelType} v{arch.Version}, {arch.BackboneName}, {arch.NumClasses - 1} classes) on {device}");
+        var info = model.Info;
+        stdout.WriteLine($"model: {args.Model} ({model.Family.DisplayName}, {info.NumClasses - 1} classes) on {device}");
 
         try { Directory.CreateDirectory(args.Output); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Fail($"cannot create --out {args.Output}: {e.Message}"); }
@@ -99,7 +97,9 @@ internal static class PredictCommand
             Image image;
             try { image = ImageIO.Read(files[i]); }
             catch (IOException e) { return Fail(e.Message); }  // missing, unreadable or not a JPEG/PNG (InvalidImageException)
-            var prediction = model.Predict(image).WithMinimumScore((float)args.Score);
+            var result = model.Predict(image);
+            // Semantic-only families have no instances: their overlay is the image as is, their COCO results empty.
+            var prediction = (result.Instances ?? Instances.Empty(image.Height, image.Width)).WithMinimumScore((float)args.Score);
             predictions.Add(prediction);
             string overlay = Path.Combine(args.Output, outputNames[i]);
             ImageIO.WritePng(Visualizer.Draw(image, prediction, info.ClassNames, visualizer), overlay);

@@ -14,7 +14,7 @@ namespace MLNetSeg.Training;
 /// <param name="Iteration">Optimizer steps completed.</param>
 /// <param name="Epoch">The data loader epoch the next batch comes from.</param>
 /// <param name="BatchInEpoch">Plan position (<c>DataLoader.PlanEpoch</c>) of the next batch in that epoch.</param>
-public sealed record TrainingPosition(long Iteration, int Epoch, int BatchInEpoch);
+public sealed record TrainingPosition(long Iteration, int Epoch, int BatchInEpoch, double TrainingSeconds = 0);
 
 /// <summary>The best validation result seen so far.</summary>
 /// <param name="Metric">"segm/AP", "keypoints/AP" or "bbox/AP".</param>
@@ -25,7 +25,6 @@ public sealed record CheckpointInfo
 {
     public required string Path { get; init; }
     public required TrainingPosition Position { get; init; }
-    public required long TotalIterations { get; init; }
     /// <summary>The options of the run that wrote it, as JSON (see <see cref="TrainingCheckpoint.OptionsToJson"/>).</summary>
     public required JsonObject Options { get; init; }
     /// <summary>COCO category id per label 1..K of the training set.</summary>
@@ -53,7 +52,8 @@ public static class TrainingCheckpoint
     public const string Prefix = "checkpoint_";
     public const string Extension = ".ckpt";
     private const string MetadataKey = "mlnetseg.checkpoint";
-    private const string Format = "mlnetseg.checkpoint/1";
+    private const string Format = "mlnetseg.checkpoint/2";
+    private const string EarlierFormat = "mlnetseg.checkpoint/1";
     private const string ModelPrefix = "model.", OptimizerPrefix = "optimizer.", RngCpu = "rng.cpu", RngCuda = "rng.cuda";
 
     internal static readonly JsonSerializerOptions Json = new()
@@ -120,8 +120,8 @@ public static class TrainingCheckpoint
     }
 
     /// <summary>Writes a checkpoint atomically (see the class remarks).</summary>
-    public static void Save(string path, Module model, Optimizer optimizer, Device device, TrainingPosition position, long totalIterations,
-        TrainerOptions options, IReadOnlyList<long> categoryIds, BestResult? best)
+    public static void Save(string path, Module model, Optimizer optimizer, Device device, TrainingPosition position,
+        TrainingOptions options, IReadOnlyList<long> categoryIds, BestResult? best)
     {
         using var scope = DisposeScope.Enter();
         var tensors = new List<KeyValuePair<string, Tensor>>();
@@ -137,7 +137,7 @@ public static class TrainingCheckpoint
             ["iteration"] = position.Iteration,
             ["epoch"] = position.Epoch,
             ["batch_in_epoch"] = position.BatchInEpoch,
-            ["total_iterations"] = totalIterations,
+            ["training_seconds"] = position.TrainingSeconds.ToString("R", CultureInfo.InvariantCulture),
             ["category_ids"] = new JsonArray(categoryIds.Select(id => (JsonNode)id).ToArray()),
             ["best"] = best is null ? null : new JsonObject
             {
@@ -170,6 +170,9 @@ public static class TrainingCheckpoint
         try
         {
             var o = JsonNode.Parse(text)!.AsObject();
+            if ((string?)o["format"] == EarlierFormat)
+                throw new InvalidDataException($"{path}: a checkpoint of an earlier MLNetSeg ({EarlierFormat}, before training options were grouped by concern) " +
+                                               "cannot be resumed; its model_final.mlseg/best.mlseg still load. Start afresh in another directory");
             if ((string?)o["format"] != Format) throw new InvalidDataException($"{path}: unsupported checkpoint format '{o["format"]}' (expected {Format})");
             BestResult? best = null;
             if (o["best"] is JsonObject b)
@@ -177,8 +180,8 @@ public static class TrainingCheckpoint
             return new CheckpointInfo
             {
                 Path = path,
-                Position = new TrainingPosition((long)o["iteration"]!, (int)o["epoch"]!, (int)o["batch_in_epoch"]!),
-                TotalIterations = (long)o["total_iterations"]!,
+                Position = new TrainingPosition((long)o["iteration"]!, (int)o["epoch"]!, (int)o["batch_in_epoch"]!,
+                    double.Parse((string)o["training_seconds"]!, NumberStyles.Float, CultureInfo.InvariantCulture)),
                 Options = o["options"]!.AsObject(),
                 CategoryIds = o["category_ids"]!.AsArray().Select(n => (long)n!).ToArray(),
                 Best = best,
@@ -239,33 +242,60 @@ public static class TrainingCheckpoint
     // ---- options
 
     /// <summary>Options that may differ between the run that wrote a checkpoint and the run resuming it.</summary>
+    /// <summary>Options (as "Group.Name" paths) that may differ between a checkpoint's run and the resumed run:
+    /// the run length, checkpoint, evaluation and run-time settings, loader workers, bad-sample skipping and
+    /// the initial weights (a resumed run does not load them).</summary>
     internal static readonly IReadOnlySet<string> ResumableChanges = new HashSet<string>(StringComparer.Ordinal)
     {
-        nameof(TrainerOptions.Iterations), nameof(TrainerOptions.Epochs), nameof(TrainerOptions.CheckpointDirectory),
-        nameof(TrainerOptions.CheckpointPeriod), nameof(TrainerOptions.KeepCheckpoints), nameof(TrainerOptions.ResumeFrom),
-        nameof(TrainerOptions.AutoResume), nameof(TrainerOptions.EvalPeriod), nameof(TrainerOptions.EvaluateAtEnd),
-        nameof(TrainerOptions.ValidationLoss), nameof(TrainerOptions.Threads), nameof(TrainerOptions.LogPeriod),
-        nameof(TrainerOptions.LoaderWorkers), nameof(TrainerOptions.SkipBadSamples), nameof(TrainerOptions.PretrainedWeights),
-        nameof(TrainerOptions.MaxTrainingTime),
+        "Schedule.Iterations", "Schedule.Epochs", "Schedule.TimeBudget", "Schedule.MaxTrainingTime",
+        "Data.LoaderWorkers", "Data.SkipBadSamples", "Model.PretrainedWeights",
     };
 
-    /// <summary>The options as JSON (enums by name; the progress sink, log and device left out).</summary>
-    public static JsonObject OptionsToJson(TrainerOptions options) =>
-        JsonSerializer.SerializeToNode(options, Json)!.AsObject();
+    private static readonly string[] ResumableGroups = { "Checkpoints.", "Evaluation.", "Runtime." };
 
-    /// <summary>"Name: checkpoint X, now Y" for every option that differs and may not (see <see cref="TrainerOptions"/> remarks).</summary>
-    internal static IReadOnlyList<string> IncompatibleChanges(JsonObject saved, TrainerOptions now)
+    /// <summary>The options as stored in a checkpoint: every group, the model options of their own type with the family's name.</summary>
+    public static JsonObject OptionsToJson(TrainingOptions options)
     {
-        var current = OptionsToJson(now);
-        var names = saved.Select(kv => kv.Key).Union(current.Select(kv => kv.Key)).Where(n => !ResumableChanges.Contains(n));
+        ArgumentNullException.ThrowIfNull(options);
+        var json = JsonSerializer.SerializeToNode(options, Json)!.AsObject();
+        var model = ModelOptionsToJson(options.Model);
+        model["Family"] = options.Model.Family;
+        json["Model"] = model;
+        return json;
+    }
+
+    /// <summary>A family's options as JSON, with the properties of their own type.</summary>
+    internal static JsonObject ModelOptionsToJson(MLNetSeg.Models.ModelOptions options) =>
+        JsonSerializer.SerializeToNode(options, options.GetType(), Json)!.AsObject();
+
+    internal static IReadOnlyList<string> IncompatibleChanges(JsonObject saved, TrainingOptions now)
+    {
+        var before = Flatten(saved);
+        var current = Flatten(OptionsToJson(now));
         var problems = new List<string>();
-        foreach (var name in names.OrderBy(n => n, StringComparer.Ordinal))
+        foreach (var name in before.Keys.Union(current.Keys).OrderBy(n => n, StringComparer.Ordinal))
         {
-            var a = saved[name];
-            var b = current[name];
+            if (ResumableChanges.Contains(name) || ResumableGroups.Any(g => name.StartsWith(g, StringComparison.Ordinal))) continue;
+            var a = before.GetValueOrDefault(name);
+            var b = current.GetValueOrDefault(name);
             if (!JsonNode.DeepEquals(a, b))
                 problems.Add($"{name}: checkpoint {a?.ToJsonString() ?? "null"}, now {b?.ToJsonString() ?? "null"}");
         }
         return problems;
+    }
+
+    /// <summary>Leaves of nested option objects by dotted path ("Model.Settings.MinSize"); arrays are leaves.</summary>
+    internal static Dictionary<string, JsonNode?> Flatten(JsonObject json)
+    {
+        var leaves = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
+        void Walk(JsonNode? node, string path)
+        {
+            if (node is JsonObject o)
+                foreach (var (k, v) in o) Walk(v, path.Length == 0 ? k : $"{path}.{k}");
+            else
+                leaves[path] = node;
+        }
+        Walk(json, "");
+        return leaves;
     }
 }

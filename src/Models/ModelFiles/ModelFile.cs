@@ -3,16 +3,16 @@ using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
 using MLNetSeg.Torch.Nn;
 using MLNetSeg.Torch.Serialization;
-using MLNetSeg.Vision.Structures;
 
 namespace MLNetSeg.Models;
 
 /// <summary>
 /// One file per trained model (".mlseg"): a standard safetensors file holding the state dict
-/// under torchvision's names, with the rest — architecture, classes and their COCO category ids,
-/// keypoint schema, preprocessing, thresholds, format version — as JSON under the "mlnetseg" key
-/// of the safetensors metadata (see <see cref="ModelFileInfo"/>). Other tools read the weights
-/// as any safetensors file; MLNetSeg rebuilds the model from the file alone.
+/// (for R-CNNs, under torchvision's names), with the rest — the family, its architecture and settings,
+/// classes and their COCO category ids, keypoint schema, format version — as JSON under the "mlnetseg"
+/// key of the safetensors metadata (see <see cref="ModelFileInfo"/>, ModelFileConfig). Other tools read
+/// the weights as any safetensors file; MLNetSeg rebuilds the model from the file alone, through the
+/// family the file names (<see cref="ModelRegistry"/>).
 /// </summary>
 public static class ModelFile
 {
@@ -22,89 +22,76 @@ public static class ModelFile
     /// <summary>The safetensors metadata key holding the JSON config.</summary>
     public const string MetadataKey = ModelFileConfig.MetadataKey;
 
-    // State-dict layouts (name → shape) of freshly built models, one per architecture.
-    private static readonly ConcurrentDictionary<(ModelArchitecture Arch, int Ratios), IReadOnlyDictionary<string, long[]>> Layouts = new();
+    // State-dict layouts (name → shape) of freshly built models, one per family config.
+    private static readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, long[]>> Layouts = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Writes <paramref name="model"/> and <paramref name="info"/> to <paramref name="path"/>
-    /// atomically (a temporary file replaces the target only when complete). The architecture and
-    /// options are read off the model; the model's state dict must have exactly the layout
-    /// <see cref="ModelArchitecture.Build"/> gives that architecture, so that every file that saves
-    /// also loads (the reference layout is built once per architecture and process: for a
-    /// ResNet-50 model, about a second and a transient 170 MB on the first save). Returns the info as written (architecture, options, category ids and keypoint
-    /// schema filled in).
+    /// Writes <paramref name="model"/> and <paramref name="info"/> to <paramref name="path"/> atomically
+    /// (a temporary file replaces the target only when complete). The family section is the model's
+    /// own (<see cref="ISegmentationModel.WriteConfig"/>); the model's state dict must have exactly the
+    /// layout its family builds from that section, so that every file that saves also loads (the
+    /// reference layout is built once per configuration and process). Returns the info as written.
     /// </summary>
-    /// <exception cref="ArgumentException">The info disagrees with the model (class count, keypoints,
-    /// a given architecture or options), or the model is laid out differently.</exception>
-    public static ModelFileInfo Save(GeneralizedRcnn model, ModelFileInfo info, string path)
+    /// <exception cref="ArgumentException">The info disagrees with the model (class count, family), or the
+    /// model is laid out differently from what its family builds.</exception>
+    public static ModelFileInfo Save(ISegmentationModel model, ModelFileInfo info, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(info);
         ArgumentException.ThrowIfNullOrEmpty(path);
         string what = $"ModelFile.Save({path})";
-        var arch = ModelArchitecture.Of(model);
-        if (info.Architecture is { } givenArch && givenArch.WithoutUnusedWidths() != arch)
-            throw new ArgumentException($"{what}: info.Architecture ({givenArch}) is not the model's ({arch}); leave it null to take the model's");
-        var options = Normalize(model.Options, arch);
-        if (info.Options is { } givenOptions &&
-            ModelFileConfig.OptionsFingerprint(Normalize(givenOptions, arch)) != ModelFileConfig.OptionsFingerprint(options))
-            throw new ArgumentException($"{what}: info.Options differ from the model's Options; leave them null to take the model's");
-        if (info.ClassProblem(arch.NumClasses) is { } classProblem) throw new ArgumentException($"{what}: {classProblem}");
+        var family = model.Family;
+        if (info.Family is { } given && given != family.Name)
+            throw new ArgumentException($"{what}: info.Family is '{given}' but the model is a {family}; leave it null to take the model's");
+        if (info.ClassProblem(model.NumClasses) is { } classProblem) throw new ArgumentException($"{what}: {classProblem}");
         var complete = info with
         {
-            Architecture = arch,
-            Options = options,
+            Family = family.Name,
             CategoryIds = info.LabelToCategoryId.ToArray(),
-            Keypoints = KeypointsFor(arch, info.Keypoints, what),
             Properties = new Dictionary<string, string>(info.Properties ?? new Dictionary<string, string>(), StringComparer.Ordinal),
             FormatVersion = ModelFileInfo.CurrentFormatVersion,
         };
 
         using var scope = DisposeScope.Enter();
-        var stateDict = model.StateDict();
-        CheckLayout(arch, options, stateDict, what);
-        var dtype = model.Parameters().First().DType;
-        var config = ModelFileConfig.Write(complete, dtype);
+        var stateDict = model.Module.StateDict();
+        var dtype = model.Module.Parameters().First().DType;
+        var config = ModelFileConfig.Write(model, complete, dtype);
+        CheckLayout(config, stateDict, what);
         SafeTensors.Save(path, stateDict, new Dictionary<string, string> { [MetadataKey] = config });
         return complete;
     }
 
     /// <summary>Rebuilds the model stored in <paramref name="path"/> (in eval mode, on
     /// <paramref name="device"/>, CPU by default) and returns it with the file's info.</summary>
-    public static (GeneralizedRcnn Model, ModelFileInfo Info) Load(string path, Device? device = null) => Load<GeneralizedRcnn>(path, device);
+    /// <exception cref="ModelFileException">A newer format version, an unknown family, a plain safetensors
+    /// file, a missing or malformed config, a truncated file, or weights that do not fit.</exception>
+    public static (ISegmentationModel Model, ModelFileInfo Info) Load(string path, Device? device = null) => Load<ISegmentationModel>(path, device);
 
     /// <summary>
     /// Like <see cref="Load(string, Device?)"/>, and the file must hold a <typeparamref name="TModel"/>
-    /// (<see cref="MaskRcnn"/> or <see cref="KeypointRcnn"/>).
+    /// (e.g. <c>MaskRcnn</c>); another model is a <see cref="ModelFileException"/> naming what it holds.
     /// </summary>
-    /// <exception cref="ModelFileException">Another model type, a newer format version, a plain
-    /// safetensors file, a missing or malformed config, a truncated file, or weights that do not fit.</exception>
-    public static (TModel Model, ModelFileInfo Info) Load<TModel>(string path, Device? device = null) where TModel : GeneralizedRcnn
+    public static (TModel Model, ModelFileInfo Info) Load<TModel>(string path, Device? device = null) where TModel : class, ISegmentationModel
     {
-        var (info, dtype) = ReadConfig(path);
-        var arch = info.Architecture!;
-        string? wanted = ModelArchitecture.TypeNameOf(typeof(TModel));
-        if (wanted is not null && wanted != arch.ModelType)
-            throw new ModelFileException(path, $"holds a {arch.ModelType} model, not the {wanted} model ({typeof(TModel).Name}) asked for");
-
-        GeneralizedRcnn model;
-        try { model = arch.Build(info.Options); }
-        catch (ArgumentException e) { throw new ModelFileException(path, $"its settings do not make a {arch.ModelType} model: {e.Message}", e); }
+        var (info, dtype, section) = ReadConfig(path);
+        var model = BuildFromConfig(info, section, path);
+        if (model is not TModel typed)
+        {
+            string holds = $"{model.Family.DisplayName} ({model.GetType().Name})";
+            model.Dispose();
+            throw new ModelFileException(path, $"holds a {holds} model, not the {typeof(TModel).Name} asked for");
+        }
         try
         {
-            if (dtype != DType.Float32) model.To(dtype);
+            if (dtype != DType.Float32) model.Module.To(dtype);
             using (var scope = DisposeScope.Enter())
             {
                 var tensors = ReadTensors(path);
-                ModelWeights.Load(model, tensors, WeightLoadOptions.Strict, path);
+                LoadStrict(model.Module, tensors, path);
             }
-            if (device is { } d && d != Device.Cpu) model.To(d);
-            return ((TModel)model, info);
-        }
-        catch (StateDictException e)
-        {
-            model.Dispose();
-            throw new ModelFileException(path, $"the weights do not fit the model its config describes ({arch}): {e.Message}", e);
+            if (device is { } d && d != Device.Cpu) model.Module.To(d);
+            model.Module.Eval();
+            return (typed, info);
         }
         catch
         {
@@ -116,7 +103,24 @@ public static class ModelFile
     /// <summary>The info of a model file, from its header alone (no weights are read).</summary>
     public static ModelFileInfo ReadInfo(string path) => ReadConfig(path).Info;
 
-    private static (ModelFileInfo Info, DType DType) ReadConfig(string path)
+    private static ISegmentationModel BuildFromConfig(ModelFileInfo info, ConfigField section, string path)
+    {
+        if (!ModelRegistry.TryGet(info.Family!, out var family))
+            throw new ModelFileException(path, $"holds a model of family '{info.Family}', which this process does not know " +
+                                               $"(registered: {string.Join(", ", ModelRegistry.Families.Select(f => f.Name))}); " +
+                                               "register the family (ModelRegistry.Register) before loading");
+        ISegmentationModel model;
+        try { model = family.Build(section, info, info.FormatVersion); }
+        catch (ArgumentException e) { throw new ModelFileException(path, $"its settings do not make a {family.DisplayName} model: {e.Message}", e); }
+        if (info.ClassProblem(model.NumClasses) is { } problem)
+        {
+            model.Dispose();
+            throw new ModelFileException(path, $"config field 'classes': {problem}");
+        }
+        return model;
+    }
+
+    private static (ModelFileInfo Info, DType DType, ConfigField Section) ReadConfig(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"model file not found: {path}", path);
@@ -125,7 +129,7 @@ public static class ModelFile
         catch (InvalidDataException e) { throw new ModelFileException(path, $"not a readable model file: {WithoutPath(e.Message, path)}", e); }
         if (!metadata.TryGetValue(MetadataKey, out var json))
             throw new ModelFileException(path, $"a safetensors file without MLNetSeg model metadata (no \"{MetadataKey}\" entry in its __metadata__): " +
-                                               "it holds weights only; build the model and call LoadWeights, or write model files with ModelFile.Save");
+                                               "it holds weights only; build the model and load the weights into it, or write model files with ModelFile.Save");
         return ModelFileConfig.Read(json, path);
     }
 
@@ -135,41 +139,47 @@ public static class ModelFile
         catch (InvalidDataException e) { throw new ModelFileException(path, $"cannot read the weights: {WithoutPath(e.Message, path)}", e); }
     }
 
-    /// <summary>The options as a file stores them: the class and keypoint counts are the architecture's.</summary>
-    private static RcnnOptions Normalize(RcnnOptions options, ModelArchitecture arch) =>
-        options with { NumClasses = arch.NumClasses, NumKeypoints = arch.NumKeypoints ?? new RcnnOptions().NumKeypoints };
-
-    private static KeypointSchema? KeypointsFor(ModelArchitecture arch, KeypointSchema? given, string what)
+    private static void LoadStrict(Module module, IReadOnlyDictionary<string, Tensor> tensors, string path)
     {
-        if (arch.NumKeypoints is not { } k)
-            return given is null ? null : throw new ArgumentException($"{what}: info.Keypoints is set but a {arch.ModelType} model has no keypoints");
-        if (given is null)
-            return k == KeypointSchema.CocoPerson.Count ? KeypointSchema.CocoPerson
-                : throw new ArgumentException($"{what}: the model has {k} keypoints; give their names, skeleton and flip map as info.Keypoints");
-        return given.Count == k ? given
-            : throw new ArgumentException($"{what}: info.Keypoints names {given.Count} keypoints but the model has {k}");
+        try { ModelWeights.Load(module, tensors, WeightLoadOptions.Strict, path); }
+        catch (StateDictException e) { throw new ModelFileException(path, $"the weights do not fit the model its config describes: {e.Message}", e); }
     }
 
-    private static void CheckLayout(ModelArchitecture arch, RcnnOptions options, IReadOnlyDictionary<string, Tensor> stateDict, string what)
+    /// <summary>The model must be laid out as its family builds it from the config being written.</summary>
+    private static void CheckLayout(string config, IReadOnlyDictionary<string, Tensor> stateDict, string what)
     {
-        // The RPN head's output channels depend on the anchors per location (one size per level × the ratios).
-        int ratios = options.AnchorAspectRatios.Count;
-        var expected = Layouts.GetOrAdd((arch, ratios), key =>
+        IReadOnlyDictionary<string, long[]> expected;
+        try
         {
-            using var reference = key.Arch.Build(new RcnnOptions { AnchorAspectRatios = Enumerable.Repeat(1.0, key.Ratios).ToArray() });
-            using var scope = DisposeScope.Enter();
-            return reference.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Shape, StringComparer.Ordinal);
-        });
-        var problems = new List<string>();
-        problems.AddRange(expected.Keys.Where(k => !stateDict.ContainsKey(k)).Select(k => $"missing {k}"));
-        problems.AddRange(stateDict.Keys.Where(k => !expected.ContainsKey(k)).Select(k => $"unexpected {k}"));
-        problems.AddRange(stateDict.Where(kv => expected.TryGetValue(kv.Key, out var shape) && !shape.SequenceEqual(kv.Value.Shape))
-            .Select(kv => $"{kv.Key} is [{string.Join(", ", kv.Value.Shape)}], expected [{string.Join(", ", expected[kv.Key])}]"));
+            expected = Layouts.GetOrAdd(config, json =>
+            {
+                var (info, _, section) = ModelFileConfig.Read(json, what);
+                using var reference = BuildFromConfig(info, section, what);
+                using var scope = DisposeScope.Enter();
+                return reference.Module.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Shape, StringComparer.Ordinal);
+            });
+        }
+        catch (ModelFileException e)
+        {
+            throw new ArgumentException($"{what}: the file would not load back: {e.Problem}", e);
+        }
+        var problems = LayoutProblems(expected, stateDict.ToDictionary(kv => kv.Key, kv => kv.Value.Shape, StringComparer.Ordinal));
         if (problems.Count > 0)
-            throw new ArgumentException($"{what}: the model's state dict is not laid out as a {arch.ModelType} " +
-                                        $"(recipe {arch.Version}, {arch.BackboneName}, FPN {arch.FpnVersion}) built by ModelArchitecture.Build: " +
-                                        string.Join("; ", problems.Take(8)) + (problems.Count > 8 ? $"; and {problems.Count - 8} more" : ""));
+            throw new ArgumentException($"{what}: the model's state dict is not laid out as its family builds a model of its config: {Summarize(problems)}");
     }
+
+    private static List<string> LayoutProblems(IReadOnlyDictionary<string, long[]> expected, IReadOnlyDictionary<string, long[]> actual)
+    {
+        var problems = new List<string>();
+        problems.AddRange(expected.Keys.Where(k => !actual.ContainsKey(k)).Select(k => $"missing {k}"));
+        problems.AddRange(actual.Keys.Where(k => !expected.ContainsKey(k)).Select(k => $"unexpected {k}"));
+        problems.AddRange(actual.Where(kv => expected.TryGetValue(kv.Key, out var shape) && !shape.SequenceEqual(kv.Value))
+            .Select(kv => $"{kv.Key} is [{string.Join(", ", kv.Value)}], expected [{string.Join(", ", expected[kv.Key])}]"));
+        return problems;
+    }
+
+    private static string Summarize(List<string> problems) =>
+        string.Join("; ", problems.Take(8)) + (problems.Count > 8 ? $"; and {problems.Count - 8} more" : "");
 
     private static string WithoutPath(string message, string path) =>
         message.StartsWith(path + ": ", StringComparison.Ordinal) ? message[(path.Length + 2)..] : message;

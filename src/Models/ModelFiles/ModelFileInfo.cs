@@ -1,4 +1,3 @@
-using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Vision.Structures;
 
 namespace MLNetSeg.Models;
@@ -7,15 +6,16 @@ namespace MLNetSeg.Models;
 /// Everything a model file says besides the weights. To save, give the class names (and, where
 /// the dataset's category ids are not the labels, <see cref="CategoryIds"/>), the keypoint schema
 /// of a keypoint model, and any free-form <see cref="Properties"/>; <see cref="ModelFile.Save"/>
-/// fills in <see cref="Architecture"/> and <see cref="Options"/> from the model and returns the
-/// completed record. <see cref="ModelFile.Load"/> and <see cref="ModelFile.ReadInfo"/> return
+/// fills in <see cref="Family"/> from the model and returns the completed record. The same record
+/// tells a <see cref="ModelFamily"/> which classes and keypoints to build a model for. <see cref="ModelFile.Load"/> and <see cref="ModelFile.ReadInfo"/> return
 /// every field set.
 /// </summary>
 public sealed record ModelFileInfo
 {
-    /// <summary>The format this build writes, and the newest it reads. Version 2 added "model.widths"
-    /// (<see cref="DetectorWidths"/>); version 1 files are torchvision-width models and still load.</summary>
-    public const int CurrentFormatVersion = 2;
+    /// <summary>The format this build writes, and the newest it reads. Version 3 stores the model family
+    /// and gives each family its own section; version 2 added the R-CNN widths; files of versions 1 and 2
+    /// (R-CNN models) still load.</summary>
+    public const int CurrentFormatVersion = 3;
 
     /// <summary>The conventional name of label 0.</summary>
     public const string BackgroundName = "__background__";
@@ -35,13 +35,9 @@ public sealed record ModelFileInfo
     /// <summary>Free-form notes kept with the model (training data, schedule, metrics...).</summary>
     public IReadOnlyDictionary<string, string>? Properties { get; init; }
 
-    /// <summary>Set by load and save (read off the model); when given to <see cref="ModelFile.Save"/>
-    /// it must equal the model's.</summary>
-    public ModelArchitecture? Architecture { get; init; }
-
-    /// <summary>Thresholds, sizes and preprocessing; set by load and save (the model's
-    /// <see cref="GeneralizedRcnn.Options"/>); when given to <see cref="ModelFile.Save"/> it must equal the model's.</summary>
-    public RcnnOptions? Options { get; init; }
+    /// <summary>The registry name of the model's family (<see cref="ModelFamily.Name"/>); set by load and save
+    /// (read off the model); when given to <see cref="ModelFile.Save"/> it must be the model's.</summary>
+    public string? Family { get; init; }
 
     /// <summary>The format version of the file read (save always writes <see cref="CurrentFormatVersion"/>).</summary>
     public int FormatVersion { get; init; } = CurrentFormatVersion;

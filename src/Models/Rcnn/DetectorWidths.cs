@@ -33,6 +33,7 @@ public sealed record DetectorWidths
     /// </summary>
     public static DetectorWidths Compact { get; } = new() { Backbone = 32, Fpn = 64, BoxHead = 256, MaskHead = 64, KeypointHead = 128 };
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsTorchvision => this == Torchvision;
 
     /// <summary>Throws naming the first width that is not positive.</summary>

@@ -25,6 +25,21 @@ public sealed class DetectionEvaluation
     public IEnumerable<CocoEvalResult> Results => new[] { Bbox, Segm, Keypoints }.Where(r => r is not null)!;
 
     /// <summary>Every evaluation's warnings (e.g. detections of unknown categories), each once.</summary>
+    /// <summary>"bbox/AP", "segm/AP50", ... for every stat of every evaluation (fractions; −1 where there is no ground truth).</summary>
+    public IReadOnlyDictionary<string, double> Metrics
+    {
+        get
+        {
+            var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (var r in Results)
+            {
+                string type = r.IouType.ToString().ToLowerInvariant();
+                for (int i = 0; i < r.Stats.Count; i++) metrics[$"{type}/{r.StatNames[i]}"] = r.Stats[i];
+            }
+            return metrics;
+        }
+    }
+
     public IReadOnlyList<string> Warnings => Results.SelectMany(r => r.Warnings).Distinct().ToArray();
 
     /// <summary>

@@ -51,15 +51,15 @@ public sealed class ModelFileTests
         {
             ModelType = "maskrcnn", Version = 1, Backbone = ResNetDepth.ResNet18, FpnVersion = 1, NumClasses = 3, NumKeypoints = null,
         };
-        Assert.AreEqual(expectedArch, info.Architecture);
-        Assert.AreEqual(expectedArch, maskSaved!.Architecture, "Save returns the architecture it read off the model");
+        Assert.AreEqual(expectedArch, ModelArchitecture.Of(loaded));
+        Assert.AreEqual("maskrcnn", info.Family);
+        Assert.AreEqual("maskrcnn", maskSaved!.Family, "Save returns the family it read off the model");
         CollectionAssert.AreEqual(new[] { "__background__", "disc", "square" }, info.ClassNames.ToArray());
         CollectionAssert.AreEqual(new[] { 0, 7, 3 }, info.LabelToCategoryId.ToArray());
         Assert.IsNull(info.Keypoints);
         CollectionAssert.AreEquivalent(TinyDetectors.MaskInfo.Properties!.ToArray(), info.Properties!.ToArray());
         Assert.AreEqual(ModelFileInfo.CurrentFormatVersion, info.FormatVersion);
-        AssertSameOptions(mask!.Options with { NumClasses = 3 }, info.Options!, "info.Options");
-        AssertSameOptions(mask.Options with { NumClasses = 3 }, loaded.Options, "the loaded model's Options");
+        AssertSameOptions(mask!.Options with { NumClasses = 3 }, loaded.Options, "the loaded model's Options");
         Assert.IsFalse(loaded.Training, "a loaded model is in eval mode");
 
         AssertSameStateDict(mask, loaded);
@@ -79,7 +79,7 @@ public sealed class ModelFileTests
 
         var (loaded, info) = ModelFile.Load<KeypointRcnn>(path);
         using var _ = loaded;
-        Assert.AreEqual(4, info.Architecture!.NumKeypoints);
+        Assert.AreEqual(4, ModelArchitecture.Of(loaded).NumKeypoints);
         Assert.AreEqual(4, loaded.NumKeypoints);
         CollectionAssert.AreEqual(TinyDetectors.FourKeypoints.Names.ToArray(), info.Keypoints!.Names.ToArray());
         CollectionAssert.AreEqual(TinyDetectors.FourKeypoints.Skeleton.ToArray(), info.Keypoints.Skeleton.ToArray());
@@ -100,11 +100,14 @@ public sealed class ModelFileTests
         CollectionAssert.AreEqual(new[] { "mlnetseg" }, metadata.Keys.ToArray());
         using var config = JsonDocument.Parse(metadata["mlnetseg"]);
         var root = config.RootElement;
-        Assert.AreEqual(2, root.GetProperty("format_version").GetInt32());
-        Assert.AreEqual("maskrcnn", root.GetProperty("model").GetProperty("type").GetString());
-        Assert.AreEqual("resnet18", root.GetProperty("model").GetProperty("backbone").GetString());
-        Assert.AreEqual(128, root.GetProperty("preprocessing").GetProperty("min_size").GetInt32());
-        Assert.AreEqual(0.06, root.GetProperty("options").GetProperty("box_score_thresh").GetDouble());
+        Assert.AreEqual(3, root.GetProperty("format_version").GetInt32());
+        Assert.AreEqual("maskrcnn", root.GetProperty("family").GetString());
+        Assert.AreEqual("float32", root.GetProperty("dtype").GetString());
+        var section = root.GetProperty("model");
+        Assert.AreEqual("maskrcnn", section.GetProperty("type").GetString());
+        Assert.AreEqual("resnet18", section.GetProperty("backbone").GetString());
+        Assert.AreEqual(128, section.GetProperty("preprocessing").GetProperty("min_size").GetInt32());
+        Assert.AreEqual(0.06, section.GetProperty("options").GetProperty("box_score_thresh").GetDouble());
         using var scope = DisposeScope.Enter();
         CollectionAssert.AreEqual(mask!.StateDict().Keys.ToArray(), tensors.Select(t => t.Name).ToArray(),
             "the tensors are the state dict under its own names, in order");
@@ -115,16 +118,16 @@ public sealed class ModelFileTests
     {
         var e = Assert.ThrowsException<ModelFileException>(() => ModelFile.Load<KeypointRcnn>(maskPath));
         StringAssert.StartsWith(e.Message, maskPath + ": ");
-        StringAssert.Contains(e.Message, "holds a maskrcnn model, not the keypointrcnn model (KeypointRcnn)");
+        StringAssert.Contains(e.Message, "holds a Mask R-CNN (MaskRcnn) model, not the KeypointRcnn asked for");
     }
 
     [TestMethod]
     public void ANewerFormatVersionSaysWhichVersionThisBuildReads()
     {
-        string path = Rewrite("newer.mlseg", config => config["format_version"] = 3);
+        string path = Rewrite("newer.mlseg", config => config["format_version"] = 4);
         var e = Assert.ThrowsException<ModelFileException>(() => ModelFile.Load(path));
         StringAssert.StartsWith(e.Message, path + ": ");
-        StringAssert.Contains(e.Message, "format version 3 is newer than this build of MLNetSeg reads (format version 2)");
+        StringAssert.Contains(e.Message, "format version 4 is newer than this build of MLNetSeg reads (format version 3)");
         Assert.ThrowsException<ModelFileException>(() => ModelFile.ReadInfo(path), "ReadInfo refuses it too");
     }
 
@@ -161,8 +164,14 @@ public sealed class ModelFileTests
             ("no-classes.mlseg", c => c.Remove("classes"), "config field 'classes' is missing"),
             ("bad-version.mlseg", c => c["model"]!["version"] = "two", "config field 'model.version': expected a 32-bit integer, got string \"two\""),
             ("bad-backbone.mlseg", c => c["model"]!["backbone"] = "resnet5", "config field 'model.backbone': 'resnet5' is not a backbone"),
-            ("few-names.mlseg", c => c["classes"]!["names"]!.AsArray().RemoveAt(2), "config field 'classes': 2 class names for a model of 3 classes"),
-            ("unknown-option.mlseg", c => c["options"]!["box_magic"] = 1, "config field 'options.box_magic': not a setting this build of MLNetSeg knows"),
+            ("few-names.mlseg", c => c["classes"]!["names"]!.AsArray().RemoveAt(2), "config field 'classes': 3 category ids for 2 labels"),
+            ("few-ids.mlseg", c =>
+            {
+                c["classes"]!["names"]!.AsArray().RemoveAt(2);
+                c["classes"]!["category_ids"]!.AsArray().RemoveAt(2);
+            }, "config field 'classes': 2 class names for a model of 3 classes"),
+            ("unknown-option.mlseg", c => c["model"]!["options"]!["box_magic"] = 1, "config field 'model.options.box_magic': not a setting this build of MLNetSeg knows"),
+            ("unknown-family.mlseg", c => c["family"] = "maskmagic", "holds a model of family 'maskmagic', which this process does not know"),
         };
         foreach (var (file, edit, expected) in cases)
         {
@@ -201,13 +210,9 @@ public sealed class ModelFileTests
         var e = Assert.ThrowsException<ArgumentException>(() => ModelFile.Save(mask!, wrongCount, path));
         StringAssert.Contains(e.Message, "2 class names for a model of 3 classes");
 
-        var wrongArch = TinyDetectors.MaskInfo with { Architecture = maskSaved!.Architecture! with { Backbone = ResNetDepth.ResNet50 } };
-        e = Assert.ThrowsException<ArgumentException>(() => ModelFile.Save(mask!, wrongArch, path));
-        StringAssert.Contains(e.Message, "is not the model's");
-
-        var wrongOptions = TinyDetectors.MaskInfo with { Options = mask!.Options with { BoxScoreThresh = 0.5 } };
-        e = Assert.ThrowsException<ArgumentException>(() => ModelFile.Save(mask, wrongOptions, path));
-        StringAssert.Contains(e.Message, "info.Options differ");
+        var wrongFamily = TinyDetectors.MaskInfo with { Family = "keypointrcnn" };
+        e = Assert.ThrowsException<ArgumentException>(() => ModelFile.Save(mask!, wrongFamily, path));
+        StringAssert.Contains(e.Message, "info.Family is 'keypointrcnn' but the model is a Mask R-CNN (maskrcnn)");
 
         var keypointsOnMask = TinyDetectors.MaskInfo with { Keypoints = TinyDetectors.FourKeypoints };
         e = Assert.ThrowsException<ArgumentException>(() => ModelFile.Save(mask, keypointsOnMask, path));
@@ -255,10 +260,9 @@ public sealed class ModelFileTests
             ModelFile.Save(model, info, path);
             using (var config = JsonDocument.Parse(SafeTensors.ReadHeader(path).Metadata["mlnetseg"]))
                 Assert.AreEqual(32, config.RootElement.GetProperty("model").GetProperty("widths").GetProperty("fpn").GetInt32(), file);
-            var (loaded, loadedInfo) = ModelFile.Load(path);
-            using var _ = loaded;
-            Assert.AreEqual(expected, loadedInfo.Architecture!.Widths, file);
-            ModelFile.Save(model, info with { Architecture = ModelArchitecture.Of(model) with { Widths = widths } }, path);  // the unused width is ignored
+            var (loaded, _) = ModelFile.Load<GeneralizedRcnn>(path);
+            using var __ = loaded;
+            Assert.AreEqual(expected, ModelArchitecture.Of(loaded).Widths, file);
             AssertSameStateDict(model, loaded);
             var picture = TinyDetectors.Picture();
             AssertSamePredictions(model.Predict(picture), loaded.Predict(picture), file);
@@ -270,17 +274,86 @@ public sealed class ModelFileTests
     {
         string path = Rewrite("version1.mlseg", c =>
         {
+            ToFormat2Layout(c);
             c["format_version"] = 1;
             c["model"]!.AsObject().Remove("widths");
         });
         var (loaded, info) = ModelFile.Load<MaskRcnn>(path);
         using var _ = loaded;
         Assert.AreEqual(1, info.FormatVersion);
-        Assert.AreEqual(DetectorWidths.Torchvision, info.Architecture!.Widths);
+        Assert.AreEqual("maskrcnn", info.Family, "format 1 names the family as the model type");
+        Assert.AreEqual(DetectorWidths.Torchvision, ModelArchitecture.Of(loaded).Widths);
+        AssertSameStateDict(mask!, loaded);
 
-        string missing = Rewrite("version2-no-widths.mlseg", c => c["model"]!.AsObject().Remove("widths"));
-        var e = Assert.ThrowsException<ModelFileException>(() => ModelFile.ReadInfo(missing));
+        string missing = Rewrite("version2-no-widths.mlseg", c =>
+        {
+            ToFormat2Layout(c);
+            c["model"]!.AsObject().Remove("widths");
+        });
+        var e = Assert.ThrowsException<ModelFileException>(() => ModelFile.Load(missing));
         StringAssert.Contains(e.Message, "config field 'model.widths' is missing");
+    }
+
+    /// <summary>Files written by the format-2 code before the family registry (tests/fixtures/modelfiles/README.md) load
+    /// with today's code: the family from the model type, the architecture and schema as written, every weight in place.</summary>
+    [TestMethod]
+    public void FilesWrittenByFormat2CodeStillLoad()
+    {
+        var mask2 = Path.Combine(AppContext.BaseDirectory, "fixtures", "modelfiles", "maskrcnn_format2.mlseg");
+        var (maskModel, maskInfo) = ModelFile.Load<MaskRcnn>(mask2);
+        using (maskModel)
+        {
+            Assert.AreEqual(2, maskInfo.FormatVersion);
+            Assert.AreEqual("maskrcnn", maskInfo.Family);
+            CollectionAssert.AreEqual(new[] { "__background__", "square", "disc" }, maskInfo.ClassNames.ToArray());
+            CollectionAssert.AreEqual(new[] { 0, 3, 7 }, maskInfo.LabelToCategoryId.ToArray());
+            Assert.AreEqual("format 2 (commit ffbf2f1)", maskInfo.Properties!["written_by"]);
+            var arch = ModelArchitecture.Of(maskModel);
+            Assert.AreEqual(ResNetDepth.ResNet18, arch.Backbone);
+            Assert.AreEqual(2, arch.FpnVersion);
+            Assert.AreEqual(new DetectorWidths { Backbone = 8, Fpn = 16, BoxHead = 32, MaskHead = 16, KeypointHead = 512 }, arch.Widths);
+            Assert.AreEqual(96, maskModel.Options.MinSize);
+            Assert.AreEqual(8, maskModel.Options.HeadPositivesPerImage);
+            AssertWeightsAreTheFiles(maskModel, mask2);
+        }
+
+        var keypoint2 = Path.Combine(AppContext.BaseDirectory, "fixtures", "modelfiles", "keypointrcnn_format2.mlseg");
+        var (keypointModel, keypointInfo) = ModelFile.Load(keypoint2);
+        using (keypointModel)
+        {
+            Assert.IsInstanceOfType(keypointModel, typeof(KeypointRcnn));
+            Assert.AreEqual("keypointrcnn", keypointInfo.Family);
+            CollectionAssert.AreEqual(new[] { "head", "left_hand", "right_hand", "left_foot", "right_foot" }, keypointInfo.Keypoints!.Names.ToArray());
+            CollectionAssert.AreEqual(new[] { 0, 2, 1, 4, 3 }, keypointInfo.Keypoints.FlipMap.ToArray());
+            Assert.AreEqual(5, ((KeypointRcnn)keypointModel).NumKeypoints);
+            Assert.AreEqual(SegmentationTasks.Boxes | SegmentationTasks.Keypoints, keypointModel.Tasks);
+            AssertWeightsAreTheFiles(keypointModel.Module, keypoint2);
+        }
+    }
+
+    private static void AssertWeightsAreTheFiles(Torch.Nn.Module model, string path)
+    {
+        using var scope = DisposeScope.Enter();
+        var stored = SafeTensors.Read(path).Tensors.ToDictionary(t => t.Key, t => t.Value);
+        var state = model.StateDict();
+        Assert.AreEqual(stored.Count, state.Count, "one stored tensor per state-dict entry");
+        Assert.IsTrue(stored.Count > 50, $"{path}: the fixture holds the whole model ({stored.Count} tensors)");
+        foreach (var (name, tensor) in state)
+            Assert.IsTrue(tensor.Equal(stored[name]), $"{path}: {name} is not the stored tensor");
+    }
+
+    /// <summary>A format-3 config rewritten as formats 1–2 laid it out: the R-CNN settings beside "model", the dtype inside it.</summary>
+    private static void ToFormat2Layout(JsonObject c)
+    {
+        c["format_version"] = 2;
+        var model = c["model"]!.AsObject();
+        c["preprocessing"] = model["preprocessing"]!.DeepClone();
+        c["options"] = model["options"]!.DeepClone();
+        model.Remove("preprocessing");
+        model.Remove("options");
+        model["dtype"] = c["dtype"]!.DeepClone();
+        c.Remove("dtype");
+        c.Remove("family");
     }
 
     [TestMethod]

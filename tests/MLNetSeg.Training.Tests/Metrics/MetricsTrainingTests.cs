@@ -38,7 +38,12 @@ public sealed class MetricsTrainingTests
         var path = Path.Combine(dir.Path, MetricsLog.FileName);
         var recorder = new Recorder(path);
         // LogPeriod 2 over 3 iterations: reports at 2 and at the last (3); validation (losses and COCO) at the end.
-        var options = FastOptions(dir.Path, 3) with { Progress = recorder, LogPeriod = 2, EvaluateAtEnd = true, ValidationLoss = true };
+        var fast = FastOptions(dir.Path, 3);
+        var options = fast with
+        {
+            Runtime = fast.Runtime with { Progress = recorder, LogPeriod = 2 },
+            Evaluation = fast.Evaluation with { AtEnd = true, ValidationLoss = true },
+        };
         using (new MaskRcnnTrainer(options).Fit(_data.Train(), _data.Validation())) { }
 
         var records = MetricsLog.Read(path);
@@ -80,7 +85,8 @@ public sealed class MetricsTrainingTests
     {
         using var dir = new TempDir();
         var path = Path.Combine(dir.Path, MetricsLog.FileName);
-        var options = FastOptions(dir.Path, 4) with { CheckpointPeriod = 2, KeepCheckpoints = 0 };
+        var fast = FastOptions(dir.Path, 4);
+        var options = fast with { Checkpoints = fast.Checkpoints with { Period = 2, Keep = 0 } };
         using (new MaskRcnnTrainer(options).Fit(_data.Train())) { }
         var first = File.ReadAllLines(path);
         var uninterrupted = MetricsLog.Read(path);
@@ -90,7 +96,11 @@ public sealed class MetricsTrainingTests
         // before its checkpoint: the run goes on from the checkpoint of iteration 2.
         File.AppendAllText(path, "{\"iteration\":5,\"elapsed_s\":9.1,\"lr\":0.0");
         var log = new ProgressLog();
-        var resumed = options with { ResumeFrom = Path.Combine(dir.Path, TrainingCheckpoint.FileName(2)), Progress = log, Log = log.Warn };
+        var resumed = options with
+        {
+            Checkpoints = options.Checkpoints with { ResumeFrom = Path.Combine(dir.Path, TrainingCheckpoint.FileName(2)) },
+            Runtime = options.Runtime with { Progress = log, Log = log.Warn },
+        };
         using (var detector = new MaskRcnnTrainer(resumed).Fit(_data.Train()))
             Assert.AreEqual(2, detector.Summary!.ResumedFrom);
 

@@ -22,7 +22,8 @@ public sealed class CheckpointFileTests
         var stale = Path.Combine(dir.Path, $".{TrainingCheckpoint.FileName(7)}.999999.{Guid.NewGuid():N}.tmp");
         File.WriteAllBytes(stale, new byte[100]);
 
-        var options = FastOptions(dir.Path, 3) with { CheckpointPeriod = 1, KeepCheckpoints = 2 };
+        var fast = FastOptions(dir.Path, 3);
+        var options = fast with { Checkpoints = fast.Checkpoints with { Period = 1, Keep = 2 } };
         var seen = new HashSet<string>();
         var partial = new List<string>();
         using var stop = new CancellationTokenSource();

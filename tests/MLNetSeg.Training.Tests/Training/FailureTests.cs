@@ -19,10 +19,11 @@ public sealed class FailureTests
         using var dir = new TempDir();
         var hashes = new Dictionary<string, string>();
         var log = new HashingLog(hashes);
-        var options = FastOptions(dir.Path, 5, log) with
+        var fast = FastOptions(dir.Path, 5, log);
+        var options = fast with
         {
-            CheckpointPeriod = 2,
-            LossHook = (iteration, loss) => iteration == 3 ? loss * double.NaN : loss,
+            Checkpoints = fast.Checkpoints with { Period = 2 },
+            Runtime = fast.Runtime with { LossHook = (iteration, loss) => iteration == 3 ? loss * double.NaN : loss },
         };
         var checkpoint = Path.Combine(dir.Path, TrainingCheckpoint.FileName(2));
 
@@ -47,7 +48,12 @@ public sealed class FailureTests
     [TestMethod]
     public void AnExplodingLearningRateIsReportedAsDivergence()
     {
-        var options = FastOptions(null, 6) with { LearningRate = 1e8, WarmupIterations = 0, GradientClipNorm = null };
+        var fast = FastOptions(null, 6);
+        var options = fast with
+        {
+            Optimizer = fast.Optimizer with { LearningRate = 1e8, GradientClipNorm = null },
+            Schedule = fast.Schedule with { WarmupIterations = 0 },
+        };
         var ex = Assert.ThrowsException<TrainingDivergedException>(() => new MaskRcnnTrainer(options).Fit(_data.Train()));
         Assert.IsTrue(ex.Iteration is >= 2 and <= 6, $"diverged at {ex.Iteration}");
         StringAssert.Contains(ex.Message, $"iteration {ex.Iteration}");
@@ -70,7 +76,8 @@ public sealed class FailureTests
         using var dir = new TempDir();
         var (json, images, bad) = DamagedSubset(dir);
         var log = new ProgressLog();
-        var options = FastOptions(null, 2, log) with { SkipBadSamples = true };
+        var fast = FastOptions(null, 2, log);
+        var options = fast with { Data = fast.Data with { SkipBadSamples = true } };
         using var detector = new MaskRcnnTrainer(options).Fit(DetectionDataset.Load(json, images));
         Assert.AreEqual(2, detector.Summary!.Iterations, "both iterations ran (the damaged image's batch with its other image)");
         var warning = log.Warnings.SingleOrDefault(w => w.Contains(bad));
@@ -101,12 +108,14 @@ public sealed class FailureTests
         var path = Path.Combine(dir.Path, TrainingCheckpoint.FileName(1));
         Assert.AreEqual(path, ex.Checkpoint);
         StringAssert.Contains(ex.Message, path);
-        Assert.AreEqual(new TrainingPosition(1, 0, 1), TrainingCheckpoint.ReadInfo(path).Position);
+        var position = TrainingCheckpoint.ReadInfo(path).Position;
+        Assert.AreEqual(new TrainingPosition(1, 0, 1), position with { TrainingSeconds = 0 });
+        Assert.IsTrue(position.TrainingSeconds > 0, "the checkpoint records the training time spent");
         Assert.AreEqual(0, Directory.GetFiles(dir.Path, "*.tmp").Length + Directory.GetFiles(dir.Path, ".*").Length, "no temporary file is left");
 
         // Loadable: a new run picks it up and continues.
         var resumedLog = new ProgressLog();
-        using var resumed = new MaskRcnnTrainer(FastOptions(dir.Path, 2, resumedLog) with { Iterations = 2 }).Fit(_data.Train());
+        using var resumed = new MaskRcnnTrainer(FastOptions(dir.Path, 2, resumedLog)).Fit(_data.Train());
         Assert.AreEqual(1, resumed.Summary!.ResumedFrom);
         Assert.AreEqual(path, resumed.Summary.ResumedCheckpoint);
         CollectionAssert.AreEquivalent(new long[] { 2 }, resumedLog.Losses.Keys.ToArray());
@@ -116,7 +125,8 @@ public sealed class FailureTests
     public void TheTimeLimitEndsTrainingEarlyLikeANormalEnd()
     {
         using var dir = new TempDir();
-        var options = FastOptions(dir.Path, 5) with { MaxTrainingTime = TimeSpan.FromTicks(1) };
+        var fast = FastOptions(dir.Path, 5);
+        var options = fast with { Schedule = fast.Schedule with { MaxTrainingTime = TimeSpan.FromTicks(1) } };
         using var detector = new MaskRcnnTrainer(options).Fit(_data.Train());
         var summary = detector.Summary!;
         Assert.IsTrue(summary.StoppedByTimeLimit);

@@ -23,9 +23,8 @@ public sealed class KeypointTrainingTests
         var log = new ProgressLog();
         var options = FastOptions(dir.Path, 1, log) with
         {
-            Model = DetectorKind.KeypointRcnn,
             // The keypoint head (8 convs of 512 channels per RoI) is the cost: few RoIs.
-            ModelOptions = FastOptions(null, 1).ModelOptions! with { BoxBatchSizePerImage = 4 },
+            Model = FastKeypointModel with { Settings = FastKeypointModel.Settings with { BoxBatchSizePerImage = 4 } },
         };
         using var detector = new MaskRcnnTrainer(options).Fit(train);
 
@@ -33,7 +32,7 @@ public sealed class KeypointTrainingTests
         Assert.IsTrue(losses.ContainsKey(RcnnLosses.KeypointKey) && double.IsFinite(losses[RcnnLosses.KeypointKey]), string.Join(", ", losses.Keys));
         Assert.IsFalse(losses.ContainsKey(RcnnLosses.MaskKey));
         var info = ModelFile.ReadInfo(Path.Combine(dir.Path, "model_final.mlseg"));
-        Assert.AreEqual(ModelArchitecture.KeypointRcnnType, info.Architecture!.ModelType);
+        Assert.AreEqual(KeypointRcnnFamily.FamilyName, info.Family);
         Assert.AreEqual(17, info.Keypoints!.Count);
         CollectionAssert.AreEqual(new[] { "__background__", "person" }, info.ClassNames.ToArray());
 

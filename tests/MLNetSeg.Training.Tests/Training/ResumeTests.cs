@@ -18,8 +18,11 @@ public sealed class ResumeTests
 
     /// <summary>Batch 1 × accumulation 2 (so accumulation is covered), clipping on, flips on: a
     /// checkpoint after iteration 2 sits at batch 4 of epoch 0, mid-epoch.</summary>
-    private static TrainerOptions Options(string dir, int iterations, ProgressLog log) =>
-        FastOptions(dir, iterations, log) with { BatchSize = 1, GradientAccumulationSteps = 2 };
+    private static TrainingOptions Options(string dir, int iterations, ProgressLog log)
+    {
+        var o = FastOptions(dir, iterations, log);
+        return o with { Data = o.Data with { BatchSize = 1 }, Optimizer = o.Optimizer with { GradientAccumulationSteps = 2 } };
+    }
 
     [TestMethod]
     public void ResumingReproducesTheUninterruptedLossesAndWeightsBitForBit()
@@ -31,7 +34,8 @@ public sealed class ResumeTests
         var first = new ProgressLog();
         using (new MaskRcnnTrainer(Options(dir.Sub("split"), 2, first)).Fit(_data.Train())) { }
         var info = TrainingCheckpoint.ReadInfo(Path.Combine(dir.Sub("split"), TrainingCheckpoint.FileName(2)));
-        Assert.AreEqual(new TrainingPosition(2, 0, 4), info.Position, "after 2 iterations of 2 batches the loader is at batch 4 of epoch 0");
+        Assert.AreEqual(new TrainingPosition(2, 0, 4), info.Position with { TrainingSeconds = 0 }, "after 2 iterations of 2 batches the loader is at batch 4 of epoch 0");
+        Assert.IsTrue(info.Position.TrainingSeconds > 0, "the training time spent is kept for time-budget runs");
 
         var second = new ProgressLog();
         using (var resumed = new MaskRcnnTrainer(Options(dir.Sub("split"), 4, second)).Fit(_data.Train()))
@@ -80,7 +84,8 @@ public sealed class ResumeTests
             Assert.AreEqual(0, ex.Iteration);
             Assert.AreEqual(Path.Combine(dir.Path, TrainingCheckpoint.FileName(0)), ex.Checkpoint);
         }
-        var changed = FastOptions(dir.Path, 4) with { LearningRate = 0.05, Seed = 8 };
+        var fast = FastOptions(dir.Path, 4);
+        var changed = fast with { Optimizer = fast.Optimizer with { LearningRate = 0.05 }, Seed = 8 };
         var error = Assert.ThrowsException<ArgumentException>(() => new MaskRcnnTrainer(changed).Fit(_data.Train()));
         StringAssert.Contains(error.Message, "LearningRate: checkpoint 0.01, now 0.05");
         StringAssert.Contains(error.Message, "Seed: checkpoint 7, now 8");

@@ -1,4 +1,6 @@
 using MLNetSeg.Data.Loading;
+using MLNetSeg.Models;
+using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
 using MLNetSeg.Vision.Structures;
 
@@ -12,42 +14,71 @@ public sealed class TrainerUnitTests
     [TestMethod]
     public void InvalidOptionsAreRefusedByName()
     {
-        void Refused(TrainerOptions options, string expected)
+        void Refused(TrainingOptions options, string expected)
         {
             var ex = Assert.ThrowsException<ArgumentException>(() => new MaskRcnnTrainer(options));
             StringAssert.Contains(ex.Message, expected);
         }
-        var ok = new TrainerOptions { Iterations = 10 };
-        Refused(ok with { Iterations = null }, "TrainerOptions.Iterations or Epochs: give exactly one of them");
-        Refused(ok with { Epochs = 2 }, "give exactly one of them");
-        Refused(ok with { BatchSize = 0 }, "TrainerOptions.BatchSize must be at least 1, got 0");
-        Refused(ok with { LearningRate = double.NaN }, "TrainerOptions.LearningRate must be a positive number");
-        Refused(ok with { Steps = new long[] { 5, 3 } }, "TrainerOptions.Steps must be non-negative and non-decreasing");
-        Refused(ok with { WarmupFactor = 0 }, "TrainerOptions.WarmupFactor must be in (0, 1], got 0");
-        Refused(ok with { TrainableBackboneLayers = 6 }, "TrainerOptions.TrainableBackboneLayers must be in 0…5, got 6");
-        Refused(ok with { Model = DetectorKind.KeypointRcnn, HeadVersion = 2 }, "2 exists for Mask R-CNN only");
-        Refused(ok with { MinSize = 900, MaxSize = 800 }, "1 ≤ MinSize ≤ MaxSize, got 900 and 800");
+        var ok = new TrainingOptions { Model = new MaskRcnnOptions(), Schedule = new ScheduleOptions { Iterations = 10 } };
+        Refused(ok with { Schedule = new ScheduleOptions() }, "TrainingOptions.Schedule: give exactly one of Iterations, Epochs and TimeBudget (got 0)");
+        Refused(ok with { Schedule = ok.Schedule with { Epochs = 2 } }, "give exactly one of Iterations, Epochs and TimeBudget (got 2)");
+        Refused(ok with { Schedule = new ScheduleOptions { TimeBudget = TimeSpan.FromMinutes(1), Steps = new long[] { 5 } } },
+            "Steps are iterations, which a TimeBudget run does not fix in advance");
+        Refused(ok with { Data = new DataOptions { BatchSize = 0 } }, "TrainingOptions.Data.BatchSize must be at least 1, got 0");
+        Refused(ok with { Optimizer = new OptimizerOptions { LearningRate = double.NaN } }, "TrainingOptions.Optimizer.LearningRate must be a positive number");
+        Refused(ok with { Schedule = ok.Schedule with { Steps = new long[] { 5, 3 } } }, "TrainingOptions.Schedule.Steps must be non-negative and non-decreasing");
+        Refused(ok with { Schedule = ok.Schedule with { WarmupFactor = 0 } }, "TrainingOptions.Schedule.WarmupFactor must be in (0, 1], got 0");
+        Refused(ok with { Model = new MaskRcnnOptions { Settings = new RcnnOptions { TrainableBackboneLayers = 6 } } },
+            "TrainingOptions.Model (MaskRcnnOptions): MaskRcnnOptions.Settings: TrainableBackboneLayers (6) is out of range");
+        Refused(ok with { Model = new KeypointRcnnOptions { HeadVersion = 2 } }, "2 exists for Mask R-CNN only");
+        Refused(ok with { Model = new MaskRcnnOptions { HeadVersion = 3 } }, "HeadVersion must be 1 or 2, got 3");
+        var notRcnn = Assert.ThrowsException<ArgumentException>(() => new MaskRcnnTrainer(ok with { Model = new ForeignOptions() }));
+        StringAssert.Contains(notRcnn.Message, "MaskRcnnTrainer trains the R-CNN families (MaskRcnnOptions, KeypointRcnnOptions), not ForeignOptions");
+        var unknown = Assert.ThrowsException<KeyNotFoundException>(() => new SegmentationTrainer(ok with { Model = new ForeignOptions() }));
+        StringAssert.Contains(unknown.Message, "no model family 'foreign' is registered");
         _ = new MaskRcnnTrainer(ok);  // the defaults plus a length are valid
+    }
+
+    private sealed record ForeignOptions : MLNetSeg.Models.ModelOptions
+    {
+        public override string Family => "foreign";
     }
 
     [TestMethod]
     public void LinearScalingRuleGivesTheDefaultLearningRate()
     {
-        Assert.AreEqual(0.02, new TrainerOptions { BatchSize = 16 }.EffectiveLearningRate, 1e-15);
-        Assert.AreEqual(0.0025, new TrainerOptions { BatchSize = 2 }.EffectiveLearningRate, 1e-15);
-        Assert.AreEqual(0.005, new TrainerOptions { BatchSize = 2, GradientAccumulationSteps = 2 }.EffectiveLearningRate, 1e-15);
-        Assert.AreEqual(0.1, new TrainerOptions { BatchSize = 2, LearningRate = 0.1 }.EffectiveLearningRate);
+        TrainingOptions With(int batch, int accumulate = 1, double? lr = null) => new()
+        {
+            Model = new MaskRcnnOptions(),
+            Data = new DataOptions { BatchSize = batch },
+            Optimizer = new OptimizerOptions { GradientAccumulationSteps = accumulate, LearningRate = lr },
+        };
+        Assert.AreEqual(0.02, With(16).EffectiveLearningRate, 1e-15);
+        Assert.AreEqual(0.0025, With(2).EffectiveLearningRate, 1e-15);
+        Assert.AreEqual(0.005, With(2, 2).EffectiveLearningRate, 1e-15);
+        Assert.AreEqual(0.1, With(2, lr: 0.1).EffectiveLearningRate);
     }
 
     [TestMethod]
     public void ResumingMayLengthenTheRunButNotChangeItsTrajectory()
     {
-        var saved = TrainingCheckpoint.OptionsToJson(new TrainerOptions { Iterations = 100, BatchSize = 4 });
-        var longer = new TrainerOptions { Iterations = 200, BatchSize = 4, EvalPeriod = 50, Threads = 1, CheckpointPeriod = 10 };
+        var baseline = new TrainingOptions { Model = new MaskRcnnOptions(), Schedule = new ScheduleOptions { Iterations = 100 }, Data = new DataOptions { BatchSize = 4 } };
+        var saved = TrainingCheckpoint.OptionsToJson(baseline);
+        var longer = baseline with
+        {
+            Schedule = baseline.Schedule with { Iterations = 200 },
+            Evaluation = new EvaluationOptions { Period = 50 },
+            Runtime = new RuntimeOptions { Threads = 1 },
+            Checkpoints = new CheckpointOptions { Period = 10 },
+            Model = new MaskRcnnOptions { PretrainedWeights = "other.pth" },
+        };
         Assert.AreEqual(0, TrainingCheckpoint.IncompatibleChanges(saved, longer).Count);
-        var other = new TrainerOptions { Iterations = 100, BatchSize = 8, MinSize = 640 };
-        CollectionAssert.AreEqual(new[] { "BatchSize: checkpoint 4, now 8", "MinSize: checkpoint 800, now 640" },
+        var other = baseline with { Data = baseline.Data with { BatchSize = 8 }, Model = new MaskRcnnOptions { Settings = new RcnnOptions { MinSize = 640 } } };
+        CollectionAssert.AreEqual(new[] { "Data.BatchSize: checkpoint 4, now 8", "Model.Settings.MinSize: checkpoint 800, now 640" },
             TrainingCheckpoint.IncompatibleChanges(saved, other).ToArray());
+        var keypoints = baseline with { Model = new KeypointRcnnOptions() };
+        CollectionAssert.AreEqual(new[] { "Model.Family: checkpoint \"maskrcnn\", now \"keypointrcnn\"" },
+            TrainingCheckpoint.IncompatibleChanges(saved, keypoints).ToArray(), "another family cannot resume the run");
     }
 
     [TestMethod]
@@ -118,16 +149,18 @@ public sealed class PretrainedWeightsTests
     public void DetectorWeightsLoadExceptHeadsOfAnotherShapeAndResNetWeightsLoadIntoTheBackbone()
     {
         using var dir = new TempDir();
-        var options = new TrainerOptions { Iterations = 1, Backbone = MLNetSeg.Models.Backbones.ResNetDepth.ResNet18, Norm = BackboneNorm.BatchNorm };
+        var options = new MaskRcnnOptions { Backbone = MLNetSeg.Models.Backbones.ResNetDepth.ResNet18, Norm = BackboneNorm.BatchNorm };
+        GeneralizedRcnn Create(int classes) =>
+            (GeneralizedRcnn)MaskRcnnFamily.Instance.Create(options, ModelFileInfo.ForCategories(Enumerable.Range(1, classes - 1).Select(i => (i, $"c{i}"))));
         TorchRuntime.ManualSeed(1);
-        using var source = DetectorFactory.Create(options, numClasses: 3, numKeypoints: null);
+        using var source = Create(3);
         var file = Path.Combine(dir.Path, "source.safetensors");
         MLNetSeg.Torch.Serialization.SafeTensors.Save(file, source);
         TorchRuntime.ManualSeed(2);
-        using var target = DetectorFactory.Create(options, numClasses: 7, numKeypoints: null);
+        using var target = Create(7);
         var before = Snapshot(target, "roi_heads.box_predictor.cls_score.weight");
 
-        var summary = DetectorFactory.LoadPretrained(target, file);
+        var summary = target.LoadPretrainedWeights(file);
         StringAssert.Contains(summary, "kept 6 of another shape initialised");  // cls_score, bbox_pred and mask_fcn_logits, weight and bias
         foreach (var name in new[] { "backbone.body.layer1.0.conv1.weight", "backbone.fpn.layer_blocks.0.0.weight", "rpn.head.cls_logits.weight" })
             Assert.IsTrue(Snapshot(source, name).SequenceEqual(Snapshot(target, name)), $"{name} was loaded");
@@ -143,15 +176,15 @@ public sealed class PretrainedWeightsTests
             MLNetSeg.Torch.Serialization.SafeTensors.Save(resnet, body);
         }
         TorchRuntime.ManualSeed(3);
-        using var fresh = DetectorFactory.Create(options, numClasses: 7, numKeypoints: null);
-        summary = DetectorFactory.LoadPretrained(fresh, resnet);
+        using var fresh = Create(7);
+        summary = fresh.LoadPretrainedWeights(resnet);
         StringAssert.Contains(summary, "ImageNet ResNet tensors into the backbone (2 unused: fc.weight, fc.bias)");
         Assert.IsTrue(Snapshot(source, "backbone.body.layer4.1.conv2.weight").SequenceEqual(Snapshot(fresh, "backbone.body.layer4.1.conv2.weight")));
 
         var other = Path.Combine(dir.Path, "other.safetensors");
         using (var scope = DisposeScope.Enter())
             MLNetSeg.Torch.Serialization.SafeTensors.Save(other, new Dictionary<string, Tensor> { ["encoder.weight"] = Tensor.Zeros(new long[] { 2 }) });
-        var ex = Assert.ThrowsException<ArgumentException>(() => DetectorFactory.LoadPretrained(fresh, other));
+        var ex = Assert.ThrowsException<ArgumentException>(() => fresh.LoadPretrainedWeights(other));
         StringAssert.Contains(ex.Message, "other.safetensors: neither a detector state dict");
     }
 

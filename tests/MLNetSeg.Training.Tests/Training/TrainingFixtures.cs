@@ -71,35 +71,41 @@ internal sealed class TinyDataset : IDisposable
 internal static class TrainingFixtures
 {
     /// <summary>Options for a fast, fully deterministic test run; no evaluation unless asked.</summary>
-    public static TrainerOptions FastOptions(string? checkpointDirectory, int iterations, IProgress<TrainingProgress>? progress = null) => new()
+    public static TrainingOptions FastOptions(string? checkpointDirectory, int iterations, IProgress<TrainingProgress>? progress = null) => new()
+    {
+        Model = FastModel,
+        Optimizer = new OptimizerOptions { LearningRate = 0.01, GradientClipNorm = 10 },
+        Schedule = new ScheduleOptions { Iterations = iterations, WarmupIterations = 2, Steps = new long[] { 3 } },
+        Data = new DataOptions { BatchSize = 2, LoaderWorkers = 1 },
+        Checkpoints = new CheckpointOptions { Directory = checkpointDirectory, Period = 1000, Keep = 0 },
+        Evaluation = new EvaluationOptions { AtEnd = false, ValidationLoss = false },
+        Runtime = new RuntimeOptions
+        {
+            Threads = 2,
+            LogPeriod = 1,
+            Progress = progress ?? ConsoleTrainingProgress.Silent,
+            Log = progress is ProgressLog log ? log.Warn : _ => { },
+        },
+        Seed = 7,
+    };
+
+    /// <summary>A small Mask R-CNN: ResNet-18 with BatchNorm, 64-pixel short side, few RPN/RoI samples.</summary>
+    public static MaskRcnnOptions FastModel { get; } = new()
     {
         Backbone = ResNetDepth.ResNet18,
         Norm = BackboneNorm.BatchNorm,
-        TrainableBackboneLayers = 3,
-        MinSize = 64,
-        MaxSize = 128,
-        Iterations = iterations,
-        BatchSize = 2,
-        LearningRate = 0.01,
-        WarmupIterations = 2,
-        Steps = new long[] { 3 },
-        GradientClipNorm = 10,
-        Seed = 7,
-        Threads = 2,
-        LoaderWorkers = 1,
-        LogPeriod = 1,
-        EvaluateAtEnd = false,
-        ValidationLoss = false,
-        CheckpointDirectory = checkpointDirectory,
-        CheckpointPeriod = 1000,
-        KeepCheckpoints = 0,
-        Progress = progress ?? ConsoleTrainingProgress.Silent,
-        Log = progress is ProgressLog log ? log.Warn : _ => { },
-        ModelOptions = new RcnnOptions
+        Settings = new RcnnOptions
         {
+            MinSize = 64, MaxSize = 128, TrainableBackboneLayers = 3,
             RpnPreNmsTopNTrain = 200, RpnPostNmsTopNTrain = 100, RpnPreNmsTopNTest = 100, RpnPostNmsTopNTest = 50,
             RpnBatchSizePerImage = 64, BoxBatchSizePerImage = 32, BoxDetectionsPerImage = 20,
         },
+    };
+
+    /// <summary>The same small model as a Keypoint R-CNN.</summary>
+    public static KeypointRcnnOptions FastKeypointModel { get; } = new()
+    {
+        Backbone = FastModel.Backbone, Norm = FastModel.Norm, Settings = FastModel.Settings,
     };
 
     public static string Sha256(string path)

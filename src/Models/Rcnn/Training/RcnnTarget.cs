@@ -9,7 +9,7 @@ namespace MLNetSeg.Models.Rcnn;
 /// without objects has zero rows everywhere (see <see cref="Empty"/>); torchvision trains on those
 /// as pure background.
 /// </summary>
-public sealed class RcnnTarget
+public sealed class RcnnTarget : ITrainingTarget
 {
     public RcnnTarget() { }
 

@@ -2,7 +2,7 @@ using MLNetSeg.Data.Loading;
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
 
-namespace MLNetSeg.Training;
+namespace MLNetSeg.Models.Rcnn;
 
 /// <summary>Turns data-loader batches into what <see cref="GeneralizedRcnn.ComputeLosses"/> takes.</summary>
 public static class RcnnTargets

@@ -1,0 +1,75 @@
+using System.Text.Json;
+using MLNetSeg.Data.Loading;
+using MLNetSeg.Torch;
+using MLNetSeg.Torch.Nn;
+using MLNetSeg.Vision.Structures;
+
+namespace MLNetSeg.Models.Rcnn;
+
+// The R-CNNs as model families: the segmentation-model contract over torchvision's GeneralizedRCNN.
+public abstract partial class GeneralizedRcnn : ISegmentationModel
+{
+    /// <summary><see cref="MaskRcnnFamily"/> or <see cref="KeypointRcnnFamily"/>.</summary>
+    public ModelFamily Family => this is KeypointRcnn ? KeypointRcnnFamily.Instance : MaskRcnnFamily.Instance;
+
+    Module ISegmentationModel.Module => this;
+
+    /// <summary>Boxes, and masks or keypoints as the heads have them.</summary>
+    public SegmentationTasks Tasks =>
+        SegmentationTasks.Boxes | (RoiHeads.HasMask ? SegmentationTasks.Masks : 0) | (RoiHeads.HasKeypoint ? SegmentationTasks.Keypoints : 0);
+
+    IReadOnlyList<SegmentationResult> ISegmentationModel.Predict(IReadOnlyList<Tensor> images) =>
+        Predict(images).Select(instances => new SegmentationResult(instances)).ToArray();
+
+    /// <summary>The image's <see cref="RcnnTarget"/>: boxes, labels, and masks or keypoints as the heads need them.</summary>
+    public ITrainingTarget CreateTarget(DetectionTarget target, ImageSize size, Device device, string describe) =>
+        RcnnTargets.From(target, size, RoiHeads.HasMask, RoiHeads.HasKeypoint, device, describe);
+
+    IReadOnlyDictionary<string, Tensor> ISegmentationModel.ComputeLosses(IReadOnlyList<Tensor> images, IReadOnlyList<ITrainingTarget> targets)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        var typed = new RcnnTarget[targets.Count];
+        for (int i = 0; i < targets.Count; i++)
+            typed[i] = targets[i] as RcnnTarget ?? throw new ArgumentException(
+                $"{GetType().Name}: target {i} is {targets[i]?.GetType().Name ?? "null"}, not an RcnnTarget (make targets with CreateTarget)", nameof(targets));
+        return ComputeLosses(images, typed).ToDictionary();
+    }
+
+    void ISegmentationModel.WriteConfig(Utf8JsonWriter writer) => RcnnConfig.Write(writer, ModelArchitecture.Of(this), Options);
+
+    /// <summary>
+    /// Loads <paramref name="path"/> into this model: a detector checkpoint (keys "backbone.…",
+    /// torchvision names) with mismatched heads skipped, or an ImageNet classification ResNet (keys
+    /// "conv1.weight", "layer1.…") into the backbone body, its "fc" ignored. Returns a one-line summary.
+    /// </summary>
+    public string LoadPretrainedWeights(string path)
+    {
+        using var scope = DisposeScope.Enter();
+        var tensors = ModelWeights.Read(path);
+        bool detector = tensors.Keys.Any(k => k.StartsWith("backbone.", StringComparison.Ordinal));
+        bool classifier = tensors.ContainsKey("conv1.weight") && tensors.Keys.Any(k => k.StartsWith("layer1.", StringComparison.Ordinal));
+        if (detector)
+        {
+            var report = ModelWeights.Load(this, tensors, new WeightLoadOptions { SkipMismatched = true, AllowMissing = true, AllowUnexpected = true }, path);
+            return $"{path}: loaded {report.Loaded.Count} detector tensors" +
+                   (report.SkippedMismatched.Count > 0 ? $", kept {report.SkippedMismatched.Count} of another shape initialised ({string.Join(", ", report.SkippedMismatched.Take(4))}{(report.SkippedMismatched.Count > 4 ? ", ..." : "")})" : "") +
+                   (report.Missing.Count > 0 ? $", {report.Missing.Count} model entries not in the file" : "") +
+                   (report.Unexpected.Count > 0 ? $", {report.Unexpected.Count} file entries unused" : "");
+        }
+        if (classifier)
+        {
+            // The body keeps the ResNet's children under their names (conv1, bn1, layer1..4); fc is not among them.
+            var report = ModelWeights.Load(Backbone.Body, tensors, new WeightLoadOptions { AllowUnexpected = true }, path);
+            return $"{path}: loaded {report.Loaded.Count} ImageNet ResNet tensors into the backbone ({report.Unexpected.Count} unused: {string.Join(", ", report.Unexpected.Take(4))})";
+        }
+        throw new ArgumentException($"{path}: neither a detector state dict (keys 'backbone.…') nor a classification ResNet (keys 'conv1.weight', 'layer1.…'); " +
+                                    $"first keys: {string.Join(", ", tensors.Keys.Take(5))}");
+    }
+
+    /// <summary>Eval mode, FrozenBatchNorm layers folded into their convolutions (a snapshot of the current weights).</summary>
+    public void PrepareForInference()
+    {
+        Eval();
+        Backbone.FuseFrozenBatchNorm();
+    }
+}

@@ -1,0 +1,65 @@
+using MLNetSeg.Models;
+using MLNetSeg.Torch;
+
+namespace MLNetSeg.Training;
+
+/// <summary>
+/// Checkpoints in <see cref="CheckpointOptions.Directory"/>: every <see cref="CheckpointOptions.Period"/>
+/// iterations, when cancelled, and at the end (with model_final.mlseg); only the newest
+/// <see cref="CheckpointOptions.Keep"/> are kept. A checkpoint never holds a diverged model.
+/// </summary>
+internal sealed class CheckpointHook : TrainingHook
+{
+    public const string FinalModelName = "model_final.mlseg";
+
+    public override void AfterStep(TrainingContext context, StepResult step)
+    {
+        if (context.Iteration % context.Options.Checkpoints.Period == 0 && !context.IsLastIteration) Save(context);
+    }
+
+    public override void AfterTrain(TrainingContext context)
+    {
+        if (context.LastCheckpointIteration != context.Iteration) Save(context);
+        var finalPath = Path.Combine(context.CheckpointDirectory!, FinalModelName);
+        ModelFile.Save(context.Model, context.Info, finalPath);
+        context.Report(TrainingEvent.Saved, $"saved the final model to {finalPath}", finalPath);
+    }
+
+    public override void OnCancelled(TrainingContext context)
+    {
+        if (context.LastCheckpointIteration != context.Iteration) Save(context);
+    }
+
+    private static void Save(TrainingContext context)
+    {
+        var dir = context.CheckpointDirectory!;
+        CheckParametersFinite(context);
+        var path = Path.Combine(dir, TrainingCheckpoint.FileName(context.Iteration));
+        var stream = context.Stream!;
+        var position = new TrainingPosition(context.Iteration, stream.Epoch, stream.NextBatch, context.TrainingTime.TotalSeconds);
+        TrainingCheckpoint.Save(path, context.Model.Module, context.Optimizer, context.Device, position, context.Options,
+            context.Train.Categories.CategoryIds, context.Best);
+        context.LastCheckpoint = path;
+        context.LastCheckpointIteration = context.Iteration;
+        if (context.Options.Checkpoints.Keep > 0)
+        {
+            var all = TrainingCheckpoint.List(dir);
+            foreach (var (_, old) in all.Take(Math.Max(0, all.Count - context.Options.Checkpoints.Keep)))
+            {
+                try { File.Delete(old); }
+                catch (IOException e) { context.Log($"warning: could not delete old checkpoint {old}: {e.Message}"); }
+            }
+        }
+        context.Report(TrainingEvent.Saved, $"saved checkpoint {path}", path);
+    }
+
+    private static void CheckParametersFinite(TrainingContext context)
+    {
+        using var scope = DisposeScope.Enter();
+        foreach (var (name, p) in context.Model.Module.NamedParameters())
+        {
+            if (p.IsFinite().All().ItemLong() == 0)
+                throw new TrainingDivergedException(context.Iteration, $"parameter {name} became non-finite in the update", context.LastLosses, context.LastCheckpoint);
+        }
+    }
+}

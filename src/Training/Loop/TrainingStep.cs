@@ -1,0 +1,64 @@
+using System.Globalization;
+using MLNetSeg.Data.Loading;
+using MLNetSeg.Torch;
+using MLNetSeg.Torch.Optim;
+
+namespace MLNetSeg.Training;
+
+/// <summary>
+/// One optimizer step over an iteration's batches: forward, loss check, backward (each loss ÷ the
+/// accumulation steps), optional clipping, SGD update, schedule step. Every tensor made here is freed
+/// before it returns.
+/// </summary>
+internal static class TrainingStep
+{
+    /// <summary>The name of the summed objective among the losses.</summary>
+    public const string TotalKey = "loss";
+
+    /// <summary>The training objective: the sum of the named losses.</summary>
+    public static Tensor Total(IReadOnlyDictionary<string, Tensor> losses)
+    {
+        Tensor? total = null;
+        foreach (var loss in losses.Values) total = total is null ? loss : total + loss;
+        return total ?? throw new InvalidOperationException("the model returned no losses");
+    }
+
+    /// <summary>Runs the step and advances <see cref="TrainingContext.Iteration"/>; returns the iteration's losses (mean over its batches).</summary>
+    public static StepResult Run(TrainingContext context, IReadOnlyList<DetectionBatch> batches)
+    {
+        long iteration = context.Iteration + 1;
+        var sums = new Dictionary<string, double>(StringComparer.Ordinal);
+        var model = context.Model;
+        using (var scope = DisposeScope.Enter())
+        {
+            context.Optimizer.ZeroGrad();
+            foreach (var batch in batches)
+            {
+                using var inner = DisposeScope.Enter();
+                var (images, targets) = DatasetInference.Inputs(model, batch, context.Device);
+                var losses = model.ComputeLosses(images, targets);
+                var total = Total(losses);
+                if (context.Options.Runtime.LossHook is { } hook) total = hook(iteration, total);
+                var values = losses.ToDictionary(kv => kv.Key, kv => kv.Value.ItemDouble(), StringComparer.Ordinal);
+                values[TotalKey] = total.ItemDouble();
+                if (values.Values.Any(v => !double.IsFinite(v)))
+                    throw new TrainingDivergedException(iteration, $"the loss is not finite (batch {batch.Index} of epoch {batch.Epoch}: " +
+                                                                   $"{string.Join(", ", batch.ImagePaths.Select(Path.GetFileName))})", values, context.LastCheckpoint);
+                (batches.Count == 1 ? total : total / batches.Count).Backward();
+                foreach (var (k, v) in values) sums[k] = sums.GetValueOrDefault(k) + v / batches.Count;
+            }
+            if (context.Options.Optimizer.GradientClipNorm is { } maxNorm)
+            {
+                double norm = GradientClipping.ClipGradNorm(context.Parameters, maxNorm);
+                if (!double.IsFinite(norm))
+                    throw new TrainingDivergedException(iteration, $"the gradient norm is {norm.ToString(CultureInfo.InvariantCulture)}", sums, context.LastCheckpoint);
+            }
+            context.Optimizer.Step();
+            context.Optimizer.ZeroGrad();
+        }
+        context.LastLearningRate = context.Optimizer.ParamGroups[0].LearningRate;
+        context.Iteration = iteration;
+        context.Scheduler.Step();
+        return new StepResult(sums, batches.Sum(b => b.Count));
+    }
+}
