@@ -154,8 +154,11 @@ public static class SegmentationEvaluator
             $"{where}: the result has no {what}, but {task} is evaluated (evaluate only the tasks the model declares, and give every image a full result)";
         var instanceTasks = tasks & (SegmentationTasks.Boxes | SegmentationTasks.Masks | SegmentationTasks.Keypoints);
         if (instanceTasks != 0 && result.Instances is null) throw new ArgumentException(Missing("instances", instanceTasks));
-        if ((tasks & SegmentationTasks.Masks) != 0 && result.Instances!.Masks is null) throw new ArgumentException(Missing("instance masks", SegmentationTasks.Masks));
-        if ((tasks & SegmentationTasks.Keypoints) != 0 && result.Instances!.Keypoints is null) throw new ArgumentException(Missing("instance keypoints", SegmentationTasks.Keypoints));
+        // An image without detections needs no masks or keypoints (Instances.Empty has neither).
+        if ((tasks & SegmentationTasks.Masks) != 0 && result.Instances!.Count > 0 && result.Instances.Masks is null)
+            throw new ArgumentException(Missing("instance masks", SegmentationTasks.Masks));
+        if ((tasks & SegmentationTasks.Keypoints) != 0 && result.Instances!.Count > 0 && result.Instances.Keypoints is null)
+            throw new ArgumentException(Missing("instance keypoints", SegmentationTasks.Keypoints));
         if (instanceTasks != 0)
         {
             var instances = result.Instances!;

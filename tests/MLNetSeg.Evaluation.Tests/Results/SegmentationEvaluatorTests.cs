@@ -266,6 +266,11 @@ public sealed class SegmentationEvaluatorTests
         noMasks[2] = new SegmentationResult(new Instances(p.ImageHeight, p.ImageWidth, p.Boxes, p.Labels.ToArray(), p.Scores!.ToArray()));
         StringAssert.Contains(Fails(() => SegmentationEvaluator.Evaluate(gt, noMasks, ids, map, SegmentationTasks.Boxes | SegmentationTasks.Masks)).Message,
             $"image {ids[2]} (result 2): the result has no instance masks, but Masks is evaluated");
+        // No detections on an image: no masks needed (what Instances.Empty gives).
+        var emptyImage = noMasks.ToArray();
+        emptyImage[2] = new SegmentationResult(Instances.Empty(p.ImageHeight, p.ImageWidth));
+        Assert.AreEqual(5, SegmentationEvaluator.Evaluate(gt, emptyImage, ids, map, SegmentationTasks.Boxes | SegmentationTasks.Masks | SegmentationTasks.Keypoints,
+            new SegmentationEvaluationOptions { Coco = new CocoEvalOptions { KeypointSigmas = BridgeData.Sigmas } }).ImageCount);
         StringAssert.Contains(Fails(() => SegmentationEvaluator.Evaluate(gt, results, ids, map, SegmentationTasks.Semantic)).Message,
             $"image {ids[0]} (result 0): the result has no semantic map");
 
