@@ -11,13 +11,55 @@ namespace MLNetSeg.Evaluation.Coco;
 public sealed class CocoEvaluator
 {
     private readonly CocoDataset _groundTruth;
-    private readonly CocoResults _results;
     private readonly CocoEvalOptions _options;
+    // Prepares the detections once the evaluated images and categories are known: from a results
+    // file, or straight from in-memory instances.
+    private readonly Func<CocoEvalParams, EvalIndex, List<string>, EvalDetections> _detections;
 
     public CocoEvaluator(CocoDataset groundTruth, CocoResults results, CocoIouType iouType, CocoEvalOptions? options = null)
+        : this(groundTruth, iouType, options)
     {
+        ArgumentNullException.ThrowIfNull(results);
+        _detections = (p, index, warnings) => EvalDetections.Build(results, _groundTruth, p, index, _options.MaxDegreeOfParallelism, warnings);
+    }
+
+    /// <summary>
+    /// Evaluates model output held in memory, with no COCO results file or compressed-RLE strings
+    /// in between; the numbers are those of the same instances written as COCO results with only
+    /// the evaluated field (see remarks).
+    /// </summary>
+    /// <remarks>
+    /// One detection per instance, images in the order given, instances in their order (the order
+    /// decides ties between equal scores, as file order does). Scores, box corners and keypoint
+    /// coordinates are widened from float exactly. Per IoU type, as a results file holding only that
+    /// field would be read by pycocotools' loadRes:
+    /// <list type="bullet">
+    /// <item>bbox: the box as [x1, y1, x2 − x1, y2 − y1] (the subtraction in float, as torch does), area = w × h;</item>
+    /// <item>segm: the mask (each must have its image's size), area = mask area;</item>
+    /// <item>keypoints: (x, y, 1) triplets, area and box = the extent of the keypoints.</item>
+    /// </list>
+    /// </remarks>
+    /// <param name="predictions">One <see cref="Instances"/> per image (scores required; masks for segm, keypoints for keypoints).</param>
+    /// <param name="imageIds">The ground-truth image id of each prediction.</param>
+    /// <param name="labelToCategoryId">The COCO category id of each label; instances whose category is not in the ground
+    /// truth (e.g. label 0 or torchvision's "N/A" labels) are left out with a warning, as pycocotools leaves them out.</param>
+    public CocoEvaluator(CocoDataset groundTruth, IReadOnlyList<Instances> predictions, IReadOnlyList<long> imageIds,
+                         IReadOnlyList<int> labelToCategoryId, CocoIouType iouType, CocoEvalOptions? options = null)
+        : this(groundTruth, iouType, options)
+    {
+        ArgumentNullException.ThrowIfNull(predictions);
+        ArgumentNullException.ThrowIfNull(imageIds);
+        ArgumentNullException.ThrowIfNull(labelToCategoryId);
+        if (predictions.Count != imageIds.Count)
+            throw new ArgumentException($"{predictions.Count} predictions but {imageIds.Count} image ids; give one image id per prediction", nameof(imageIds));
+        _detections = (p, index, warnings) => EvalDetections.FromInstances(
+            predictions, imageIds, labelToCategoryId, _groundTruth, p, index, _options.MaxDegreeOfParallelism, warnings);
+    }
+
+    private CocoEvaluator(CocoDataset groundTruth, CocoIouType iouType, CocoEvalOptions? options)
+    {
+        _detections = null!; // set by the public constructor that chains here
         _groundTruth = groundTruth ?? throw new ArgumentNullException(nameof(groundTruth));
-        _results = results ?? throw new ArgumentNullException(nameof(results));
         _options = options ?? new CocoEvalOptions();
         if (_options.KeypointSigmas is { Count: 0 })
             throw new ArgumentException("CocoEvalOptions.KeypointSigmas must not be empty");
@@ -30,6 +72,11 @@ public sealed class CocoEvaluator
     public static CocoEvalResult Evaluate(CocoDataset groundTruth, CocoResults results, CocoIouType iouType, CocoEvalOptions? options = null) =>
         new CocoEvaluator(groundTruth, results, iouType, options).Evaluate();
 
+    /// <summary>Evaluates in-memory <paramref name="predictions"/> in one call (see the matching constructor).</summary>
+    public static CocoEvalResult Evaluate(CocoDataset groundTruth, IReadOnlyList<Instances> predictions, IReadOnlyList<long> imageIds,
+                                          IReadOnlyList<int> labelToCategoryId, CocoIouType iouType, CocoEvalOptions? options = null) =>
+        new CocoEvaluator(groundTruth, predictions, imageIds, labelToCategoryId, iouType, options).Evaluate();
+
     public CocoEvalResult Evaluate()
     {
         var clock = Stopwatch.StartNew();
@@ -38,7 +85,7 @@ public sealed class CocoEvaluator
         int? dop = _options.MaxDegreeOfParallelism;
         var index = EvalIndex.Create(_groundTruth, _options);
         var gt = EvalGroundTruth.Build(_groundTruth, p, index, dop, warnings);
-        var dt = EvalDetections.Build(_results, _groundTruth, p, index, dop, warnings);
+        var dt = _detections(p, index, warnings);
 
         int kCount = index.CategoryIds.Length;
         var cellsByCategory = BuildCells(gt, dt, index.ImageIds.Length, kCount);

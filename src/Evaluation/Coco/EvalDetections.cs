@@ -14,7 +14,7 @@ namespace MLNetSeg.Evaluation.Coco;
 /// </list>
 /// Result ids are 1, 2, … in file order, over all results.
 /// </summary>
-internal sealed class EvalDetections
+internal sealed partial class EvalDetections
 {
     private enum Kind { Box, Mask, Keypoints }
 

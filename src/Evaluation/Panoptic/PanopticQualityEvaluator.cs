@@ -12,6 +12,9 @@ namespace MLNetSeg.Evaluation.Panoptic;
 /// the last one listed, and so does this class;</item>
 /// <item>PQ, SQ, RQ are averaged over the categories that have any TP, FP or FN.</item>
 /// </list>
+/// Categories listed as unscored take part in matching like any other (so a prediction on them is
+/// a false positive of its own category) but are left out of <see cref="Compute"/>'s averages and
+/// per-category results: the bridge uses one for the unannotated pixels of instance datasets.
 /// Where panopticapi would silently continue, this class raises instead: ground-truth ids missing
 /// from the segment list, unknown ground-truth categories, size mismatches.
 /// </summary>
@@ -21,6 +24,7 @@ public sealed class PanopticQualityEvaluator
     private readonly PanopticCategory[] _categories;
     private readonly Dictionary<int, PanopticCategory> _byId;
     private readonly Dictionary<int, Stat> _stats = new();
+    private readonly HashSet<int> _unscored;
 
     private sealed class Stat
     {
@@ -28,7 +32,9 @@ public sealed class PanopticQualityEvaluator
         public int Tp, Fp, Fn;
     }
 
-    public PanopticQualityEvaluator(IReadOnlyList<PanopticCategory> categories)
+    /// <param name="categories">Every category that ground truth or predictions may use.</param>
+    /// <param name="unscoredCategoryIds">Categories (among <paramref name="categories"/>) that are matched but not scored.</param>
+    public PanopticQualityEvaluator(IReadOnlyList<PanopticCategory> categories, IReadOnlyCollection<int>? unscoredCategoryIds = null)
     {
         ArgumentNullException.ThrowIfNull(categories);
         _categories = categories.ToArray();
@@ -39,6 +45,9 @@ public sealed class PanopticQualityEvaluator
             if (!_byId.TryAdd(c.Id, c)) throw new ArgumentException($"category id {c.Id} is listed twice", nameof(categories));
         }
         foreach (var c in _categories) _stats[c.Id] = new Stat();
+        _unscored = new HashSet<int>(unscoredCategoryIds ?? []);
+        foreach (var id in _unscored)
+            if (!_byId.ContainsKey(id)) throw new ArgumentException($"unscored category id {id} is not one of the categories", nameof(unscoredCategoryIds));
     }
 
     public IReadOnlyList<PanopticCategory> Categories => _categories;
@@ -131,12 +140,13 @@ public sealed class PanopticQualityEvaluator
         ImageCount++;
     }
 
-    /// <summary>PQ/SQ/RQ over all categories, things, stuff, and per category.</summary>
+    /// <summary>PQ/SQ/RQ over all categories, things, stuff, and per category (unscored categories left out).</summary>
     public PanopticQualityResult Compute()
     {
         var perClass = new Dictionary<int, PqClassResult>();
         foreach (var c in _categories)
         {
+            if (_unscored.Contains(c.Id)) continue;
             var s = _stats[c.Id];
             if (s.Tp + s.Fp + s.Fn == 0)
             {
@@ -156,6 +166,7 @@ public sealed class PanopticQualityEvaluator
         foreach (var c in _categories)
         {
             if (isThing is { } t && c.IsThing != t) continue;
+            if (_unscored.Contains(c.Id)) continue;
             var r = perClass[c.Id];
             if (r.Tp + r.Fp + r.Fn == 0) continue;
             n++;
