@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using MLNetSeg.Data.Coco;
+using MLNetSeg.Evaluation;
 using MLNetSeg.Models;
 using MLNetSeg.Torch;
 using MLNetSeg.Training;
@@ -99,7 +100,7 @@ internal static class PredictCommand
             catch (IOException e) { return Fail(e.Message); }  // missing, unreadable or not a JPEG/PNG (InvalidImageException)
             var result = model.Predict(image);
             // Semantic-only families have no instances: their overlay is the image as is, their COCO results empty.
-            var prediction = (result.Instances ?? Instances.Empty(image.Height, image.Width)).WithMinimumScore((float)args.Score);
+            var prediction = result.Instances?.WithMinimumScore((float)args.Score) ?? Instances.Empty(image.Height, image.Width);
             predictions.Add(prediction);
             string overlay = Path.Combine(args.Output, outputNames[i]);
             ImageIO.WritePng(Visualizer.Draw(image, prediction, info.ClassNames, visualizer), overlay);
@@ -110,7 +111,7 @@ internal static class PredictCommand
 
         if (args.Json is { } jsonPath)
         {
-            var results = DetectionResults.ToCocoResults(predictions, imageIds, info.LabelToCategoryId);
+            var results = CocoResultsWriter.ToCocoResults(predictions, imageIds, info.LabelToCategoryId);
             try { results.Save(jsonPath); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Fail($"cannot write --json {jsonPath}: {e.Message}"); }
             stdout.WriteLine($"wrote {results.Items.Count} detection(s) to {jsonPath}");

@@ -74,7 +74,7 @@ public sealed class TrainedModel : IDisposable
     /// time, images decoded on <paramref name="workers"/> threads) and runs every evaluation the model's
     /// tasks allow.
     /// </summary>
-    public DetectionEvaluation Evaluate(DetectionDataset dataset, int batchSize = 2, int workers = 2, EvaluationOptions? options = null,
+    public MLNetSeg.Evaluation.SegmentationEvaluation Evaluate(DetectionDataset dataset, int batchSize = 2, int workers = 2, EvaluationOptions? options = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dataset);

@@ -22,7 +22,7 @@ public sealed record TrainingSummary
     public IReadOnlyDictionary<string, double> FinalLosses { get; init; } = new Dictionary<string, double>();
 
     /// <summary>The last COCO evaluation on the validation set (null without one).</summary>
-    public DetectionEvaluation? Evaluation { get; init; }
+    public MLNetSeg.Evaluation.SegmentationEvaluation? Evaluation { get; init; }
 
     /// <summary>The last validation losses (null without them).</summary>
     public IReadOnlyDictionary<string, double>? ValidationLosses { get; init; }

@@ -1,16 +1,16 @@
 using MLNetSeg.Data.Coco;
 using MLNetSeg.Vision.Structures;
 
-namespace MLNetSeg.Training;
+namespace MLNetSeg.Evaluation;
 
 /// <summary>
 /// Predictions as COCO results, the way torchvision's references/detection/coco_eval.py prepares
 /// them: one result per instance with its image id, category id, score, and every field the
 /// predictions have — "bbox" as [x, y, w, h] (float32 corners as torch computes them, widened to
 /// double exactly), "segmentation" as a compressed RLE of the binary mask, "keypoints" as flat
-/// (x, y, 1) triplets. <see cref="DetectionEvaluator"/> then keeps the field each evaluation needs.
+/// (x, y, 1) triplets: what `mlnetseg predict --json` writes (evaluation itself reads Instances in memory: SegmentationEvaluator).
 /// </summary>
-public static class DetectionResults
+public static class CocoResultsWriter
 {
     /// <param name="predictions">One <see cref="Instances"/> per image (scores required).</param>
     /// <param name="imageIds">The COCO image id of each prediction.</param>

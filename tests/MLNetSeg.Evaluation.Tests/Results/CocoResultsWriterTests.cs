@@ -2,7 +2,7 @@ using System.Text.Json;
 using MLNetSeg.Data.Coco;
 using MLNetSeg.Vision.Structures;
 
-namespace MLNetSeg.Training.Tests.Evaluation;
+namespace MLNetSeg.Evaluation.Tests.Results;
 
 /// <summary>
 /// Instances → COCO results: field by field against hand-computed values (box corners to
@@ -34,7 +34,7 @@ public sealed class DetectionResultsTests
     public void EveryInstanceBecomesOneResultWithEachField()
     {
         var instances = TwoInstances();
-        var results = DetectionResults.ToCocoResults(new[] { Instances.Empty(6, 8), instances }, new long[] { 5, 42 }, LabelToCategoryId);
+        var results = CocoResultsWriter.ToCocoResults(new[] { Instances.Empty(6, 8), instances }, new long[] { 5, 42 }, LabelToCategoryId);
 
         Assert.AreEqual(2, results.Items.Count, "the empty image adds nothing");
         var r = results.Items[0];
@@ -57,7 +57,7 @@ public sealed class DetectionResultsTests
     [TestMethod]
     public void TheJsonHasCocoFieldsAndLoadsBack()
     {
-        var results = DetectionResults.ToCocoResults(new[] { TwoInstances() }, new long[] { 42 }, LabelToCategoryId);
+        var results = CocoResultsWriter.ToCocoResults(new[] { TwoInstances() }, new long[] { 42 }, LabelToCategoryId);
         string path = Path.Combine(Path.GetTempPath(), $"mlnetseg-results-{Guid.NewGuid():N}.json");
         try
         {
@@ -84,14 +84,14 @@ public sealed class DetectionResultsTests
     public void BadInputIsNamed()
     {
         var instances = TwoInstances();
-        var e = Assert.ThrowsException<ArgumentException>(() => DetectionResults.ToCocoResults(new[] { instances }, new long[] { 9 }, new[] { 0, 7 }));
+        var e = Assert.ThrowsException<ArgumentException>(() => CocoResultsWriter.ToCocoResults(new[] { instances }, new long[] { 9 }, new[] { 0, 7 }));
         StringAssert.Contains(e.Message, "prediction 0 (image 9): instance 0 has label 2, outside the 2 labels");
 
-        e = Assert.ThrowsException<ArgumentException>(() => DetectionResults.ToCocoResults(new[] { instances }, new long[] { 1, 2 }, LabelToCategoryId));
+        e = Assert.ThrowsException<ArgumentException>(() => CocoResultsWriter.ToCocoResults(new[] { instances }, new long[] { 1, 2 }, LabelToCategoryId));
         StringAssert.Contains(e.Message, "1 predictions but 2 image ids");
 
         var unscored = new Instances(6, 8, instances.Boxes, instances.Labels.ToArray());
-        e = Assert.ThrowsException<ArgumentException>(() => DetectionResults.ToCocoResults(new[] { unscored }, new long[] { 3 }, LabelToCategoryId));
+        e = Assert.ThrowsException<ArgumentException>(() => CocoResultsWriter.ToCocoResults(new[] { unscored }, new long[] { 3 }, LabelToCategoryId));
         StringAssert.Contains(e.Message, "prediction 0 (image 3) has no scores");
     }
 }
