@@ -1,8 +1,8 @@
 using System.Text.Json;
 using MLNetSeg.Cli;
-using MLNetSeg.Tests.Shared;
+using MLNetSeg.Evaluation.Tests.Coco;
 
-namespace MLNetSeg.Evaluation.Tests.Coco;
+namespace MLNetSeg.Cli.Tests;
 
 /// <summary>`mlnetseg eval` run in-process through CliApp.Run; numbers checked against the pycocotools fixtures.</summary>
 [TestClass]

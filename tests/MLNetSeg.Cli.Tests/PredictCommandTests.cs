@@ -3,12 +3,11 @@ using MLNetSeg.Data.Coco;
 using MLNetSeg.Models;
 using MLNetSeg.Models.Backbones;
 using MLNetSeg.Models.Rcnn;
-using MLNetSeg.Tests.Shared;
 using MLNetSeg.Torch;
 using MLNetSeg.Torch.Serialization;
 using MLNetSeg.Vision.Imaging;
 
-namespace MLNetSeg.Evaluation.Tests.Cli;
+namespace MLNetSeg.Cli.Tests;
 
 /// <summary>
 /// `mlnetseg predict` run in-process through CliApp.Run on a tiny saved Mask R-CNN (ResNet-18 FPN,

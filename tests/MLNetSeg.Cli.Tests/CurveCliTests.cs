@@ -1,9 +1,9 @@
 using System.Xml.Linq;
 using MLNetSeg.Cli;
-using MLNetSeg.Tests.Shared;
-using MLNetSeg.Training.Tests.Training;
 
-namespace MLNetSeg.Training.Tests.Metrics;
+using MLNetSeg.Training;
+
+namespace MLNetSeg.Cli.Tests;
 
 /// <summary><c>mlnetseg curve</c>: exit codes, the SVG it writes, and the named error for a malformed log.</summary>
 [TestClass]

@@ -1,10 +1,11 @@
 using MLNetSeg.Cli;
 using MLNetSeg.Models;
 using MLNetSeg.Models.Rcnn;
-using MLNetSeg.Tests.Shared;
 using MLNetSeg.Vision.Imaging;
 
-namespace MLNetSeg.Training.Tests.Training;
+using MLNetSeg.Training;
+
+namespace MLNetSeg.Cli.Tests;
 
 /// <summary>
 /// <c>mlnetseg train</c> end to end on the Tiny set: exit code, printed COCO table, the files in
