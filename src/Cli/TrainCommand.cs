@@ -27,7 +27,13 @@ internal static class TrainCommand
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var defaults = new TrainingOptions { Model = MLNetSeg.Models.Rcnn.MaskRcnnFamily.Instance.CreateDefaultOptions() };
+        // Every default is the library's: the option records as constructed.
+        var optimizer = new OptimizerOptions();
+        var scheduleDefaults = new ScheduleOptions();
+        var data = new DataOptions();
+        var checkpoints = new CheckpointOptions();
+        var evaluation = new EvaluationOptions();
+        var runtime = new RuntimeOptions();
         var trainJson = new Option<string>("--train-json") { Description = "COCO annotation file of the training set", Required = true };
         var trainImages = new Option<string>("--train-images") { Description = "folder of the training images", Required = true };
         var valJson = new Option<string?>("--val-json") { Description = "COCO annotation file of the validation set (evaluated during and after training)" };
@@ -48,18 +54,18 @@ internal static class TrainCommand
         var iterations = new Option<int?>("--iterations") { Description = "optimizer steps" };
         var epochs = new Option<int?>("--epochs") { Description = "passes over the training set" };
         var budget = new Option<string?>("--time-budget") { Description = "train for this long, the schedule following the clock (e.g. 30m, 8m30s, 1h, 90s)" };
-        var batchSize = new Option<int>("--batch-size") { Description = "images per step", DefaultValueFactory = _ => defaults.Data.BatchSize };
-        var accumulate = new Option<int>("--accumulate") { Description = "batches accumulated per optimizer step", DefaultValueFactory = _ => defaults.Optimizer.GradientAccumulationSteps };
+        var batchSize = new Option<int>("--batch-size") { Description = "images per step", DefaultValueFactory = _ => data.BatchSize };
+        var accumulate = new Option<int>("--accumulate") { Description = "batches accumulated per optimizer step", DefaultValueFactory = _ => optimizer.GradientAccumulationSteps };
         var lr = new Option<double?>("--lr") { Description = "base learning rate (default: 0.02 × images per step / 16, the linear scaling rule)" };
-        var warmup = new Option<int>("--warmup") { Description = "linear warmup iterations", DefaultValueFactory = _ => defaults.Schedule.WarmupIterations };
-        var schedule = new Option<string>("--schedule") { Description = "multistep (×0.1 at 2/3 and 8/9) or cosine", DefaultValueFactory = _ => defaults.Schedule.Decay.ToString().ToLowerInvariant() };
+        var warmup = new Option<int>("--warmup") { Description = "linear warmup iterations", DefaultValueFactory = _ => scheduleDefaults.WarmupIterations };
+        var schedule = new Option<string>("--schedule") { Description = "multistep (×0.1 at 2/3 and 8/9) or cosine", DefaultValueFactory = _ => scheduleDefaults.Decay.ToString().ToLowerInvariant() };
         schedule.AcceptOnlyFromAmong("multistep", "cosine");
         var clip = new Option<double?>("--clip-grad-norm") { Description = "clip the gradients' joint L2 norm to this" };
-        var seed = new Option<long>("--seed") { Description = "seed of weights, sampling and data order", DefaultValueFactory = _ => defaults.Seed };
-        var evalPeriod = new Option<int>("--eval-period") { Description = "validate every N iterations (0: at the end only)", DefaultValueFactory = _ => defaults.Evaluation.Period };
-        var checkpointPeriod = new Option<int>("--checkpoint-period") { Description = "checkpoint every N iterations", DefaultValueFactory = _ => defaults.Checkpoints.Period };
+        var seed = new Option<long?>("--seed") { Description = "seed of weights, sampling and data order (default: TrainingOptions.Seed's)" };
+        var evalPeriod = new Option<int>("--eval-period") { Description = "validate every N iterations (0: at the end only)", DefaultValueFactory = _ => evaluation.Period };
+        var checkpointPeriod = new Option<int>("--checkpoint-period") { Description = "checkpoint every N iterations", DefaultValueFactory = _ => checkpoints.Period };
         var threads = new Option<int?>("--threads") { Description = "libtorch threads (default: all cores, or MLNETSEG_THREADS)" };
-        var workers = new Option<int>("--workers") { Description = "data loader threads", DefaultValueFactory = _ => defaults.Data.LoaderWorkers };
+        var workers = new Option<int>("--workers") { Description = "data loader threads", DefaultValueFactory = _ => data.LoaderWorkers };
         var skipBad = new Option<bool>("--skip-bad-samples") { Description = "skip corrupt images and unusable annotations with a warning instead of stopping" };
         var resume = new Option<string?>("--resume") { Description = "checkpoint to resume from (default: the newest in --out)" };
         var noResume = new Option<bool>("--no-resume") { Description = "start afresh even if --out holds checkpoints" };
@@ -100,16 +106,16 @@ internal static class TrainCommand
             }
             catch (Exception e) when (e is ArgumentException or KeyNotFoundException or FileNotFoundException) { return Fail(e.Message); }
 
-            var options = defaults with
+            var options = new TrainingOptions
             {
                 Model = model,
-                Optimizer = defaults.Optimizer with
+                Optimizer = optimizer with
                 {
                     LearningRate = parse.GetValue(lr),
                     GradientAccumulationSteps = parse.GetValue(accumulate),
                     GradientClipNorm = parse.GetValue(clip),
                 },
-                Schedule = defaults.Schedule with
+                Schedule = scheduleDefaults with
                 {
                     Iterations = parse.GetValue(iterations),
                     Epochs = parse.GetValue(epochs),
@@ -117,29 +123,29 @@ internal static class TrainCommand
                     WarmupIterations = parse.GetValue(warmup),
                     Decay = parse.GetValue(schedule) == "cosine" ? LrSchedule.Cosine : LrSchedule.MultiStep,
                 },
-                Data = defaults.Data with
+                Data = data with
                 {
                     BatchSize = parse.GetValue(batchSize),
                     LoaderWorkers = parse.GetValue(workers),
                     SkipBadSamples = parse.GetValue(skipBad),
                 },
-                Checkpoints = defaults.Checkpoints with
+                Checkpoints = checkpoints with
                 {
                     Directory = parse.GetRequiredValue(output),
                     Period = parse.GetValue(checkpointPeriod),
                     ResumeFrom = parse.GetValue(resume),
                     AutoResume = !parse.GetValue(noResume),
                 },
-                Evaluation = defaults.Evaluation with { Period = parse.GetValue(evalPeriod) },
-                Runtime = defaults.Runtime with
+                Evaluation = evaluation with { Period = parse.GetValue(evalPeriod) },
+                Runtime = runtime with
                 {
                     Threads = parse.GetValue(threads),
                     Device = dev,
                     Progress = ReferenceEquals(stdout, Console.Out) ? new ConsoleTrainingProgress() : new ConsoleTrainingProgress(stdout, inPlace: false),
                     Log = message => stderr.WriteLine($"mlnetseg train: {message}"),
                 },
-                Seed = parse.GetValue(seed),
             };
+            if (parse.GetValue(seed) is { } seedValue) options = options with { Seed = seedValue };
             return Run(options, parse.GetRequiredValue(trainJson), parse.GetRequiredValue(trainImages), parse.GetValue(valJson), parse.GetValue(valImages),
                 stdout, stderr);
         });

@@ -38,7 +38,7 @@ public sealed class TrainingDivergedException : Exception
 }
 
 /// <summary>
-/// <see cref="MaskRcnnTrainer.Fit"/> was cancelled through its token. It stopped at an iteration
+/// <see cref="SegmentationTrainer.Fit"/> was cancelled through its token. It stopped at an iteration
 /// boundary and, when a checkpoint directory is set, saved that state to <see cref="Checkpoint"/>,
 /// from which a later <c>Fit</c> resumes exactly.
 /// </summary>
