@@ -17,12 +17,13 @@ CLI="dotnet src/Cli/bin/Release/net10.0/mlnetseg.dll"
 DATA="$OUT/data"
 [ -f "$DATA/annotations/person_keypoints_val.json" ] || $CLI generate --preset small --out "$DATA"
 start=$(date +%s)
-$CLI train --model keypointrcnn \
+$CLI train --family keypointrcnn \
   --train-json "$DATA/annotations/person_keypoints_train.json" --train-images "$DATA/train" \
   --val-json "$DATA/annotations/person_keypoints_val.json" --val-images "$DATA/val" \
-  --out "$OUT/train" --backbone resnet18 --norm batchnorm --widths compact --trainable-layers 5 \
-  --min-size 192 --max-size 256 --batch-size 4 --lr "${LR:-0.02}" --warmup 100 --schedule cosine --clip-grad-norm 10 \
-  --iterations "$ITERATIONS" --rois-per-image 128 --head-positives-per-image 4 --detections-per-image 30 \
+  --out "$OUT/train" --set Backbone=ResNet18 --set Norm=BatchNorm --set Widths=Compact --set Settings.TrainableBackboneLayers=5 \
+  --set Settings.MinSize=192 --set Settings.MaxSize=256 --set Settings.BoxBatchSizePerImage=128 \
+  --set Settings.HeadPositivesPerImage=4 --set Settings.BoxDetectionsPerImage=30 \
+  --batch-size 4 --lr "${LR:-0.02}" --warmup 100 --schedule cosine --clip-grad-norm 10 --iterations "$ITERATIONS" \
   --workers 1 --checkpoint-period 200
 echo "keypoint run: $(( $(date +%s) - start )) s of training and evaluation" >&2
 $CLI curve --metrics "$OUT/train/metrics.jsonl" --out "$OUT/keypoint_curve.svg" \
