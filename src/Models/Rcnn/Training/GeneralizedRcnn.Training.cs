@@ -52,10 +52,7 @@ public abstract partial class GeneralizedRcnn
         var (batch, resized) = Transform.Transform(inputs, onDevice, training: true);
         for (int i = 0; i < resized.Length; i++) CheckPositiveSize(resized[i].Boxes, i);
 
-        var pyramid = Backbone.Forward(batch.Tensors);
-        var levels = pyramid.Select(p => p.Feature).ToArray();
-        var pooled = PooledFeatureNames.Select(name => pyramid.FirstOrDefault(p => p.Name == name).Feature
-            ?? throw new InvalidOperationException($"{GetType().Name}: the backbone returned no level \"{name}\"")).ToArray();
+        var (levels, pooled) = Features(batch);
         var rpn = Rpn.ForwardTraining(batch, levels, resized.Select(t => t.Boxes).ToArray());
         var heads = RoiHeads.ComputeLosses(pooled, rpn.Proposals, batch.ImageSizes, resized);
         return new RcnnLosses(scope.MoveToOuter(rpn.Objectness), scope.MoveToOuter(rpn.BoxReg),
