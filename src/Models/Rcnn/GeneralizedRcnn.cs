@@ -71,9 +71,7 @@ public abstract partial class GeneralizedRcnn : Module
         var inputs = new Tensor[images.Count];
         for (int i = 0; i < images.Count; i++)
         {
-            var image = images[i] ?? throw new ArgumentNullException(nameof(images), $"image {i} is null");
-            if (image.Dim != 3)
-                throw new ArgumentException($"{GetType().Name}: image {i} has shape [{string.Join(", ", image.Shape)}], expected [C, H, W]", nameof(images));
+            var image = GeneralizedRcnnTransform.CheckImage(images, i, GetType().Name);
             originalSizes[i] = ((int)image.Size(1), (int)image.Size(2));
             // Floating images take the model's dtype; others are left for the transform to refuse by name.
             inputs[i] = image.To(image.DType.IsFloatingPoint() ? dtype : image.DType, device);
