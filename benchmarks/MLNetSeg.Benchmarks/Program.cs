@@ -15,6 +15,7 @@ var benchmarks = new Dictionary<string, Func<string[], string>>
     ["nms10k"] = VisionBenchmarks.Nms10k,
     ["rle"] = VisionBenchmarks.RleEncode,
     ["maskrcnn"] = ModelBenchmarks.MaskRcnn,
+    ["masks_to_rle"] = ModelBenchmarks.MasksToRle,
     ["training"] = TrainingBenchmarks.Training,
 };
 if (!benchmarks.TryGetValue(name, out var run))

@@ -85,6 +85,14 @@ public sealed partial class Tensor
         return this;
     }
 
+    /// <summary>In place, an integer value wherever mask is true (passed as an integer, so integer tensors
+    /// are filled exactly).</summary>
+    public Tensor MaskedFill_(Tensor mask, long value)
+    {
+        MaskedFillInplaceS.InvokeVoid(this, mask, value);
+        return this;
+    }
+
     public Tensor MaskedFill_(Tensor mask, Tensor value)
     {
         MaskedFillInplaceT.InvokeVoid(this, mask, value);

@@ -13,7 +13,7 @@ public sealed partial class Tensor
         WhereScalarSelf = new("where", "ScalarSelf"), WhereScalars = new("where", "Scalar"),
         Log2Op = new("log2"), Log1pOp = new("log1p"), Expm1Op = new("expm1"), SinOp = new("sin"), CosOp = new("cos"),
         SquareOp = new("square"), RemainderS = new("remainder", "Scalar"), FloorDivideS = new("floor_divide", "Scalar"),
-        TruncOp = new("trunc");
+        RemainderT = new("remainder", "Tensor"), DivModeT = new("div", "Tensor_mode"), TruncOp = new("trunc");
 
     public Tensor Exp() => ExpOp.Invoke(this);
     public Tensor Log() => LogOp.Invoke(this);
@@ -42,8 +42,15 @@ public sealed partial class Tensor
     /// <summary>Python-style modulo: the result has the sign of the divisor.</summary>
     public Tensor Remainder(double divisor) => RemainderS.Invoke(this, divisor);
 
+    /// <summary>Python-style modulo by a broadcast tensor (torch.remainder); integer tensors stay integer.</summary>
+    public Tensor Remainder(Tensor divisor) => RemainderT.Invoke(this, divisor);
+
     /// <summary>Division rounded towards −∞ (torch.floor_divide).</summary>
     public Tensor FloorDivide(double divisor) => FloorDivideS.Invoke(this, divisor);
+
+    /// <summary>Division by a broadcast tensor rounded towards −∞ (torch.floor_divide, i.e.
+    /// torch.div(rounding_mode="floor")); integer tensors stay integer.</summary>
+    public Tensor FloorDivide(Tensor divisor) => DivModeT.Invoke(this, divisor, "floor");
 
     /// <summary>Clamps into [min, max]; a null bound is open. At least one bound must be given.</summary>
     public Tensor Clamp(double? min = null, double? max = null)
@@ -63,6 +70,13 @@ public sealed partial class Tensor
     public Tensor ClampMin(Tensor min) => ClampMinT.Invoke(this, min);
     public Tensor ClampMax(double max) => ClampMaxS.Invoke(this, max);
     public Tensor ClampMax(Tensor max) => ClampMaxT.Invoke(this, max);
+
+    // Integer bounds stay integers (like a Python int), so an int64 tensor clamped by them stays
+    // int64, where a double bound would promote it to float, as in torch.
+    /// <summary>Clamps into [min, max] with integer bounds.</summary>
+    public Tensor Clamp(long min, long max) => ClampS.Invoke(this, min, max);
+    public Tensor ClampMin(long min) => ClampMinS.Invoke(this, min);
+    public Tensor ClampMax(long max) => ClampMaxS.Invoke(this, max);
 
     /// <summary>Elementwise maximum of two broadcast tensors (torch.maximum; on ties the gradient is split).</summary>
     public Tensor Maximum(Tensor other) => MaximumOp.Invoke(this, other);

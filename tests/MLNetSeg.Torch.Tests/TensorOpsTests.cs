@@ -108,4 +108,34 @@ public class TensorOpsTests
         Assert.AreSame(x, same);
         CollectionAssert.AreEqual(new float[] { 2, 0, 1 }, x.ToArray<float>());
     }
+
+    [TestMethod]
+    public void IntegerBoundsAndFillsKeepInt64TensorsExact()
+    {
+        // 2^53 + 1 has no double: a bound or fill passed as a double would come back as 2^53 (or promote the tensor).
+        using var scope = DisposeScope.Enter();
+        const long big = 9_007_199_254_740_993;
+        var x = Tensor.FromArray(new long[] { -7, 3, big }, 3);
+        var clamped = x.Clamp(-3L, big);
+        Assert.AreEqual(DType.Int64, clamped.DType);
+        CollectionAssert.AreEqual(new long[] { -3, 3, big }, clamped.ToArray<long>());
+        CollectionAssert.AreEqual(new long[] { 0, 3, big }, x.ClampMin(0L).ToArray<long>());
+        CollectionAssert.AreEqual(new long[] { -7, 3, big - 1 }, x.ClampMax(big - 1).ToArray<long>());
+        var filled = x.Clone();
+        Assert.AreSame(filled, filled.MaskedFill_(Tensor.FromArray(new[] { true, false, false }, 3), big));
+        CollectionAssert.AreEqual(new long[] { big, 3, big }, filled.ToArray<long>());
+    }
+
+    [TestMethod]
+    public void TensorRemainderAndFloorDivideRoundTowardsMinusInfinityAsPython()
+    {
+        // Python: -7 % 3 == 2, 7 % -3 == -2, 7 % 3 == 1; -7 // 3 == -3, 7 // -3 == -3, 7 // 3 == 2.
+        using var scope = DisposeScope.Enter();
+        var a = Tensor.FromArray(new long[] { -7, 7, 7 }, 3);
+        var b = Tensor.FromArray(new long[] { 3, -3, 3 }, 3);
+        Assert.AreEqual(DType.Int64, a.Remainder(b).DType);
+        CollectionAssert.AreEqual(new long[] { 2, -2, 1 }, a.Remainder(b).ToArray<long>());
+        Assert.AreEqual(DType.Int64, a.FloorDivide(b).DType);
+        CollectionAssert.AreEqual(new long[] { -3, -3, 2 }, a.FloorDivide(b).ToArray<long>());
+    }
 }

@@ -4,8 +4,8 @@ namespace MLNetSeg.Data.Loading;
 
 /// <summary>
 /// One training example on its way through the transforms: the image as a float32 [C, H, W]
-/// tensor (values in [0, 1] until <see cref="Normalize"/> runs, as torchvision's
-/// <c>ConvertImageDtype(torch.float)</c> leaves them) and its <see cref="DetectionTarget"/> in the
+/// tensor (values in [0, 1], as torchvision's <c>ConvertImageDtype(torch.float)</c> leaves them;
+/// the model's own transform normalises and resizes) and its <see cref="DetectionTarget"/> in the
 /// same pixel coordinates.
 /// </summary>
 /// <remarks>

@@ -56,33 +56,16 @@ public sealed record DetectionTensors(
         return new Instances(ImageHeight, ImageWidth, Vision.Structures.Boxes.FromXyxy(boxes), labels, scores, masks, keypoints, keypointScores);
     }
 
-    /// <summary>COCO RLE of each [1, H, W] bool mask. The masks are transposed to column-major
-    /// first, so each RLE is a single pass over contiguous bytes.</summary>
+    /// <summary>COCO RLE of each [1, H, W] bool mask. The masks are transposed to column-major on the
+    /// tensor side, so each RLE is a single pass over contiguous bytes (<see cref="Rle.FromColumnMajor"/>).</summary>
     private static Rle[] EncodeMasks(Tensor binary, int height, int width)
     {
         int n = (int)binary.Size(0);
         var columnMajor = binary.Reshape(n, height, width).Transpose(1, 2).Contiguous().To(DType.UInt8, Device.Cpu).ToArray<byte>();
-        long pixels = (long)height * width;
+        int pixels = checked(height * width);
         var result = new Rle[n];
         for (int i = 0; i < n; i++)
-        {
-            var span = new ReadOnlySpan<byte>(columnMajor, checked((int)(i * pixels)), checked((int)pixels));
-            var counts = new List<uint>();
-            byte current = 0;
-            uint run = 0;
-            foreach (var p in span)
-            {
-                if (p != current)
-                {
-                    counts.Add(run);
-                    run = 0;
-                    current = p;
-                }
-                run++;
-            }
-            counts.Add(run);
-            result[i] = new Rle(height, width, counts.ToArray());
-        }
+            result[i] = Rle.FromColumnMajor(columnMajor.AsSpan(checked(i * pixels), pixels), height, width);
         return result;
     }
 

@@ -7,26 +7,36 @@ using MLNetSeg.Vision.Structures;
 namespace MLNetSeg.Models.Rcnn;
 
 /// <summary>
-/// A two-stage detector laid out as torchvision's GeneralizedRCNN: children "backbone"
-/// (ResNet + FPN), "rpn" and "roi_heads", so torchvision state dicts load key for key, and a
-/// <see cref="GeneralizedRcnnTransform"/> in front. Models are created in eval mode;
-/// <see cref="Detect"/> / <see cref="Predict(IReadOnlyList{Tensor})"/> refuse to run in training mode,
-/// and <see cref="ComputeLosses"/> (Training/GeneralizedRcnn.Training.cs) only runs in it.
+/// A two-stage detector laid out as torchvision's GeneralizedRCNN(backbone, rpn, roi_heads, transform):
+/// children "backbone" (ResNet + FPN), "rpn" and "roi_heads", so torchvision state dicts load key for
+/// key, and the <see cref="GeneralizedRcnnTransform"/> in front. Every part is given to the constructor;
+/// <see cref="ModelArchitecture.Build"/> is where the torchvision recipes put them together. Models are
+/// created in eval mode; <see cref="Detect"/> / <see cref="Predict(IReadOnlyList{Tensor})"/> refuse to run
+/// in training mode, and <see cref="ComputeLosses"/> (Training/GeneralizedRcnn.Training.cs) only runs in it.
 /// </summary>
 public abstract partial class GeneralizedRcnn : Module
 {
     /// <summary>The FPN levels the RoI heads pool from (torchvision's featmap_names).</summary>
     public static readonly IReadOnlyList<string> PooledFeatureNames = new[] { "0", "1", "2", "3" };
 
-    protected GeneralizedRcnn(BackboneWithFpn backbone, RegionProposalNetwork rpn, RoiHeads roiHeads, RcnnOptions options)
+    /// <param name="backbone">ResNet + FPN.</param>
+    /// <param name="rpn">The region proposal network.</param>
+    /// <param name="roiHeads">The box branch and the model's mask or keypoint branch, with their RoI poolers.</param>
+    /// <param name="transform">Normalisation, resizing and batching in front, mapping back behind; its sizes,
+    /// mean and std must be <paramref name="options"/>' (<see cref="CreateTransform"/>), which model files record.</param>
+    /// <param name="options">The settings the parts were made with (validated here).</param>
+    protected GeneralizedRcnn(BackboneWithFpn backbone, RegionProposalNetwork rpn, RoiHeads roiHeads, GeneralizedRcnnTransform transform,
+        RcnnOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(GetType().Name);
+        ArgumentNullException.ThrowIfNull(transform);
+        CheckTransform(transform, options);
         Options = options;
         Backbone = RegisterModule("backbone", backbone ?? throw new ArgumentNullException(nameof(backbone)));
         Rpn = RegisterModule("rpn", rpn ?? throw new ArgumentNullException(nameof(rpn)));
         RoiHeads = RegisterModule("roi_heads", roiHeads ?? throw new ArgumentNullException(nameof(roiHeads)));
-        Transform = options.ToTransform();
+        Transform = transform;
         Eval();
     }
 
@@ -61,20 +71,14 @@ public abstract partial class GeneralizedRcnn : Module
         var inputs = new Tensor[images.Count];
         for (int i = 0; i < images.Count; i++)
         {
-            var image = images[i] ?? throw new ArgumentNullException(nameof(images), $"image {i} is null");
-            if (image.Dim != 3)
-                throw new ArgumentException($"{GetType().Name}: image {i} has shape [{string.Join(", ", image.Shape)}], expected [C, H, W]", nameof(images));
+            var image = GeneralizedRcnnTransform.CheckImage(images, i, GetType().Name);
             originalSizes[i] = ((int)image.Size(1), (int)image.Size(2));
             // Floating images take the model's dtype; others are left for the transform to refuse by name.
             inputs[i] = image.To(image.DType.IsFloatingPoint() ? dtype : image.DType, device);
         }
 
         var batch = Transform.Transform(inputs);
-        var pyramid = Backbone.Forward(batch.Tensors);
-        var levels = pyramid.Select(p => p.Feature).ToArray();
-        var pooled = PooledFeatureNames.Select(name => pyramid.FirstOrDefault(p => p.Name == name).Feature
-            ?? throw new InvalidOperationException($"{GetType().Name}: the backbone returned no level \"{name}\" " +
-                                                   $"(got {string.Join(", ", pyramid.Select(p => p.Name))})")).ToArray();
+        var (levels, pooled) = Features(batch);
         var (proposals, _) = Rpn.Forward(batch, levels);
         var detections = RoiHeads.Forward(pooled, proposals, batch.ImageSizes);
 
@@ -130,6 +134,47 @@ public abstract partial class GeneralizedRcnn : Module
     /// Loads weights from a safetensors or PyTorch (.pth) file: see <see cref="ModelWeights.Load(Module, string, WeightLoadOptions?)"/>.
     /// </summary>
     public WeightLoadReport LoadWeights(string path, WeightLoadOptions? options = null) => ModelWeights.Load(this, path, options);
+
+    /// <summary>The backbone's pyramid for a batch: every level (what the RPN reads) and the
+    /// <see cref="PooledFeatureNames"/> levels in that order (what the RoI heads pool from).</summary>
+    private (Tensor[] Levels, Tensor[] Pooled) Features(ImageList batch)
+    {
+        var pyramid = Backbone.Forward(batch.Tensors);
+        var levels = pyramid.Select(p => p.Feature).ToArray();
+        var pooled = PooledFeatureNames.Select(name => pyramid.FirstOrDefault(p => p.Name == name).Feature
+            ?? throw new InvalidOperationException($"{GetType().Name}: the backbone returned no level \"{name}\" " +
+                                                   $"(got {string.Join(", ", pyramid.Select(p => p.Name))})")).ToArray();
+        return (levels, pooled);
+    }
+
+    /// <summary>Throws unless <paramref name="transform"/> resizes and normalises as <paramref name="options"/> say:
+    /// a model file keeps the options, and the transform is rebuilt from them.</summary>
+    private void CheckTransform(GeneralizedRcnnTransform transform, RcnnOptions options)
+    {
+        void Require(bool same, string what, object transformValue, object optionsValue)
+        {
+            if (!same)
+                throw new ArgumentException($"{GetType().Name}: the transform's {what} ({transformValue}) is not the options' ({optionsValue}); " +
+                                            "build the transform with GeneralizedRcnn.CreateTransform(options)", nameof(transform));
+        }
+        Require(transform.MinSize == options.MinSize, nameof(RcnnOptions.MinSize), transform.MinSize, options.MinSize);
+        Require(transform.MaxSize == options.MaxSize, nameof(RcnnOptions.MaxSize), transform.MaxSize, options.MaxSize);
+        Require(transform.SizeDivisible == options.SizeDivisible, nameof(RcnnOptions.SizeDivisible), transform.SizeDivisible, options.SizeDivisible);
+        Require(transform.ImageMean.SequenceEqual(options.ImageMean), nameof(RcnnOptions.ImageMean),
+            string.Join(", ", transform.ImageMean), string.Join(", ", options.ImageMean));
+        Require(transform.ImageStd.SequenceEqual(options.ImageStd), nameof(RcnnOptions.ImageStd),
+            string.Join(", ", transform.ImageStd), string.Join(", ", options.ImageStd));
+    }
+
+    /// <summary>torchvision's GeneralizedRCNNTransform for <paramref name="options"/>: short side
+    /// <see cref="RcnnOptions.MinSize"/>, long side at most <see cref="RcnnOptions.MaxSize"/>, normalised by
+    /// <see cref="RcnnOptions.ImageMean"/> / <see cref="RcnnOptions.ImageStd"/>, batched to multiples of
+    /// <see cref="RcnnOptions.SizeDivisible"/>.</summary>
+    public static GeneralizedRcnnTransform CreateTransform(RcnnOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new GeneralizedRcnnTransform(options.MinSize, options.MaxSize, options.ImageMean, options.ImageStd, options.SizeDivisible);
+    }
 
     /// <summary>The RPN shared by the torchvision recipes: one anchor size per FPN level
     /// (<see cref="RcnnOptions.AnchorSizes"/>, torchvision's 32–512) at <see cref="RcnnOptions.AnchorAspectRatios"/>

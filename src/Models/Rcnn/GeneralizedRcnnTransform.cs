@@ -38,23 +38,52 @@ public sealed partial class GeneralizedRcnnTransform
     public int SizeDivisible { get; }
 
     /// <summary>Normalises, resizes and batches float images ([C, H, W], values in [0, 1]).</summary>
-    public ImageList Transform(IReadOnlyList<Tensor> images)
+    public ImageList Transform(IReadOnlyList<Tensor> images) => Run(images, targets: null, training: false).Images;
+
+    /// <summary>
+    /// The one pipeline of both modes: per image, normalise, resize (short side <see cref="MinSize"/>, or
+    /// drawn from <see cref="TrainMinSizes"/> in training) and map its target, if any, onto the resized
+    /// image; then batch, zero-padded to multiples of <see cref="SizeDivisible"/>.
+    /// </summary>
+    private (ImageList Images, RcnnTarget[]? Targets) Run(IReadOnlyList<Tensor> images, IReadOnlyList<RcnnTarget>? targets, bool training)
     {
         ArgumentNullException.ThrowIfNull(images);
         if (images.Count == 0) throw new ArgumentException("GeneralizedRcnnTransform: no images given", nameof(images));
+        if (targets is not null && targets.Count != images.Count)
+            throw new ArgumentException($"GeneralizedRcnnTransform: {images.Count} images but {targets.Count} targets", nameof(targets));
         using var scope = DisposeScope.Enter();
         var resized = new Tensor[images.Count];
         var sizes = new (int Height, int Width)[images.Count];
+        var outTargets = targets is null ? null : new RcnnTarget[images.Count];
         for (int i = 0; i < images.Count; i++)
         {
-            var image = images[i] ?? throw new ArgumentNullException(nameof(images), $"image {i} is null");
-            if (image.Dim != 3)
-                throw new ArgumentException($"GeneralizedRcnnTransform: image {i} has shape [{string.Join(", ", image.Shape)}], expected [C, H, W]", nameof(images));
-            resized[i] = Resize(Normalize(image, i));
+            var image = CheckImage(images, i, nameof(GeneralizedRcnnTransform));
+            var normalized = Normalize(image, i);
+            int minSize = training ? DrawTrainMinSize() : MinSize;
+            double scale = ScaleFactor(image.Size(1), image.Size(2), minSize, MaxSize);
+            resized[i] = ResizeByScale(normalized, scale, InterpolationMode.Bilinear);
             sizes[i] = ((int)resized[i].Size(1), (int)resized[i].Size(2));
+            if (outTargets is not null)
+                outTargets[i] = ResizeTarget(targets![i], ((int)image.Size(1), (int)image.Size(2)), sizes[i], scale);
         }
         var batch = ImageTensors.Batch(resized, SizeDivisible);
-        return new ImageList(scope.MoveToOuter(batch), sizes);
+        foreach (var t in outTargets ?? Array.Empty<RcnnTarget>())
+        {
+            scope.MoveToOuter(t.Boxes);
+            scope.MoveToOuter(t.Labels);
+            if (t.Masks is not null) scope.MoveToOuter(t.Masks);
+            if (t.Keypoints is not null) scope.MoveToOuter(t.Keypoints);
+        }
+        return (new ImageList(scope.MoveToOuter(batch), sizes), outTargets);
+    }
+
+    /// <summary>images[index], checked to be a [C, H, W] tensor; the exception names <paramref name="owner"/> and the index.</summary>
+    internal static Tensor CheckImage(IReadOnlyList<Tensor> images, int index, string owner)
+    {
+        var image = images[index] ?? throw new ArgumentNullException(nameof(images), $"image {index} is null");
+        if (image.Dim != 3)
+            throw new ArgumentException($"{owner}: image {index} has shape [{string.Join(", ", image.Shape)}], expected [C, H, W]", nameof(images));
+        return image;
     }
 
     /// <summary>(image − mean[:, None, None]) / std[:, None, None] in the image's dtype, as torchvision.</summary>
@@ -72,12 +101,16 @@ public sealed partial class GeneralizedRcnnTransform
 
     /// <summary>Bilinear resize of a [C, H, W] image by <see cref="ScaleFactor"/>, the output size
     /// being floor(side · scale) (torchvision's recompute_scale_factor=True path).</summary>
-    public Tensor Resize(Tensor image)
+    public Tensor Resize(Tensor image) =>
+        ResizeByScale(image, ScaleFactor(image.Size(1), image.Size(2), MinSize, MaxSize), InterpolationMode.Bilinear);
+
+    /// <summary>interpolate(x[None], scale_factor=scale, recompute_scale_factor=True)[0] for a [C, H, W] tensor.</summary>
+    private static Tensor ResizeByScale(Tensor chw, double scale, InterpolationMode mode)
     {
-        double scale = ScaleFactor(image.Size(1), image.Size(2), MinSize, MaxSize);
         using var scope = DisposeScope.Enter();
-        var resized = Functional.Interpolate(image.Unsqueeze(0), scaleFactor: (scale, scale), mode: InterpolationMode.Bilinear,
-            alignCorners: false, recomputeScaleFactor: true).Select(0, 0);
+        bool? alignCorners = mode == InterpolationMode.Bilinear ? false : null;
+        var resized = Functional.Interpolate(chw.Unsqueeze(0), scaleFactor: (scale, scale), mode: mode,
+            alignCorners: alignCorners, recomputeScaleFactor: true).Select(0, 0);
         return scope.MoveToOuter(resized);
     }
 

@@ -13,8 +13,8 @@ public sealed class KeypointRcnn : GeneralizedRcnn
     /// <summary>Background and person.</summary>
     public const int DefaultNumClasses = 2;
 
-    public KeypointRcnn(BackboneWithFpn backbone, RegionProposalNetwork rpn, RoiHeads roiHeads, RcnnOptions options)
-        : base(backbone, rpn, roiHeads, options)
+    public KeypointRcnn(BackboneWithFpn backbone, RegionProposalNetwork rpn, RoiHeads roiHeads, GeneralizedRcnnTransform transform, RcnnOptions options)
+        : base(backbone, rpn, roiHeads, transform, options)
     {
         if (!roiHeads.HasKeypoint) throw new ArgumentException("KeypointRcnn: the RoI heads have no keypoint branch", nameof(roiHeads));
     }
@@ -23,19 +23,22 @@ public sealed class KeypointRcnn : GeneralizedRcnn
     public int NumKeypoints => RoiHeads.KeypointPredictor!.NumKeypoints;
 
     /// <summary>keypointrcnn_resnet50_fpn: FrozenBatchNorm2d ResNet-50 (eps <see cref="RcnnOptions.FrozenBatchNormEps"/>),
-    /// FPN without norm, one-conv RPN head, TwoMLPHead, keypoint head. Classes default to 2.</summary>
+    /// FPN without norm, one-conv RPN head, TwoMLPHead, keypoint head. Classes default to 2; built by
+    /// <see cref="ModelArchitecture.Build"/> at torchvision's widths.</summary>
     public static KeypointRcnn ResNet50Fpn(RcnnOptions? options = null)
     {
         options ??= new RcnnOptions();
         options.Validate(nameof(KeypointRcnn));
-        int numClasses = options.NumClasses ?? DefaultNumClasses;
-        var backbone = ResNetFpn.Create(ResNetDepth.ResNet50, options.TrainableBackboneLayers, fpnVersion: 1,
-            frozenBatchNormEps: options.FrozenBatchNormEps);
-        long channels = backbone.OutChannels;
-        var rpn = CreateRpn(channels, convDepth: 1, options);
-        var roiHeads = new RoiHeads(CreateBoxHead(channels, 1), new FastRcnnPredictor(1024, numClasses), options.ToRoiHeadsSettings(),
-            keypointHead: new KeypointRcnnHeads(channels, Enumerable.Repeat(512L, 8).ToArray()),
-            keypointPredictor: new KeypointRcnnPredictor(512, options.NumKeypoints));
-        return new KeypointRcnn(backbone, rpn, roiHeads, options);
+        var architecture = new ModelArchitecture
+        {
+            ModelType = ModelArchitecture.KeypointRcnnType,
+            Version = 1,
+            Backbone = ResNetDepth.ResNet50,
+            FpnVersion = 1,
+            NumClasses = options.NumClasses ?? DefaultNumClasses,
+            NumKeypoints = options.NumKeypoints,
+            Widths = DetectorWidths.Torchvision,
+        };
+        return (KeypointRcnn)architecture.Build(options);
     }
 }

@@ -13,31 +13,34 @@ public sealed class MaskRcnn : GeneralizedRcnn
 {
     public const int DefaultNumClasses = 91;
 
-    public MaskRcnn(BackboneWithFpn backbone, RegionProposalNetwork rpn, RoiHeads roiHeads, RcnnOptions options)
-        : base(backbone, rpn, roiHeads, options)
+    public MaskRcnn(BackboneWithFpn backbone, RegionProposalNetwork rpn, RoiHeads roiHeads, GeneralizedRcnnTransform transform, RcnnOptions options)
+        : base(backbone, rpn, roiHeads, transform, options)
     {
         if (!roiHeads.HasMask) throw new ArgumentException("MaskRcnn: the RoI heads have no mask branch", nameof(roiHeads));
     }
 
     /// <summary>maskrcnn_resnet50_fpn: FrozenBatchNorm2d ResNet-50 (eps <see cref="RcnnOptions.FrozenBatchNormEps"/>),
     /// FPN without norm, one-conv RPN head, TwoMLPHead, mask head without norm.</summary>
-    public static MaskRcnn ResNet50Fpn(RcnnOptions? options = null) => Create(options ?? new RcnnOptions(), version: 1);
+    public static MaskRcnn ResNet50Fpn(RcnnOptions? options = null) => Create(options, version: 1);
 
     /// <summary>maskrcnn_resnet50_fpn_v2 (Li et al. 2021 recipe): BatchNorm2d ResNet-50 and FPN, two-conv
     /// RPN head, 4-conv + FC box head and mask head with BatchNorm.</summary>
-    public static MaskRcnn ResNet50FpnV2(RcnnOptions? options = null) => Create(options ?? new RcnnOptions(), version: 2);
+    public static MaskRcnn ResNet50FpnV2(RcnnOptions? options = null) => Create(options, version: 2);
 
-    private static MaskRcnn Create(RcnnOptions options, int version)
+    /// <summary>The torchvision recipe <paramref name="version"/> at torchvision's widths, built by <see cref="ModelArchitecture.Build"/>.</summary>
+    private static MaskRcnn Create(RcnnOptions? options, int version)
     {
+        options ??= new RcnnOptions();
         options.Validate(nameof(MaskRcnn));
-        int numClasses = options.NumClasses ?? DefaultNumClasses;
-        var backbone = ResNetFpn.Create(ResNetDepth.ResNet50, options.TrainableBackboneLayers, fpnVersion: version,
-            frozenBatchNormEps: options.FrozenBatchNormEps);
-        long channels = backbone.OutChannels;
-        var rpn = CreateRpn(channels, convDepth: version, options);
-        var roiHeads = new RoiHeads(CreateBoxHead(channels, version), new FastRcnnPredictor(1024, numClasses), options.ToRoiHeadsSettings(),
-            maskHead: new MaskRcnnHeads(channels, new long[] { 256, 256, 256, 256 }, dilation: 1, batchNorm: version == 2),
-            maskPredictor: new MaskRcnnPredictor(256, 256, numClasses));
-        return new MaskRcnn(backbone, rpn, roiHeads, options);
+        var architecture = new ModelArchitecture
+        {
+            ModelType = ModelArchitecture.MaskRcnnType,
+            Version = version,
+            Backbone = ResNetDepth.ResNet50,
+            FpnVersion = version,
+            NumClasses = options.NumClasses ?? DefaultNumClasses,
+            Widths = DetectorWidths.Torchvision,
+        };
+        return (MaskRcnn)architecture.Build(options);
     }
 }

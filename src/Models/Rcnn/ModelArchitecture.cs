@@ -1,6 +1,6 @@
 using MLNetSeg.Models.Backbones;
-using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch.Nn;
+using MLNetSeg.Vision.Ops;
 
 namespace MLNetSeg.Models.Rcnn;
 
@@ -10,8 +10,9 @@ namespace MLNetSeg.Models.Rcnn;
 /// two-conv RPN head, 4-conv + FC box head, BatchNorm in the mask head), the ResNet of the
 /// backbone, its FPN recipe (1: FrozenBatchNorm body, plain FPN; 2: BatchNorm body and FPN), the
 /// channel widths (<see cref="DetectorWidths"/>) and the head sizes. <see cref="Of"/> reads it off a
-/// model; <see cref="Build"/> makes a new model from it (random weights), laid out exactly as
-/// <see cref="MaskRcnn.ResNet50Fpn"/> and friends lay theirs out for ResNet-50.
+/// model; <see cref="Build"/> makes a new model from it (random weights). Build is the one place
+/// where R-CNNs are put together: <see cref="MaskRcnn.ResNet50Fpn"/> and the other named recipes are
+/// architectures at torchvision's widths built by it.
 /// </summary>
 public sealed record ModelArchitecture
 {
@@ -119,34 +120,43 @@ public sealed record ModelArchitecture
     /// <summary>
     /// A new model of this architecture (weights initialised as torchvision initialises them, in
     /// eval mode) with <paramref name="options"/> for everything else; the options' class and
-    /// keypoint counts are replaced by this architecture's.
+    /// keypoint counts are replaced by this architecture's. The parts are made in torchvision's
+    /// order (backbone, RPN, box head and predictor, mask or keypoint head and predictor), so the
+    /// same seed gives the same initial weights as torchvision's builders.
     /// </summary>
     public GeneralizedRcnn Build(RcnnOptions? options = null)
     {
         Validate();
         options = (options ?? new RcnnOptions()) with { NumClasses = NumClasses };
         if (NumKeypoints is { } k) options = options with { NumKeypoints = k };
+        bool mask = ModelType == MaskRcnnType;
+        options.Validate(mask ? nameof(MaskRcnn) : nameof(KeypointRcnn));
         if (options.AnchorSizes.Count != 5)
             throw new ArgumentException($"RcnnOptions.AnchorSizes has {options.AnchorSizes.Count} sizes; the ResNet-FPN backbone has 5 levels (P2–P6), one size each");
         var backbone = ResNetFpn.Create(Backbone, options.TrainableBackboneLayers, FpnVersion, frozenBatchNormEps: options.FrozenBatchNormEps,
             baseWidth: Widths.Backbone, fpnChannels: Widths.Fpn);
         long channels = backbone.OutChannels;
         var rpn = GeneralizedRcnn.CreateRpn(channels, convDepth: Version, options);
+        // torchvision's poolers: 7×7 for the box branch, 14×14 for the mask and keypoint branches, sampling ratio 2.
+        var boxRoiPool = new MultiScaleRoiAlign(7, 2);
         var boxHead = GeneralizedRcnn.CreateBoxHead(channels, Version, Widths.BoxHead);
         var boxPredictor = new FastRcnnPredictor(Widths.BoxHead, NumClasses);
-        if (ModelType == MaskRcnnType)
+        var transform = GeneralizedRcnn.CreateTransform(options);
+        if (mask)
         {
-            long mask = Widths.MaskHead;
-            var roiHeads = new RoiHeads(boxHead, boxPredictor, options.ToRoiHeadsSettings(),
-                maskHead: new MaskRcnnHeads(channels, new[] { mask, mask, mask, mask }, dilation: 1, batchNorm: Version == 2),
-                maskPredictor: new MaskRcnnPredictor(mask, mask, NumClasses));
-            return new MaskRcnn(backbone, rpn, roiHeads, options);
+            long width = Widths.MaskHead;
+            var roiHeads = new RoiHeads(boxRoiPool, boxHead, boxPredictor, options.ToRoiHeadsSettings(),
+                maskRoiPool: new MultiScaleRoiAlign(14, 2),
+                maskHead: new MaskRcnnHeads(channels, new[] { width, width, width, width }, dilation: 1, batchNorm: Version == 2),
+                maskPredictor: new MaskRcnnPredictor(width, width, NumClasses));
+            return new MaskRcnn(backbone, rpn, roiHeads, transform, options);
         }
         long keypoint = Widths.KeypointHead;
-        var keypointHeads = new RoiHeads(boxHead, boxPredictor, options.ToRoiHeadsSettings(),
+        var keypointHeads = new RoiHeads(boxRoiPool, boxHead, boxPredictor, options.ToRoiHeadsSettings(),
+            keypointRoiPool: new MultiScaleRoiAlign(14, 2),
             keypointHead: new KeypointRcnnHeads(channels, Enumerable.Repeat(keypoint, 8).ToArray()),
             keypointPredictor: new KeypointRcnnPredictor(keypoint, options.NumKeypoints));
-        return new KeypointRcnn(backbone, rpn, keypointHeads, options);
+        return new KeypointRcnn(backbone, rpn, keypointHeads, transform, options);
     }
 
     /// <summary>Throws naming the first field out of range.</summary>

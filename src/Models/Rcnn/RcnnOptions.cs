@@ -100,8 +100,6 @@ public sealed record RcnnOptions
         HeadPositivesPerImage = HeadPositivesPerImage,
     };
 
-    internal GeneralizedRcnnTransform ToTransform() => new(MinSize, MaxSize, ImageMean, ImageStd, SizeDivisible);
-
     /// <summary>Throws naming the first setting out of range.</summary>
     internal void Validate(string model)
     {

@@ -28,11 +28,12 @@ public sealed record RoiHeadsSettings
 
 /// <summary>
 /// The second stage of a Mask / Keypoint R-CNN (torchvision 0.14 RoIHeads, inference): RoIAlign
-/// 7×7 from FPN levels 0–3, box head and predictor, postprocess_detections (softmax, per-class
-/// decoding, clipping, score threshold, tiny-box removal, class-wise NMS, top detections); then,
-/// when present, the mask branch (RoIAlign 14×14, mask head and predictor, the predicted class's
-/// mask through a sigmoid) and the keypoint branch (RoIAlign 14×14, keypoint head and predictor,
-/// heatmaps to keypoints). Training (proposal sampling and the losses) is in
+/// from FPN levels 0–3 (torchvision: 7×7), box head and predictor, postprocess_detections (softmax,
+/// per-class decoding, clipping, score threshold, tiny-box removal, class-wise NMS, top detections);
+/// then, when present, the mask branch (RoIAlign, torchvision 14×14; mask head and predictor, the
+/// predicted class's mask through a sigmoid) and the keypoint branch (RoIAlign, torchvision 14×14;
+/// keypoint head and predictor, heatmaps to keypoints). As in torchvision, the RoI poolers, heads and
+/// predictors are given to the constructor. Training (proposal sampling and the losses) is in
 /// Training/RoiHeads.Training.cs. State-dict children: box_head, box_predictor, mask_head,
 /// mask_predictor, keypoint_head, keypoint_predictor (the poolers hold no state).
 /// </summary>
@@ -40,32 +41,37 @@ public sealed partial class RoiHeads : Module
 {
     private RoiHeadsSettings settings;
 
-    public RoiHeads(Module<Tensor, Tensor> boxHead, FastRcnnPredictor boxPredictor, RoiHeadsSettings? settings = null,
-        Module<Tensor, Tensor>? maskHead = null, MaskRcnnPredictor? maskPredictor = null,
-        Module<Tensor, Tensor>? keypointHead = null, KeypointRcnnPredictor? keypointPredictor = null)
+    /// <summary>torchvision's RoIHeads(box_roi_pool, box_head, box_predictor, ..., mask_roi_pool, mask_head,
+    /// mask_predictor, keypoint_roi_pool, keypoint_head, keypoint_predictor): a branch is present when its
+    /// pooler, head and predictor are all given, absent when none is.</summary>
+    public RoiHeads(MultiScaleRoiAlign boxRoiPool, Module<Tensor, Tensor> boxHead, FastRcnnPredictor boxPredictor, RoiHeadsSettings? settings = null,
+        MultiScaleRoiAlign? maskRoiPool = null, Module<Tensor, Tensor>? maskHead = null, MaskRcnnPredictor? maskPredictor = null,
+        MultiScaleRoiAlign? keypointRoiPool = null, Module<Tensor, Tensor>? keypointHead = null, KeypointRcnnPredictor? keypointPredictor = null)
     {
-        if ((maskHead is null) != (maskPredictor is null))
-            throw new ArgumentException("RoiHeads: give both a mask head and a mask predictor, or neither");
-        if ((keypointHead is null) != (keypointPredictor is null))
-            throw new ArgumentException("RoiHeads: give both a keypoint head and a keypoint predictor, or neither");
+        if (!AllOrNone(maskRoiPool, maskHead, maskPredictor))
+            throw new ArgumentException("RoiHeads: give a mask RoI pool, a mask head and a mask predictor, or none of them");
+        if (!AllOrNone(keypointRoiPool, keypointHead, keypointPredictor))
+            throw new ArgumentException("RoiHeads: give a keypoint RoI pool, a keypoint head and a keypoint predictor, or none of them");
         this.settings = settings ?? new RoiHeadsSettings();
         BoxCoder = new BoxCoder(this.settings.BoxRegressionWeights);
-        BoxRoiPool = new MultiScaleRoiAlign(7, 2);
+        BoxRoiPool = boxRoiPool ?? throw new ArgumentNullException(nameof(boxRoiPool));
         BoxHead = RegisterModule("box_head", boxHead ?? throw new ArgumentNullException(nameof(boxHead)));
         BoxPredictor = RegisterModule("box_predictor", boxPredictor ?? throw new ArgumentNullException(nameof(boxPredictor)));
         if (maskHead is not null)
         {
-            MaskRoiPool = new MultiScaleRoiAlign(14, 2);
+            MaskRoiPool = maskRoiPool;
             MaskHead = RegisterModule("mask_head", maskHead);
             MaskPredictor = RegisterModule("mask_predictor", maskPredictor!);
         }
         if (keypointHead is not null)
         {
-            KeypointRoiPool = new MultiScaleRoiAlign(14, 2);
+            KeypointRoiPool = keypointRoiPool;
             KeypointHead = RegisterModule("keypoint_head", keypointHead);
             KeypointPredictor = RegisterModule("keypoint_predictor", keypointPredictor!);
         }
     }
+
+    private static bool AllOrNone(params object?[] parts) => parts.All(p => p is null) || parts.All(p => p is not null);
 
     /// <summary>Thresholds and limits; may be replaced between calls (like assigning
     /// roi_heads.score_thresh in torchvision). The box coder keeps the weights it was built with.</summary>

@@ -50,9 +50,9 @@ public sealed class AnchorGenerator
         var ratios = Tensor.FromArray(aspectRatios.Select(v => (float)v).ToArray(), aspectRatios.Count);
         var hRatios = ratios.Sqrt();
         var wRatios = 1.0 / hRatios;
-        var ws = (AtenOps.Unsqueeze(wRatios, 1) * AtenOps.Unsqueeze(s, 0)).Reshape(-1);
-        var hs = (AtenOps.Unsqueeze(hRatios, 1) * AtenOps.Unsqueeze(s, 0)).Reshape(-1);
-        var baseAnchors = AtenOps.Stack(new[] { -ws, -hs, ws, hs }, 1) / 2;
+        var ws = (wRatios.Unsqueeze(1) * s.Unsqueeze(0)).Reshape(-1);
+        var hs = (hRatios.Unsqueeze(1) * s.Unsqueeze(0)).Reshape(-1);
+        var baseAnchors = Tensor.Stack(new[] { -ws, -hs, ws, hs }, 1) / 2;
         return scope.MoveToOuter(baseAnchors.Round());
     }
 
@@ -64,7 +64,7 @@ public sealed class AnchorGenerator
     {
         using var scope = DisposeScope.Enter();
         var levels = GenerateLevels(imageHeight, imageWidth, gridSizes, dtype, device);
-        return scope.MoveToOuter(levels.Length == 1 ? levels[0] : AtenOps.Cat(levels));
+        return scope.MoveToOuter(levels.Length == 1 ? levels[0] : Tensor.Cat(levels));
     }
 
     /// <summary>Generate for feature maps given as tensors ([N, C, H, W]); dtype and device follow the first map.</summary>
@@ -86,11 +86,11 @@ public sealed class AnchorGenerator
                 throw new ArgumentException($"AnchorGenerator: level {l} has an empty grid {gh}×{gw}");
             long strideH = imageHeight / gh, strideW = imageWidth / gw;
             var baseAnchors = cellAnchors[l].To(dtype, d);
-            var shiftsX = AtenOps.MulInt(Tensor.Arange(0, gw, 1, DType.Int32, d), strideW);  // int32, as torchvision's int32 arange times a 0-d stride
-            var shiftsY = AtenOps.MulInt(Tensor.Arange(0, gh, 1, DType.Int32, d), strideH);
-            var shiftX = AtenOps.Expand(AtenOps.Unsqueeze(shiftsX, 0), gh, gw).Reshape(-1);  // meshgrid "ij", row-major
-            var shiftY = AtenOps.Expand(AtenOps.Unsqueeze(shiftsY, 1), gh, gw).Reshape(-1);
-            var shifts = AtenOps.Stack(new[] { shiftX, shiftY, shiftX, shiftY }, 1);
+            var shiftsX = Tensor.Arange(0, gw, 1, DType.Int32, d).Mul(strideW);  // int32, as torchvision's int32 arange times a 0-d stride
+            var shiftsY = Tensor.Arange(0, gh, 1, DType.Int32, d).Mul(strideH);
+            var shiftX = shiftsX.Unsqueeze(0).Expand(gh, gw).Reshape(-1);  // meshgrid "ij", row-major
+            var shiftY = shiftsY.Unsqueeze(1).Expand(gh, gw).Reshape(-1);
+            var shifts = Tensor.Stack(new[] { shiftX, shiftY, shiftX, shiftY }, 1);
             var anchors = (shifts.View(-1, 1, 4) + baseAnchors.View(1, -1, 4)).Reshape(-1, 4);
             result[l] = scope.MoveToOuter(anchors);
         }

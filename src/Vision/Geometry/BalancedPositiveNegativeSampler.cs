@@ -35,20 +35,20 @@ public sealed class BalancedPositiveNegativeSampler
             var labels = matchedIdxs[i];
             if (labels.Dim != 1)
                 throw new ArgumentException($"sampler: labels of image {i} must be 1-d, got [{string.Join(", ", labels.Shape)}]");
-            var positive = AtenOps.WhereIndices(AtenOps.Ge(labels, 1));
-            var negative = AtenOps.WhereIndices(AtenOps.Eq(labels, 0));
+            var positive = labels.Ge(1).NonzeroAsTuple()[0];
+            var negative = labels.Eq(0).NonzeroAsTuple()[0];
 
             // int(batch · fraction) truncates, as Python's int() does.
             long numPos = Math.Min(positive.NumEl, (long)(BatchSizePerImage * PositiveFraction));
             long numNeg = Math.Min(negative.NumEl, BatchSizePerImage - numPos);
 
-            var perm1 = AtenOps.Narrow(Tensor.Randperm(positive.NumEl, DType.Int64, positive.Device), 0, 0, numPos);
-            var perm2 = AtenOps.Narrow(Tensor.Randperm(negative.NumEl, DType.Int64, negative.Device), 0, 0, numNeg);
+            var perm1 = Tensor.Randperm(positive.NumEl, DType.Int64, positive.Device).Narrow(0, 0, numPos);
+            var perm2 = Tensor.Randperm(negative.NumEl, DType.Int64, negative.Device).Narrow(0, 0, numNeg);
             var one = Tensor.Scalar(1, DType.UInt8, labels.Device);
             var posMask = Tensor.Zeros(labels.Shape, DType.UInt8, labels.Device);
             var negMask = Tensor.Zeros(labels.Shape, DType.UInt8, labels.Device);
-            AtenOps.IndexPut_(posMask, AtenOps.Index(positive, perm1), one);
-            AtenOps.IndexPut_(negMask, AtenOps.Index(negative, perm2), one);
+            posMask.IndexPut_(new[] { positive.Index(perm1) }, one);
+            negMask.IndexPut_(new[] { negative.Index(perm2) }, one);
             positives[i] = scope.MoveToOuter(posMask);
             negatives[i] = scope.MoveToOuter(negMask);
         }

@@ -34,7 +34,7 @@ public sealed class BoxCoder
         for (int i = 0; i < parts.Length; i++)
         {
             long n = referenceBoxes[i].Size(0);
-            parts[i] = scope.MoveToOuter(AtenOps.Narrow(targets, 0, start, n));
+            parts[i] = scope.MoveToOuter(targets.Narrow(0, start, n));
             start += n;
         }
         return parts;
@@ -55,8 +55,8 @@ public sealed class BoxCoder
         var wy = Tensor.Scalar(Weights.Y, dtype, device);
         var ww = Tensor.Scalar(Weights.W, dtype, device);
         var wh = Tensor.Scalar(Weights.H, dtype, device);
-        Tensor P(int j) => AtenOps.Unsqueeze(AtenOps.Col(proposals, j), 1);
-        Tensor R(int j) => AtenOps.Unsqueeze(AtenOps.Col(referenceBoxes, j), 1);
+        Tensor P(int j) => proposals.Select(1, j).Unsqueeze(1);
+        Tensor R(int j) => referenceBoxes.Select(1, j).Unsqueeze(1);
 
         var exWidths = P(2) - P(0);
         var exHeights = P(3) - P(1);
@@ -71,7 +71,7 @@ public sealed class BoxCoder
         var dy = wy * (gtCtrY - exCtrY) / exHeights;
         var dw = ww * (gtWidths / exWidths).Log();
         var dh = wh * (gtHeights / exHeights).Log();
-        return scope.MoveToOuter(AtenOps.Cat(new[] { dx, dy, dw, dh }, 1));
+        return scope.MoveToOuter(Tensor.Cat(new[] { dx, dy, dw, dh }, 1));
     }
 
     /// <summary>Decodes [ΣN_i, 4·C] codes against the concatenated reference boxes: [ΣN_i, C, 4].</summary>
@@ -93,31 +93,31 @@ public sealed class BoxCoder
             throw new ArgumentException($"BoxCoder.DecodeSingle: codes must be [{boxes.Size(0)}, 4·C], got [{string.Join(", ", relCodes.Shape)}]");
         using var scope = DisposeScope.Enter();
         var b = boxes.To(relCodes.DType);
-        var widths = AtenOps.Col(b, 2) - AtenOps.Col(b, 0);
-        var heights = AtenOps.Col(b, 3) - AtenOps.Col(b, 1);
-        var ctrX = AtenOps.Col(b, 0) + 0.5 * widths;
-        var ctrY = AtenOps.Col(b, 1) + 0.5 * heights;
+        var widths = b.Select(1, 2) - b.Select(1, 0);
+        var heights = b.Select(1, 3) - b.Select(1, 1);
+        var ctrX = b.Select(1, 0) + 0.5 * widths;
+        var ctrY = b.Select(1, 1) + 0.5 * heights;
 
-        Tensor Every4th(int j) => AtenOps.Slice(relCodes, 1, j, null, 4);
+        Tensor Every4th(int j) => relCodes.Slice(1, j, null, 4);
         var dx = Every4th(0) / Weights.X;
         var dy = Every4th(1) / Weights.Y;
         var dw = (Every4th(2) / Weights.W).ClampMax(BboxXformClip);
         var dh = (Every4th(3) / Weights.H).ClampMax(BboxXformClip);
 
-        var predCtrX = dx * AtenOps.Unsqueeze(widths, 1) + AtenOps.Unsqueeze(ctrX, 1);
-        var predCtrY = dy * AtenOps.Unsqueeze(heights, 1) + AtenOps.Unsqueeze(ctrY, 1);
-        var predW = dw.Exp() * AtenOps.Unsqueeze(widths, 1);
-        var predH = dh.Exp() * AtenOps.Unsqueeze(heights, 1);
+        var predCtrX = dx * widths.Unsqueeze(1) + ctrX.Unsqueeze(1);
+        var predCtrY = dy * heights.Unsqueeze(1) + ctrY.Unsqueeze(1);
+        var predW = dw.Exp() * widths.Unsqueeze(1);
+        var predH = dh.Exp() * heights.Unsqueeze(1);
         var half = Tensor.Scalar(0.5, predCtrX.DType, predCtrX.Device);
         var cToCH = half * predH;
         var cToCW = half * predW;
-        var stacked = AtenOps.Stack(new[] { predCtrX - cToCW, predCtrY - cToCH, predCtrX + cToCW, predCtrY + cToCH }, 2);
-        return scope.MoveToOuter(AtenOps.Flatten(stacked, 1));
+        var stacked = Tensor.Stack(new[] { predCtrX - cToCW, predCtrY - cToCH, predCtrX + cToCW, predCtrY + cToCH }, 2);
+        return scope.MoveToOuter(stacked.Flatten(1));
     }
 
     private static Tensor Concat(IReadOnlyList<Tensor> parts)
     {
         if (parts.Count == 0) throw new ArgumentException("BoxCoder: the list of per-image boxes is empty");
-        return parts.Count == 1 ? parts[0] : AtenOps.Cat(parts.ToArray());
+        return parts.Count == 1 ? parts[0] : Tensor.Cat(parts);
     }
 }

@@ -39,23 +39,23 @@ public sealed class Matcher
                 ? "Matcher: no ground-truth boxes available for one of the images during training"
                 : "Matcher: no proposal boxes available for one of the images during training");
         using var scope = DisposeScope.Enter();
-        var (matchedVals, matches) = AtenOps.MaxDim(matchQualityMatrix, 0);
+        var (matchedVals, matches) = matchQualityMatrix.Max(0);
         var allMatches = AllowLowQualityMatches ? matches.Clone() : null;
 
-        var below = AtenOps.Lt(matchedVals, LowThreshold);
-        var between = AtenOps.And(AtenOps.Ge(matchedVals, LowThreshold), AtenOps.Lt(matchedVals, HighThreshold));
+        var below = matchedVals.Lt(LowThreshold);
+        var between = matchedVals.Ge(LowThreshold).LogicalAnd(matchedVals.Lt(HighThreshold));
         var device = matches.Device;
-        AtenOps.IndexPut_(matches, below, Tensor.Scalar(BelowLowThreshold, DType.Int64, device));
-        AtenOps.IndexPut_(matches, between, Tensor.Scalar(BetweenThresholds, DType.Int64, device));
+        matches.IndexPut_(new[] { below }, Tensor.Scalar(BelowLowThreshold, DType.Int64, device));
+        matches.IndexPut_(new[] { between }, Tensor.Scalar(BetweenThresholds, DType.Int64, device));
 
         if (allMatches is not null)
         {
             // For each ground truth, the predictions of its highest quality (ties included)
             // take back their best ground truth.
-            var (highestForEachGt, _) = AtenOps.MaxDim(matchQualityMatrix, 1);
-            var pairs = AtenOps.Nonzero(AtenOps.Eq(matchQualityMatrix, AtenOps.Unsqueeze(highestForEachGt, 1)));
-            var predictions = AtenOps.Col(pairs, 1);
-            AtenOps.IndexPut_(matches, predictions, AtenOps.Index(allMatches, predictions));
+            var (highestForEachGt, _) = matchQualityMatrix.Max(1);
+            var pairs = matchQualityMatrix.Eq(highestForEachGt.Unsqueeze(1)).Nonzero();
+            var predictions = pairs.Select(1, 1);
+            matches.IndexPut_(new[] { predictions }, allMatches.Index(predictions));
         }
         return scope.MoveToOuter(matches);
     }

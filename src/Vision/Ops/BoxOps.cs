@@ -9,16 +9,13 @@ namespace MLNetSeg.Vision.Ops;
 /// </summary>
 public static class BoxOps
 {
-    private static readonly Op ClampOp = new("clamp"), ClampMinOp = new("clamp_min"), MulOp = new("mul", "Tensor"),
-        DivOp = new("div", "Tensor");
-
     /// <summary>(x2 − x1)·(y2 − y1) per box: [N].</summary>
     public static Tensor BoxArea(Tensor boxes)
     {
         AtenOps.CheckShape2(boxes, 4, "boxes", nameof(BoxArea));
         using var scope = DisposeScope.Enter();
         var b = Upcast(boxes);
-        var area = MulOp.Invoke(AtenOps.SubExact(AtenOps.Col(b, 2), AtenOps.Col(b, 0)), AtenOps.SubExact(AtenOps.Col(b, 3), AtenOps.Col(b, 1)));
+        var area = (b.Select(1, 2) - b.Select(1, 0)) * (b.Select(1, 3) - b.Select(1, 1));
         return scope.MoveToOuter(area);
     }
 
@@ -30,13 +27,13 @@ public static class BoxOps
         using var scope = DisposeScope.Enter();
         var area1 = BoxArea(boxes1);
         var area2 = BoxArea(boxes2);
-        var b1 = AtenOps.Unsqueeze(boxes1, 1);  // [N, 1, 4]
-        var lt = Tensor.Maximum(AtenOps.Slice(b1, 2, 0, 2), AtenOps.Slice(boxes2, 1, 0, 2));  // [N, M, 2]
-        var rb = Tensor.Minimum(AtenOps.Slice(b1, 2, 2, 4), AtenOps.Slice(boxes2, 1, 2, 4));
-        var wh = ClampMinOp.Invoke(Upcast(AtenOps.SubExact(rb, lt)), 0L);
-        var inter = MulOp.Invoke(AtenOps.Select(wh, 2, 0), AtenOps.Select(wh, 2, 1));
-        var union = AtenOps.SubExact(AtenOps.AddExact(AtenOps.Unsqueeze(area1, 1), area2), inter);
-        return scope.MoveToOuter(DivOp.Invoke(inter, union));
+        var b1 = boxes1.Unsqueeze(1);  // [N, 1, 4]
+        var lt = Tensor.Maximum(b1.Slice(2, 0, 2), boxes2.Slice(1, 0, 2));  // [N, M, 2]
+        var rb = Tensor.Minimum(b1.Slice(2, 2, 4), boxes2.Slice(1, 2, 4));
+        var wh = Upcast(rb - lt).ClampMin(0L);
+        var inter = wh.Select(2, 0) * wh.Select(2, 1);
+        var union = area1.Unsqueeze(1) + area2 - inter;
+        return scope.MoveToOuter(inter / union);
     }
 
     /// <summary>Clamps x into [0, width] and y into [0, height]; keeps the shape ([..., 4]) and dtype.</summary>
@@ -49,9 +46,9 @@ public static class BoxOps
         using var scope = DisposeScope.Enter();
         int last = boxes.Dim - 1;
         // Integer bounds keep integer boxes integer (a double bound would promote them).
-        var x = ClampOp.Invoke(AtenOps.Slice(boxes, last, 0, null, 2), 0L, width);
-        var y = ClampOp.Invoke(AtenOps.Slice(boxes, last, 1, null, 2), 0L, height);
-        var clipped = AtenOps.Stack(new[] { x, y }, boxes.Dim).Reshape(boxes.Shape);
+        var x = boxes.Slice(last, 0, null, 2).Clamp(0L, width);
+        var y = boxes.Slice(last, 1, null, 2).Clamp(0L, height);
+        var clipped = Tensor.Stack(new[] { x, y }, boxes.Dim).Reshape(boxes.Shape);
         return scope.MoveToOuter(clipped);
     }
 
@@ -60,10 +57,10 @@ public static class BoxOps
     {
         AtenOps.CheckShape2(boxes, 4, "boxes", nameof(RemoveSmallBoxes));
         using var scope = DisposeScope.Enter();
-        var ws = AtenOps.SubExact(AtenOps.Col(boxes, 2), AtenOps.Col(boxes, 0));
-        var hs = AtenOps.SubExact(AtenOps.Col(boxes, 3), AtenOps.Col(boxes, 1));
-        var keep = AtenOps.And(AtenOps.Ge(ws, minSize), AtenOps.Ge(hs, minSize));
-        return scope.MoveToOuter(AtenOps.WhereIndices(keep));
+        var ws = boxes.Select(1, 2) - boxes.Select(1, 0);
+        var hs = boxes.Select(1, 3) - boxes.Select(1, 1);
+        var keep = ws.Ge(minSize).LogicalAnd(hs.Ge(minSize));
+        return scope.MoveToOuter(keep.NonzeroAsTuple()[0]);
     }
 
     /// <summary>torchvision's _upcast: float16/bfloat16 → float32, int8/int16/uint8 → int32.</summary>

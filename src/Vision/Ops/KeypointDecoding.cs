@@ -24,10 +24,10 @@ public static partial class VisionOps
 
         using var scope = DisposeScope.Enter();
         var device = maps.Device;
-        var offsetX = AtenOps.Col(rois, 0);
-        var offsetY = AtenOps.Col(rois, 1);
-        var widths = AtenOps.SubExact(AtenOps.Col(rois, 2), offsetX).ClampMin(1.0);
-        var heights = AtenOps.SubExact(AtenOps.Col(rois, 3), offsetY).ClampMin(1.0);
+        var offsetX = rois.Select(1, 0);
+        var offsetY = rois.Select(1, 1);
+        var widths = (rois.Select(1, 2) - offsetX).ClampMin(1.0);
+        var heights = (rois.Select(1, 3) - offsetY).ClampMin(1.0);
         var widthsCeil = widths.Ceil();
         var heightsCeil = heights.Ceil();
         if (r == 0)
@@ -41,24 +41,25 @@ public static partial class VisionOps
         for (long i = 0; i < r; i++)
         {
             // One RoI at a time: every RoI has its own resize target.
-            var perKeypoint = AtenOps.Unsqueeze(AtenOps.Select(maps, 0, i), 1);  // [K, 1, S, S]
-            var resized = AtenOps.ResizeBicubic(perKeypoint, mapHeights[i], mapWidths[i]).Reshape(k, -1);
-            var pos = AtenOps.Argmax(resized, 1);
+            var perKeypoint = maps.Select(0, i).Unsqueeze(1);  // [K, 1, S, S]
+            var resized = Functional.Interpolate(perKeypoint, size: (mapHeights[i], mapWidths[i]), mode: InterpolationMode.Bicubic, alignCorners: false)
+                .Reshape(k, -1);
+            var pos = resized.Argmax(1);
             positions[i] = pos;
-            scores[i] = AtenOps.Gather(resized, 1, AtenOps.Unsqueeze(pos, 1)).Reshape(k);
+            scores[i] = resized.Gather(1, pos.Unsqueeze(1)).Reshape(k);
         }
-        var posAll = AtenOps.Stack(positions, 0);                                  // [R, K]
-        var w = AtenOps.Unsqueeze(Tensor.FromArray(mapWidths, new long[] { r }, device), 1);
-        var xInt = AtenOps.Remainder(posAll, w);
-        var yInt = AtenOps.FloorDivide(AtenOps.SubExact(posAll, xInt), w);
+        var posAll = Tensor.Stack(positions, 0);                                  // [R, K]
+        var w = Tensor.FromArray(mapWidths, new long[] { r }, device).Unsqueeze(1);
+        var xInt = posAll.Remainder(w);
+        var yInt = (posAll - xInt).FloorDivide(w);
         // width_correction = w / ceil(w) in the boxes' dtype; torchvision then mixes it (a 0-d
         // tensor) into float32 arithmetic, which is float32 arithmetic on its rounded value.
-        var widthCorrection = AtenOps.Unsqueeze((widths / widthsCeil).To(DType.Float32), 1);
-        var heightCorrection = AtenOps.Unsqueeze((heights / heightsCeil).To(DType.Float32), 1);
-        var x = (xInt.To(DType.Float32) + 0.5) * widthCorrection + AtenOps.Unsqueeze(offsetX.To(DType.Float32), 1);
-        var y = (yInt.To(DType.Float32) + 0.5) * heightCorrection + AtenOps.Unsqueeze(offsetY.To(DType.Float32), 1);
-        var keypoints = AtenOps.Stack(new[] { x, y, Tensor.OnesLike(x) }, 2);
-        var endScores = AtenOps.Stack(scores, 0).To(DType.Float32);
+        var widthCorrection = (widths / widthsCeil).To(DType.Float32).Unsqueeze(1);
+        var heightCorrection = (heights / heightsCeil).To(DType.Float32).Unsqueeze(1);
+        var x = (xInt.To(DType.Float32) + 0.5) * widthCorrection + offsetX.To(DType.Float32).Unsqueeze(1);
+        var y = (yInt.To(DType.Float32) + 0.5) * heightCorrection + offsetY.To(DType.Float32).Unsqueeze(1);
+        var keypoints = Tensor.Stack(new[] { x, y, Tensor.OnesLike(x) }, 2);
+        var endScores = Tensor.Stack(scores, 0).To(DType.Float32);
         return (scope.MoveToOuter(keypoints), scope.MoveToOuter(endScores));
     }
 }

@@ -38,13 +38,13 @@ public sealed class LevelMapper
         if (boxLists.Count == 0) throw new ArgumentException("LevelMapper.Map: no box lists given");
         using var scope = DisposeScope.Enter();
         var areas = boxLists.Select(BoxOps.BoxArea).ToArray();
-        var s = (areas.Length == 1 ? areas[0] : AtenOps.Cat(areas)).Sqrt();
+        var s = (areas.Length == 1 ? areas[0] : Tensor.Cat(areas)).Sqrt();
         var ratio = s / CanonicalScale;
         var eps = Tensor.Scalar(Eps, s.DType, s.Device);
         var levels = EpsInsideLog
             ? (ratio + eps).Log2().Add(CanonicalLevel).Floor()
             : (ratio.Log2().Add(CanonicalLevel) + eps).Floor();
-        var mapped = AtenOps.SubExact(levels.Clamp(KMin, KMax).To(DType.Int64), Tensor.Scalar(KMin, DType.Int64, s.Device));
+        var mapped = levels.Clamp(KMin, KMax).To(DType.Int64) - Tensor.Scalar(KMin, DType.Int64, s.Device);
         return scope.MoveToOuter(mapped);
     }
 }
@@ -119,9 +119,9 @@ public sealed class MultiScaleRoiAlign
         var result = Tensor.Zeros(new long[] { numRois, channels, OutputSize.Height, OutputSize.Width }, features[0].DType, features[0].Device);
         for (int level = 0; level < features.Count; level++)
         {
-            var inLevel = AtenOps.WhereIndices(AtenOps.Eq(levels, level));
-            var pooled = VisionOps.RoiAlign(features[level], AtenOps.Index(rois, inLevel), OutputSize, Scales[level], SamplingRatio, Aligned, Backend);
-            AtenOps.IndexPut_(result, inLevel, pooled.To(result.DType));
+            var inLevel = levels.Eq(level).NonzeroAsTuple()[0];
+            var pooled = VisionOps.RoiAlign(features[level], rois.Index(inLevel), OutputSize, Scales[level], SamplingRatio, Aligned, Backend);
+            result.IndexPut_(new[] { inLevel }, pooled.To(result.DType));
         }
         return scope.MoveToOuter(result);
     }

@@ -57,9 +57,9 @@ public static partial class VisionOps
     {
         if (boxes.NumEl == 0) return Tensor.Empty(new long[] { 0 }, DType.Int64, boxes.Device);
         using var scope = DisposeScope.Enter();
-        var maxCoordinate = AtenOps.MaxAll(boxes);
+        var maxCoordinate = boxes.Max();
         var offsets = idxs.To(boxes.DType) * (maxCoordinate + 1);
-        var shifted = boxes + AtenOps.Unsqueeze(offsets, 1);
+        var shifted = boxes + offsets.Unsqueeze(1);
         return scope.MoveToOuter(Nms(shifted, scores, iouThreshold, backend));
     }
 
@@ -73,13 +73,13 @@ public static partial class VisionOps
         var one = Tensor.Ones(new long[] { 1 }, DType.Bool, scores.Device);
         foreach (var category in categories)
         {
-            var members = AtenOps.WhereIndices(AtenOps.Eq(idxs, category));
-            var kept = Nms(AtenOps.Index(boxes, members), AtenOps.Index(scores, members), iouThreshold, backend);
-            AtenOps.IndexPut_(keepMask, AtenOps.Index(members, kept), one);
+            var members = idxs.Eq(category).NonzeroAsTuple()[0];
+            var kept = Nms(boxes.Index(members), scores.Index(members), iouThreshold, backend);
+            keepMask.IndexPut_(new[] { members.Index(kept) }, one);
         }
-        var keepIndices = AtenOps.WhereIndices(keepMask);
-        var order = AtenOps.ArgSort(AtenOps.Index(scores, keepIndices), 0, descending: true);
-        return scope.MoveToOuter(AtenOps.Index(keepIndices, order));
+        var keepIndices = keepMask.NonzeroAsTuple()[0];
+        var order = scores.Index(keepIndices).Argsort(0, descending: true);
+        return scope.MoveToOuter(keepIndices.Index(order));
     }
 
     private static void CheckNmsInputs(Tensor boxes, Tensor scores, string op)
@@ -103,7 +103,7 @@ public static partial class VisionOps
         long n = boxes.Size(0);
         if (n == 0) return Tensor.Empty(new long[] { 0 }, DType.Int64, boxes.Device);
         using var scope = DisposeScope.Enter();
-        var order = AtenOps.ArgSortStable(scores, 0, descending: true).To(DType.Int64, Device.Cpu).ToArray<long>();
+        var order = scores.Argsort(0, descending: true, stable: true).To(DType.Int64, Device.Cpu).ToArray<long>();
         long[] keep = boxes.DType == DType.Float64
             ? GreedyNms(boxes.To(DType.Float64, Device.Cpu).Contiguous().ToArray<double>(), order, iouThreshold)
             : GreedyNms(boxes.To(DType.Float32, Device.Cpu).Contiguous().ToArray<float>(), order, iouThreshold);

@@ -47,7 +47,7 @@ public static partial class VisionOps
         if (padding < 0) throw new ArgumentOutOfRangeException(nameof(padding), $"{op}: padding {padding} is negative");
 
         using var scope = DisposeScope.Enter();
-        var m4 = shape.Length == 3 ? AtenOps.Unsqueeze(masks, 1) : masks;
+        var m4 = shape.Length == 3 ? masks.Unsqueeze(1) : masks;
         var result = mode == MaskPasteMode.Torchvision
             ? PasteTorchvision(m4, boxes, imageHeight, imageWidth, padding)
             : PasteDetectron2(m4, boxes, imageHeight, imageWidth);
@@ -59,14 +59,14 @@ public static partial class VisionOps
         long n = masks.Size(0), m = masks.Size(-1);
         var canvas = Tensor.Zeros(new long[] { n, 1, imH, imW }, masks.DType, masks.Device);
         if (n == 0) return canvas;
-        var padded = AtenOps.Pad(masks, new long[] { padding, padding, padding, padding });
+        var padded = Functional.Pad(masks, new long[] { padding, padding, padding, padding });
         double scale = (double)(m + 2 * padding) / m;
         // expand_boxes, then truncation to int64, in the boxes' own precision as torchvision does.
-        var wHalf = AtenOps.SubExact(AtenOps.Col(boxes, 2), AtenOps.Col(boxes, 0)) * 0.5 * scale;
-        var hHalf = AtenOps.SubExact(AtenOps.Col(boxes, 3), AtenOps.Col(boxes, 1)) * 0.5 * scale;
-        var xc = AtenOps.AddExact(AtenOps.Col(boxes, 2), AtenOps.Col(boxes, 0)) * 0.5;
-        var yc = AtenOps.AddExact(AtenOps.Col(boxes, 3), AtenOps.Col(boxes, 1)) * 0.5;
-        var expanded = AtenOps.Stack(new[] { xc - wHalf, yc - hHalf, xc + wHalf, yc + hHalf }, 1).To(DType.Int64, Device.Cpu);
+        var wHalf = (boxes.Select(1, 2) - boxes.Select(1, 0)) * 0.5 * scale;
+        var hHalf = (boxes.Select(1, 3) - boxes.Select(1, 1)) * 0.5 * scale;
+        var xc = (boxes.Select(1, 2) + boxes.Select(1, 0)) * 0.5;
+        var yc = (boxes.Select(1, 3) + boxes.Select(1, 1)) * 0.5;
+        var expanded = Tensor.Stack(new[] { xc - wHalf, yc - hHalf, xc + wHalf, yc + hHalf }, 1).To(DType.Int64, Device.Cpu);
         var b = expanded.ToArray<long>();
         for (long i = 0; i < n; i++)
         {
@@ -79,9 +79,9 @@ public static partial class VisionOps
             y1 = Math.Min(y1, by0 + h);
             x1 = Math.Min(x1, bx0 + w);
             if (x1 <= x0 || y1 <= y0) continue;
-            var resized = AtenOps.ResizeBilinear(AtenOps.Narrow(padded, 0, i, 1), h, w);
-            var source = AtenOps.Narrow(AtenOps.Narrow(resized, 2, y0 - by0, y1 - y0), 3, x0 - bx0, x1 - x0);
-            var target = AtenOps.Narrow(AtenOps.Narrow(AtenOps.Narrow(canvas, 0, i, 1), 2, y0, y1 - y0), 3, x0, x1 - x0);
+            var resized = Functional.Interpolate(padded.Narrow(0, i, 1), size: (h, w), mode: InterpolationMode.Bilinear, alignCorners: false);
+            var source = resized.Narrow(2, y0 - by0, y1 - y0).Narrow(3, x0 - bx0, x1 - x0);
+            var target = canvas.Narrow(0, i, 1).Narrow(2, y0, y1 - y0).Narrow(3, x0, x1 - x0);
             target.CopyFrom(source);
         }
         return canvas;
@@ -100,18 +100,18 @@ public static partial class VisionOps
             long x0Int = (long)Math.Max(Math.Floor(b[4 * i]) - 1, 0), y0Int = (long)Math.Max(Math.Floor(b[4 * i + 1]) - 1, 0);
             long x1Int = (long)Math.Min(Math.Ceiling(b[4 * i + 2]) + 1, imW), y1Int = (long)Math.Min(Math.Ceiling(b[4 * i + 3]) + 1, imH);
             if (x1Int <= x0Int || y1Int <= y0Int) continue;
-            var box = AtenOps.Narrow(boxes, 0, i, 1);  // [1, 4]: each coordinate stays [1, 1] as in torch.split
-            Tensor Coord(long j) => AtenOps.Slice(box, 1, j, j + 1);
+            var box = boxes.Narrow(0, i, 1);  // [1, 4]: each coordinate stays [1, 1] as in torch.split
+            Tensor Coord(long j) => box.Slice(1, j, j + 1);
             var imgY = Tensor.Arange(y0Int, y1Int, 1, DType.Float32, masks.Device) + 0.5;
             var imgX = Tensor.Arange(x0Int, x1Int, 1, DType.Float32, masks.Device) + 0.5;
             var gy = (imgY - Coord(1)) / (Coord(3) - Coord(1)) * 2 - 1;  // [1, h']
             var gx = (imgX - Coord(0)) / (Coord(2) - Coord(0)) * 2 - 1;  // [1, w']
             long hh = y1Int - y0Int, ww = x1Int - x0Int;
-            var grid = AtenOps.Stack(new[] {
-                AtenOps.Expand(AtenOps.Unsqueeze(gx, 1), 1, hh, ww),
-                AtenOps.Expand(AtenOps.Unsqueeze(gy, 2), 1, hh, ww) }, 3);
-            var sampled = AtenOps.GridSampleBilinearZeros(AtenOps.Narrow(masks, 0, i, 1), grid.To(masks.DType), alignCorners: false);
-            var target = AtenOps.Narrow(AtenOps.Narrow(AtenOps.Narrow(canvas, 0, i, 1), 2, y0Int, hh), 3, x0Int, ww);
+            var grid = Tensor.Stack(new[] {
+                gx.Unsqueeze(1).Expand(1, hh, ww),
+                gy.Unsqueeze(2).Expand(1, hh, ww) }, 3);
+            var sampled = Functional.GridSample(masks.Narrow(0, i, 1), grid.To(masks.DType), alignCorners: false);
+            var target = canvas.Narrow(0, i, 1).Narrow(2, y0Int, hh).Narrow(3, x0Int, ww);
             target.CopyFrom(sampled);
         }
         return canvas;

@@ -79,9 +79,9 @@ public static partial class VisionOps
         {
             AtenOps.CheckShape2(boxes[i], 4, $"boxes[{i}]", nameof(BoxesToRois));
             var ids = Tensor.Full(new long[] { boxes[i].Size(0), 1 }, i, boxes[i].DType, boxes[i].Device);
-            parts[i] = AtenOps.Cat(new[] { ids, boxes[i] }, 1);
+            parts[i] = Tensor.Cat(new[] { ids, boxes[i] }, 1);
         }
-        return scope.MoveToOuter(parts.Length == 1 ? parts[0] : AtenOps.Cat(parts, 0));
+        return scope.MoveToOuter(parts.Length == 1 ? parts[0] : Tensor.Cat(parts, 0));
     }
 
     private static void CheckRoiAlignInputs(Tensor input, Tensor rois, (int Height, int Width) outputSize)
@@ -101,8 +101,8 @@ public static partial class VisionOps
     {
         if (rois.Size(0) == 0) return;
         using var scope = DisposeScope.Enter();
-        var column = AtenOps.Col(rois, 0);
-        double min = AtenOps.MinAll(column).ItemDouble(), max = AtenOps.MaxAll(column).ItemDouble();
+        var column = rois.Select(1, 0);
+        double min = column.Min().ItemDouble(), max = column.Max().ItemDouble();
         if (min < 0 || max >= images || double.IsNaN(min) || double.IsNaN(max))
             throw new ArgumentException($"RoiAlign: rois[:, 0] holds batch indices in [{min}, {max}] but the input has {images} image(s)");
     }
@@ -137,7 +137,7 @@ public static partial class VisionOps
         var geometry = new RoiGeometry(rois.Detach(), pooledH, pooledW, spatialScale, samplingRatio, aligned);
         // Channels-last rows: row b·H·W + y·W + x holds the C features of that pixel. Made
         // contiguous once: embedding_bag reads whole rows.
-        var rows = AtenOps.Permute(input, 0, 2, 3, 1).Reshape(n * height * width, channels).Contiguous();
+        var rows = input.Permute(0, 2, 3, 1).Reshape(n * height * width, channels).Contiguous();
         var chunks = new List<Tensor>();
         foreach (var (start, count, gridH, gridW) in geometry.Chunks(ComposedRoiAlignTapBudget))
         {
@@ -146,8 +146,8 @@ public static partial class VisionOps
                 (indices, weights, offsets) = geometry.Taps(start, count, gridH, gridW, height, width);
             chunks.Add(AtenOps.EmbeddingBagSum(rows, indices, offsets, weights));  // [count·PH·PW, C]
         }
-        var pooled = chunks.Count == 1 ? chunks[0] : AtenOps.Cat(chunks.ToArray());
-        return AtenOps.Permute(pooled.Reshape(k, pooledH, pooledW, channels), 0, 3, 1, 2).Contiguous();
+        var pooled = chunks.Count == 1 ? chunks[0] : Tensor.Cat(chunks);
+        return pooled.Reshape(k, pooledH, pooledW, channels).Permute(0, 3, 1, 2).Contiguous();
     }
 
     /// <summary>Per-RoI sampling geometry of RoIAlign, in torchvision's kernel arithmetic.</summary>
@@ -166,11 +166,11 @@ public static partial class VisionOps
             k = rois.Size(0);
             var dtype = rois.DType;
             double offset = aligned ? 0.5 : 0.0;
-            batch = AtenOps.Col(rois, 0).To(DType.Int64);
-            startW = AtenOps.Col(rois, 1) * spatialScale - offset;
-            startH = AtenOps.Col(rois, 2) * spatialScale - offset;
-            var roiW = AtenOps.Col(rois, 3) * spatialScale - offset - startW;
-            var roiH = AtenOps.Col(rois, 4) * spatialScale - offset - startH;
+            batch = rois.Select(1, 0).To(DType.Int64);
+            startW = rois.Select(1, 1) * spatialScale - offset;
+            startH = rois.Select(1, 2) * spatialScale - offset;
+            var roiW = rois.Select(1, 3) * spatialScale - offset - startW;
+            var roiH = rois.Select(1, 4) * spatialScale - offset - startH;
             if (!aligned)
             {
                 // torchvision forces malformed RoIs to 1×1 in legacy mode.
@@ -227,33 +227,31 @@ public static partial class VisionOps
         /// (bilinear weight / sample count) and the offset of each output bin's bag.</summary>
         public (Tensor Indices, Tensor Weights, Tensor Offsets) Taps(long start, long count, long maxGridH, long maxGridW, long height, long width)
         {
-            Tensor Part(Tensor t) => AtenOps.Narrow(t, 0, start, count);
+            Tensor Part(Tensor t) => t.Narrow(0, start, count);
             var y = SampleAxis(Part(startH), Part(binH), Part(gridH), pooledH, maxGridH, height);  // [R, PH, GH]
             var x = SampleAxis(Part(startW), Part(binW), Part(gridW), pooledW, maxGridW, width);   // [R, PW, GW]
 
             // Broadcast to [R, PH, PW, GH, GW]: y axes at (1, 3), x axes at (2, 4).
-            Tensor Y(Tensor t) => AtenOps.Unsqueeze(AtenOps.Unsqueeze(t, 2), 4);
-            Tensor X(Tensor t) => AtenOps.Unsqueeze(AtenOps.Unsqueeze(t, 1), 3);
-            Tensor PerRoi(Tensor t) => AtenOps.Unsqueeze(AtenOps.Unsqueeze(AtenOps.Unsqueeze(AtenOps.Unsqueeze(AtenOps.Unsqueeze(t, 1), 2), 3), 4), 5);
-            var valid = AtenOps.And(Y(y.Valid), X(x.Valid));
+            Tensor Y(Tensor t) => t.Unsqueeze(2).Unsqueeze(4);
+            Tensor X(Tensor t) => t.Unsqueeze(1).Unsqueeze(3);
+            Tensor PerRoi(Tensor t) => t.Unsqueeze(1).Unsqueeze(2).Unsqueeze(3).Unsqueeze(4).Unsqueeze(5);
+            var valid = Y(y.Valid).LogicalAnd(X(x.Valid));
             var hy = Y(y.High); var ly = Y(y.Low);
             var hx = X(x.High); var lx = X(x.Low);
-            var w = AtenOps.Stack(new[] { hy * hx, hy * lx, ly * hx, ly * lx }, -1) * PerRoi(Part(invCount));
+            var w = Tensor.Stack(new[] { hy * hx, hy * lx, ly * hx, ly * lx }, -1) * PerRoi(Part(invCount));
 
-            var rowLow = AtenOps.MulInt(Y(y.Floor), width); var rowHigh = AtenOps.MulInt(Y(y.Ceiling), width);
+            var rowLow = Y(y.Floor).Mul(width); var rowHigh = Y(y.Ceiling).Mul(width);
             var colLow = X(x.Floor); var colHigh = X(x.Ceiling);
-            var taps = AtenOps.AddExact(AtenOps.Stack(new[] {
-                AtenOps.AddExact(rowLow, colLow), AtenOps.AddExact(rowLow, colHigh),
-                AtenOps.AddExact(rowHigh, colLow), AtenOps.AddExact(rowHigh, colHigh) }, -1),
-                PerRoi(AtenOps.MulInt(Part(batch), height * width)));
+            var taps = Tensor.Stack(new[] { rowLow + colLow, rowLow + colHigh, rowHigh + colLow, rowHigh + colHigh }, -1)
+                + PerRoi(Part(batch).Mul(height * width));
 
             // Drop the samples the kernel skips; each output bin is one bag of what remains.
             long bags = count * pooledH * pooledW;
-            var keep = AtenOps.Expand(AtenOps.Unsqueeze(valid, 5), count, pooledH, pooledW, maxGridH, maxGridW, 4).Reshape(bags, -1);
-            var perBag = AtenOps.Sum(keep, new long[] { 1 });
-            var offsets = AtenOps.SubExact(AtenOps.Cumsum(perBag, 0), perBag);
+            var keep = valid.Unsqueeze(5).Expand(count, pooledH, pooledW, maxGridH, maxGridW, 4).Reshape(bags, -1);
+            var perBag = keep.Sum(new long[] { 1 });
+            var offsets = perBag.Cumsum(0) - perBag;
             var keepFlat = keep.Reshape(-1);
-            return (AtenOps.Index(taps.Reshape(-1), keepFlat), AtenOps.Index(w.Reshape(-1), keepFlat), offsets);
+            return (taps.Reshape(-1).Index(keepFlat), w.Reshape(-1).Index(keepFlat), offsets);
         }
     }
 
@@ -271,20 +269,20 @@ public static partial class VisionOps
         var device = start.Device;
         var p = Tensor.Arange(0, pooled, 1, dtype, device);                 // [P]
         var i = Tensor.Arange(0, maxGrid, 1, dtype, device) + 0.5;         // [G]
-        var s = AtenOps.Unsqueeze(AtenOps.Unsqueeze(start, 1), 2);
-        var b = AtenOps.Unsqueeze(AtenOps.Unsqueeze(bin, 1), 2);
-        var g = AtenOps.Unsqueeze(AtenOps.Unsqueeze(grid, 1), 2);
+        var s = start.Unsqueeze(1).Unsqueeze(2);
+        var b = bin.Unsqueeze(1).Unsqueeze(2);
+        var g = grid.Unsqueeze(1).Unsqueeze(2);
         // yy = start + p·bin + (i + .5)·bin / grid, in the kernel's order of operations.
-        var coord = s + AtenOps.Unsqueeze(AtenOps.Unsqueeze(p, 0), 2) * b + AtenOps.Unsqueeze(AtenOps.Unsqueeze(i, 0), 1) * b / g;
-        var inGrid = AtenOps.Lt(AtenOps.Unsqueeze(AtenOps.Unsqueeze(i - 0.5, 0), 1), g);
-        var inside = AtenOps.And(AtenOps.Ge(coord, -1.0), AtenOps.Le(coord, size));
-        var valid = AtenOps.And(AtenOps.Expand(inGrid, coord.Shape), inside);
+        var coord = s + p.Unsqueeze(0).Unsqueeze(2) * b + i.Unsqueeze(0).Unsqueeze(1) * b / g;
+        var inGrid = (i - 0.5).Unsqueeze(0).Unsqueeze(1).Lt(g);
+        var inside = coord.Ge(-1.0).LogicalAnd(coord.Le(size));
+        var valid = inGrid.Expand(coord.Shape).LogicalAnd(inside);
         var clamped = coord.ClampMin(0.0);
         var low = clamped.To(DType.Int64);
         // At or past the last row/column both taps sit on it and the coordinate snaps to it.
-        var atEdge = AtenOps.Ge(low, size - 1);
-        var floor = AtenOps.ClampMaxInt(low, size - 1);
-        var ceiling = AtenOps.ClampMaxInt(AtenOps.AddInt(low, 1), size - 1);
+        var atEdge = low.Ge(size - 1);
+        var floor = low.ClampMax(size - 1);
+        var ceiling = low.Add(1L).ClampMax(size - 1);
         var c = Tensor.Where(atEdge, floor.To(dtype), clamped);
         var l = c - floor.To(dtype);
         var h = 1.0 - l;

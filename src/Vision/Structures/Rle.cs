@@ -62,26 +62,50 @@ public sealed class Rle : IEquatable<Rle>
     {
         ArgumentNullException.ThrowIfNull(mask);
         int h = mask.Height, w = mask.Width, n = h * w;
-        if (n == 0) return new Rle(h, w, new uint[] { 0 }, trusted: true);
-        // COCO runs are column-major: transpose once (cache-friendly blocks), then find each run
-        // end with a vectorised search instead of testing pixel by pixel.
+        // COCO runs are column-major: transpose once (cache-friendly blocks), then encode the runs.
         var columnMajor = ArrayPool<byte>.Shared.Rent(n);
         try
         {
             Transpose(mask.Pixels, h, w, columnMajor);
-            var data = columnMajor.AsSpan(0, n);
-            var counts = new List<uint>();
-            byte value = 0;  // runs alternate 0s, 1s, ... starting with (possibly zero) 0s
-            for (int position = 0; position < n; value ^= 1)
-            {
-                int next = data[position..].IndexOfAnyExcept(value);
-                int run = next < 0 ? n - position : next;
-                counts.Add((uint)run);
-                position += run;
-            }
-            return new Rle(h, w, counts.ToArray(), trusted: true);
+            return EncodeRuns(columnMajor.AsSpan(0, n), h, w, "Rle.Encode");
         }
         finally { ArrayPool<byte>.Shared.Return(columnMajor); }
+    }
+
+    /// <summary>
+    /// Encodes a mask whose pixels are already in COCO's column-major order (index <c>x * height + y</c>),
+    /// one byte per pixel, each 0 or 1: for example the bytes of a contiguous [W, H] (transposed) uint8
+    /// tensor. Gives exactly what <see cref="Encode"/> gives for the same mask, without a transpose.
+    /// </summary>
+    /// <exception cref="ArgumentException">The span does not hold height × width bytes, or a byte is neither 0 nor 1.</exception>
+    public static Rle FromColumnMajor(ReadOnlySpan<byte> columnMajor, int height, int width)
+    {
+        BitMask.ValidateSize(height, width);
+        if (columnMajor.Length != (long)height * width)
+            throw new ArgumentException($"Rle.FromColumnMajor: {columnMajor.Length} bytes for a {height}x{width} mask ({(long)height * width} pixels)",
+                nameof(columnMajor));
+        return EncodeRuns(columnMajor, height, width, "Rle.FromColumnMajor");
+    }
+
+    /// <summary>The runs of column-major 0/1 bytes (maskApi <c>rleEncode</c>'s loop): each run end is found
+    /// with a vectorised search instead of testing pixel by pixel. The byte that ends a run must be the other
+    /// value, which checks the 0/1 contract at no extra cost.</summary>
+    private static Rle EncodeRuns(ReadOnlySpan<byte> data, int h, int w, string caller)
+    {
+        int n = data.Length;
+        if (n == 0) return new Rle(h, w, new uint[] { 0 }, trusted: true);
+        var counts = new List<uint>();
+        byte value = 0;  // runs alternate 0s, 1s, ... starting with (possibly zero) 0s
+        for (int position = 0; position < n; value ^= 1)
+        {
+            int next = data[position..].IndexOfAnyExcept(value);
+            int run = next < 0 ? n - position : next;
+            position += run;
+            if (position < n && data[position] != (value ^ 1))
+                throw new ArgumentException($"{caller}: pixel {position} (column-major) is {data[position]}; mask bytes must be 0 or 1");
+            counts.Add((uint)run);
+        }
+        return new Rle(h, w, counts.ToArray(), trusted: true);
     }
 
     /// <summary>dst[x * h + y] = src[y * w + x], in square tiles so both sides stay in cache.</summary>

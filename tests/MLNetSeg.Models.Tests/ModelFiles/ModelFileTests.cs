@@ -6,6 +6,7 @@ using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
 using MLNetSeg.Torch.Nn;
 using MLNetSeg.Torch.Serialization;
+using MLNetSeg.Vision.Ops;
 using MLNetSeg.Vision.Structures;
 
 namespace MLNetSeg.Models.Tests.ModelFiles;
@@ -232,9 +233,9 @@ public sealed class ModelFileTests
         // recipe 1 from the box head, and the layout check catches the extra RPN conv.
         var backbone = ResNetFpn.Create(ResNetDepth.ResNet18, fpnVersion: 1);
         var options = TinyDetectors.Options with { NumClasses = 3 };
-        var roiHeads = new RoiHeads(GeneralizedRcnn.CreateBoxHead(256, 1), new FastRcnnPredictor(1024, 3), null,
-            maskHead: new MaskRcnnHeads(256, new long[] { 256, 256, 256, 256 }), maskPredictor: new MaskRcnnPredictor(256, 256, 3));
-        using var odd = new MaskRcnn(backbone, GeneralizedRcnn.CreateRpn(256, convDepth: 2, options), roiHeads, options);
+        var roiHeads = new RoiHeads(new MultiScaleRoiAlign(7, 2), GeneralizedRcnn.CreateBoxHead(256, 1), new FastRcnnPredictor(1024, 3), null,
+            maskRoiPool: new MultiScaleRoiAlign(14, 2), maskHead: new MaskRcnnHeads(256, new long[] { 256, 256, 256, 256 }), maskPredictor: new MaskRcnnPredictor(256, 256, 3));
+        using var odd = new MaskRcnn(backbone, GeneralizedRcnn.CreateRpn(256, convDepth: 2, options), roiHeads, GeneralizedRcnn.CreateTransform(options), options);
         string path = Path.Combine(directory, "odd.mlseg");
         var e = Assert.ThrowsException<ArgumentException>(() => ModelFile.Save(odd, TinyDetectors.MaskInfo, path));
         StringAssert.Contains(e.Message, "unexpected rpn.head.conv.1.0.weight");

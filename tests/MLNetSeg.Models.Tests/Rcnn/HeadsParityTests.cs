@@ -1,6 +1,7 @@
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
 using MLNetSeg.Torch.Nn;
+using MLNetSeg.Vision.Ops;
 
 namespace MLNetSeg.Models.Tests.Rcnn;
 
@@ -53,10 +54,10 @@ public sealed class HeadsParityTests
         var settings = new RoiHeadsSettings { DetectionsPerImage = fx.Int("box_detections_per_img") };
         var rpn = GeneralizedRcnn.CreateRpn(256, convDepth: version, options);
         var roiHeads = keypoints
-            ? new RoiHeads(GeneralizedRcnn.CreateBoxHead(256, 1), new FastRcnnPredictor(1024, 2), settings,
-                keypointHead: new KeypointRcnnHeads(256, Enumerable.Repeat(512L, 8).ToArray()), keypointPredictor: new KeypointRcnnPredictor(512, 17))
-            : new RoiHeads(GeneralizedRcnn.CreateBoxHead(256, version), new FastRcnnPredictor(1024, 91), settings,
-                maskHead: new MaskRcnnHeads(256, new long[] { 256, 256, 256, 256 }, batchNorm: version == 2),
+            ? new RoiHeads(new MultiScaleRoiAlign(7, 2), GeneralizedRcnn.CreateBoxHead(256, 1), new FastRcnnPredictor(1024, 2), settings,
+                keypointRoiPool: new MultiScaleRoiAlign(14, 2), keypointHead: new KeypointRcnnHeads(256, Enumerable.Repeat(512L, 8).ToArray()), keypointPredictor: new KeypointRcnnPredictor(512, 17))
+            : new RoiHeads(new MultiScaleRoiAlign(7, 2), GeneralizedRcnn.CreateBoxHead(256, version), new FastRcnnPredictor(1024, 91), settings,
+                maskRoiPool: new MultiScaleRoiAlign(14, 2), maskHead: new MaskRcnnHeads(256, new long[] { 256, 256, 256, 256 }, batchNorm: version == 2),
                 maskPredictor: new MaskRcnnPredictor(256, 256, 91));
         using var heads = new Heads(rpn, roiHeads);
         DeterministicWeights.Apply(heads);

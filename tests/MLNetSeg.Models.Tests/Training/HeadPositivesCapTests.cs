@@ -1,6 +1,7 @@
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
 using MLNetSeg.Torch.Nn;
+using MLNetSeg.Vision.Ops;
 
 namespace MLNetSeg.Models.Tests.Training;
 
@@ -44,9 +45,9 @@ public sealed class HeadPositivesCapTests
         using var scope = DisposeScope.Enter();
         TorchRuntime.ManualSeed(3);
         var recorder = new RecordingHead(Channels, Channels);
-        using var heads = new RoiHeads(new TwoMlpHead(Channels * 7 * 7, 16), new FastRcnnPredictor(16, Classes),
+        using var heads = new RoiHeads(new MultiScaleRoiAlign(7, 2), new TwoMlpHead(Channels * 7 * 7, 16), new FastRcnnPredictor(16, Classes),
             new RoiHeadsSettings { BatchSizePerImage = 64, PositiveFraction = 0.5, HeadPositivesPerImage = cap },
-            maskHead: recorder, maskPredictor: new MaskRcnnPredictor(Channels, Channels, Classes));
+            maskRoiPool: new MultiScaleRoiAlign(14, 2), maskHead: recorder, maskPredictor: new MaskRcnnPredictor(Channels, Channels, Classes));
         heads.Train();
         var features = new[] { 16L, 8, 4, 2 }.Select(s => Tensor.Rand(new[] { 2L, Channels, s, s + 2 })).ToArray();
         var sizes = new[] { (64, 72), (64, 72) };

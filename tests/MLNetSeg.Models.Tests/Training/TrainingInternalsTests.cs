@@ -2,6 +2,7 @@ using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Models.Tests;
 using MLNetSeg.Torch;
 using MLNetSeg.Vision.Geometry;
+using MLNetSeg.Vision.Ops;
 
 namespace MLNetSeg.Models.Tests.Training;
 
@@ -122,7 +123,7 @@ public sealed class TrainingInternalsTests
     {
         var p = fx.Param("roi");
         int classes = p.GetProperty("num_classes").GetInt32();
-        return new RoiHeads(new TwoMlpHead(8 * 7 * 7, 16), new FastRcnnPredictor(16, classes), new RoiHeadsSettings
+        return new RoiHeads(new MultiScaleRoiAlign(7, 2), new TwoMlpHead(8 * 7 * 7, 16), new FastRcnnPredictor(16, classes), new RoiHeadsSettings
         {
             BatchSizePerImage = p.GetProperty("batch_size_per_image").GetInt32(),
             PositiveFraction = p.GetProperty("positive_fraction").GetDouble(),

@@ -38,6 +38,39 @@ public class RleTests
     }
 
     [TestMethod]
+    public void FromColumnMajorGivesPycocotoolsCompressedStringByteForByte()
+    {
+        int n = 0;
+        foreach (var c in Masks())
+        {
+            var name = c.GetProperty("name").GetString();
+            int h = c.GetProperty("height").GetInt32(), w = c.GetProperty("width").GetInt32();
+            var rowMajor = RleFixtures.UnpackBits(c.GetProperty("bits").GetString()!, h * w);
+            var columnMajor = new byte[h * w];
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                    columnMajor[x * h + y] = rowMajor[y * w + x];
+            var rle = Rle.FromColumnMajor(columnMajor, h, w);
+            Assert.AreEqual(c.GetProperty("counts").GetString(), rle.ToCompressedString(), name);
+            n++;
+        }
+        Assert.IsTrue(n >= 16, "fixture lost its cases");
+    }
+
+    [TestMethod]
+    public void FromColumnMajorRejectsBytesOtherThanZeroAndOneAndWrongLengths()
+    {
+        // A 2 after a run of 0s, and a 2 after a run of 1s: both end a run with something other than the other value.
+        var afterZeros = Assert.ThrowsException<ArgumentException>(() => Rle.FromColumnMajor(new byte[] { 0, 0, 2, 1, 0, 0 }, 3, 2));
+        StringAssert.Contains(afterZeros.Message, "pixel 2 (column-major) is 2");
+        var afterOnes = Assert.ThrowsException<ArgumentException>(() => Rle.FromColumnMajor(new byte[] { 1, 255, 0, 0, 0, 0 }, 3, 2));
+        StringAssert.Contains(afterOnes.Message, "pixel 1 (column-major) is 255");
+        var length = Assert.ThrowsException<ArgumentException>(() => Rle.FromColumnMajor(new byte[5], 3, 2));
+        StringAssert.Contains(length.Message, "5 bytes for a 3x2 mask");
+        CollectionAssert.AreEqual(new uint[] { 0 }, Rle.FromColumnMajor(ReadOnlySpan<byte>.Empty, 0, 0).Counts.ToArray(), "an empty mask, as Encode");
+    }
+
+    [TestMethod]
     public void DecodeOfPycocotoolsStringGivesTheOriginalMask()
     {
         foreach (var c in Masks())

@@ -36,9 +36,7 @@ public abstract partial class GeneralizedRcnn
         var onDevice = new RcnnTarget[images.Count];
         for (int i = 0; i < images.Count; i++)
         {
-            var image = images[i] ?? throw new ArgumentNullException(nameof(images), $"image {i} is null");
-            if (image.Dim != 3)
-                throw new ArgumentException($"{GetType().Name}: image {i} has shape [{string.Join(", ", image.Shape)}], expected [C, H, W]", nameof(images));
+            var image = GeneralizedRcnnTransform.CheckImage(images, i, GetType().Name);
             if (!image.DType.IsFloatingPoint())
                 throw new ArgumentException($"{GetType().Name}: image {i} is {image.DType}; expected a floating-point image with values in [0, 1]", nameof(images));
             var target = targets[i] ?? throw new ArgumentNullException(nameof(targets), $"target {i} is null");
@@ -52,10 +50,7 @@ public abstract partial class GeneralizedRcnn
         var (batch, resized) = Transform.Transform(inputs, onDevice, training: true);
         for (int i = 0; i < resized.Length; i++) CheckPositiveSize(resized[i].Boxes, i);
 
-        var pyramid = Backbone.Forward(batch.Tensors);
-        var levels = pyramid.Select(p => p.Feature).ToArray();
-        var pooled = PooledFeatureNames.Select(name => pyramid.FirstOrDefault(p => p.Name == name).Feature
-            ?? throw new InvalidOperationException($"{GetType().Name}: the backbone returned no level \"{name}\"")).ToArray();
+        var (levels, pooled) = Features(batch);
         var rpn = Rpn.ForwardTraining(batch, levels, resized.Select(t => t.Boxes).ToArray());
         var heads = RoiHeads.ComputeLosses(pooled, rpn.Proposals, batch.ImageSizes, resized);
         return new RcnnLosses(scope.MoveToOuter(rpn.Objectness), scope.MoveToOuter(rpn.BoxReg),

@@ -1,6 +1,5 @@
 using MLNetSeg.Torch;
 using MLNetSeg.Torch.Nn;
-using MLNetSeg.Vision.Imaging;
 
 namespace MLNetSeg.Models.Rcnn;
 
@@ -38,34 +37,8 @@ public sealed partial class GeneralizedRcnnTransform
     {
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(targets);
-        if (images.Count == 0) throw new ArgumentException("GeneralizedRcnnTransform: no images given", nameof(images));
-        if (targets.Count != images.Count)
-            throw new ArgumentException($"GeneralizedRcnnTransform: {images.Count} images but {targets.Count} targets", nameof(targets));
-        using var scope = DisposeScope.Enter();
-        var resized = new Tensor[images.Count];
-        var sizes = new (int Height, int Width)[images.Count];
-        var outTargets = new RcnnTarget[images.Count];
-        for (int i = 0; i < images.Count; i++)
-        {
-            var image = images[i] ?? throw new ArgumentNullException(nameof(images), $"image {i} is null");
-            if (image.Dim != 3)
-                throw new ArgumentException($"GeneralizedRcnnTransform: image {i} has shape [{string.Join(", ", image.Shape)}], expected [C, H, W]", nameof(images));
-            var normalized = Normalize(image, i);
-            int minSize = training ? DrawTrainMinSize() : MinSize;
-            double scale = ScaleFactor(image.Size(1), image.Size(2), minSize, MaxSize);
-            resized[i] = ResizeByScale(normalized, scale, InterpolationMode.Bilinear);
-            sizes[i] = ((int)resized[i].Size(1), (int)resized[i].Size(2));
-            outTargets[i] = ResizeTarget(targets[i], ((int)image.Size(1), (int)image.Size(2)), sizes[i], scale);
-        }
-        var batch = ImageTensors.Batch(resized, SizeDivisible);
-        foreach (var t in outTargets)
-        {
-            scope.MoveToOuter(t.Boxes);
-            scope.MoveToOuter(t.Labels);
-            if (t.Masks is not null) scope.MoveToOuter(t.Masks);
-            if (t.Keypoints is not null) scope.MoveToOuter(t.Keypoints);
-        }
-        return (new ImageList(scope.MoveToOuter(batch), sizes), outTargets);
+        var (batch, resized) = Run(images, targets, training);
+        return (batch, resized!);
     }
 
     /// <summary>torchvision's torch_choice: k[int(torch.empty(1).uniform_(0, len(k)))].</summary>
@@ -75,16 +48,6 @@ public sealed partial class GeneralizedRcnnTransform
         using var scope = DisposeScope.Enter();
         var draw = Init.Uniform_(Tensor.Empty(new long[] { 1 }, DType.Float32, Device.Cpu), 0, choices.Count).ItemDouble();
         return choices[Math.Min((int)draw, choices.Count - 1)];
-    }
-
-    /// <summary>interpolate(x[None], scale_factor=scale, recompute_scale_factor=True)[0] for a [C, H, W] tensor.</summary>
-    private static Tensor ResizeByScale(Tensor chw, double scale, InterpolationMode mode)
-    {
-        using var scope = DisposeScope.Enter();
-        bool? alignCorners = mode == InterpolationMode.Bilinear ? false : null;
-        var resized = Functional.Interpolate(chw.Unsqueeze(0), scaleFactor: (scale, scale), mode: mode,
-            alignCorners: alignCorners, recomputeScaleFactor: true).Select(0, 0);
-        return scope.MoveToOuter(resized);
     }
 
     private static RcnnTarget ResizeTarget(RcnnTarget target, (int Height, int Width) from, (int Height, int Width) to, double scale)

@@ -74,10 +74,10 @@ public sealed partial class RegionProposalNetwork
             }
             var idx = matcher.Match(BoxOps.BoxIou(gt, a));
             // Clamped: −1/−2 would index out of range; those anchors' boxes are never used.
-            matchedBoxes[i] = scope.MoveToOuter(gt.Index(TrainingOps.ClampMin(idx, 0)));
+            matchedBoxes[i] = scope.MoveToOuter(gt.Index(idx.ClampMin(0L)));
             var l = idx.Ge(0).To(DType.Float32);
-            TrainingOps.Fill_(l, idx.Eq(Matcher.BelowLowThreshold), 0.0);
-            TrainingOps.Fill_(l, idx.Eq(Matcher.BetweenThresholds), -1.0);
+            l.MaskedFill_(idx.Eq(Matcher.BelowLowThreshold), 0.0);
+            l.MaskedFill_(idx.Eq(Matcher.BetweenThresholds), -1.0);
             labels[i] = scope.MoveToOuter(l);
             matched[i] = scope.MoveToOuter(idx);
         }
@@ -98,8 +98,8 @@ public sealed partial class RegionProposalNetwork
     {
         using var scope = DisposeScope.Enter();
         var (positive, negative) = sampler.Sample(labels);
-        var sampledPos = TrainingOps.Indices(Tensor.Cat(positive));
-        var sampledNeg = TrainingOps.Indices(Tensor.Cat(negative));
+        var sampledPos = Tensor.Cat(positive).NonzeroAsTuple()[0];
+        var sampledNeg = Tensor.Cat(negative).NonzeroAsTuple()[0];
         var sampled = Tensor.Cat(new[] { sampledPos, sampledNeg });
         var flatObjectness = objectness.Flatten();
         var allLabels = Tensor.Cat(labels);

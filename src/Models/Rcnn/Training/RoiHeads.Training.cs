@@ -58,7 +58,7 @@ public sealed partial class RoiHeads
             positiveMatched = new Tensor[proposals.Count];
             for (int i = 0; i < proposals.Count; i++)
             {
-                var pos = TrainingOps.Indices(samples.Labels[i].Gt(0));
+                var pos = samples.Labels[i].Gt(0).NonzeroAsTuple()[0];
                 if (Settings.HeadPositivesPerImage is { } cap && pos.Size(0) > cap)
                     pos = pos.Index(Tensor.Randperm(pos.Size(0), device: pos.Device).Narrow(0, 0, cap));
                 positiveProposals[i] = samples.Proposals[i].Index(pos);
@@ -110,7 +110,7 @@ public sealed partial class RoiHeads
         for (int i = 0; i < n; i++)
         {
             // Sampled indices in increasing order (torch.where(pos | neg)), not in draw order.
-            var inds = TrainingOps.Indices(positive[i] | negative[i]);
+            var inds = (positive[i] | negative[i]).NonzeroAsTuple()[0];
             sampledProposals[i] = withGt[i].Index(inds);
             sampledLabels[i] = labels[i].Index(inds);
             sampledMatched[i] = matched[i].Index(inds);
@@ -145,10 +145,10 @@ public sealed partial class RoiHeads
                 continue;
             }
             var idx = matcher.Match(BoxOps.BoxIou(gtBoxes[i], proposals[i]));
-            var clamped = TrainingOps.ClampMin(idx, 0);
+            var clamped = idx.ClampMin(0L);
             var l = gtLabels[i].Index(clamped).To(DType.Int64);
-            TrainingOps.Fill_(l, idx.Eq(Matcher.BelowLowThreshold), 0L);
-            TrainingOps.Fill_(l, idx.Eq(Matcher.BetweenThresholds), -1L);
+            l.MaskedFill_(idx.Eq(Matcher.BelowLowThreshold), 0L);
+            l.MaskedFill_(idx.Eq(Matcher.BetweenThresholds), -1L);
             matched[i] = scope.MoveToOuter(clamped);
             labels[i] = scope.MoveToOuter(l);
         }
@@ -170,7 +170,7 @@ public sealed partial class RoiHeads
         var allTargets = Tensor.Cat(regressionTargets);
         var classification = Functional.CrossEntropy(classLogits, allLabels);
 
-        var positive = TrainingOps.Indices(allLabels.Gt(0));
+        var positive = allLabels.Gt(0).NonzeroAsTuple()[0];
         var positiveLabels = allLabels.Index(positive);
         long n = classLogits.Size(0);
         var perClass = boxRegression.Reshape(n, boxRegression.Size(-1) / 4, 4);
@@ -239,8 +239,8 @@ public sealed partial class RoiHeads
         var yBoundary = y.Eq(rois.Select(1, 3).Unsqueeze(1));
         var cellX = ((x - offsetX) * scaleX).Floor().To(DType.Int64);
         var cellY = ((y - offsetY) * scaleY).Floor().To(DType.Int64);
-        TrainingOps.Fill_(cellX, xBoundary, heatmapSize - 1L);
-        TrainingOps.Fill_(cellY, yBoundary, heatmapSize - 1L);
+        cellX.MaskedFill_(xBoundary, heatmapSize - 1L);
+        cellY.MaskedFill_(yBoundary, heatmapSize - 1L);
 
         var validLocation = cellX.Ge(0) & cellY.Ge(0) & cellX.Lt(heatmapSize) & cellY.Lt(heatmapSize);
         var visible = keypoints.Select(-1, 2).Gt(0);
@@ -271,7 +271,7 @@ public sealed partial class RoiHeads
             valid[i] = v.View(-1);
         }
         var targets = Tensor.Cat(heatmaps);
-        var validIndices = TrainingOps.Indices(Tensor.Cat(valid).To(DType.UInt8));
+        var validIndices = Tensor.Cat(valid).To(DType.UInt8).NonzeroAsTuple()[0];
         if (targets.NumEl == 0 || validIndices.NumEl == 0) return scope.MoveToOuter(keypointLogits.Sum() * 0.0);
         var logits = keypointLogits.View(n * k, h * w);
         return scope.MoveToOuter(Functional.CrossEntropy(logits.Index(validIndices), targets.Index(validIndices)));
