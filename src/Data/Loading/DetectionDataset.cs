@@ -33,6 +33,23 @@ public sealed record DetectionDatasetOptions
 
     /// <summary>Load keypoints when the annotation file has any.</summary>
     public bool LoadKeypoints { get; init; } = true;
+
+    /// <summary>
+    /// The keypoint schema (names, skeleton, flip map) to use instead of the one the annotation
+    /// file implies (see <see cref="DetectionDataset.KeypointSchema"/>), e.g. for a file whose
+    /// categories do not name their keypoints. It must describe as many keypoints as the
+    /// annotations have. Only one of this and <see cref="KeypointFlipMap"/> may be set; both are
+    /// ignored when the dataset has no keypoints (or they are not loaded).
+    /// </summary>
+    public KeypointSchema? KeypointSchema { get; init; }
+
+    /// <summary>
+    /// The left/right flip map to use instead of the one derived from the keypoint names
+    /// (<see cref="Vision.Structures.KeypointSchema.FlipMapFromNames"/>): for each keypoint, the index
+    /// of the keypoint it becomes when the image is mirrored. It must have one entry per keypoint
+    /// and be a permutation that is its own inverse. Names and skeleton still come from the file.
+    /// </summary>
+    public IReadOnlyList<int>? KeypointFlipMap { get; init; }
 }
 
 /// <summary>
@@ -78,6 +95,7 @@ public sealed class DetectionDataset
             list.Add(ann);
         }
         KeypointsPerInstance = Options.LoadKeypoints ? FindKeypointCount(coco) : null;
+        KeypointSchema = BuildKeypointSchema(coco, KeypointsPerInstance, Options);
         var ordered = coco.Images.OrderBy(i => i.Id);
         _images = (Options.RemoveImagesWithoutAnnotations ? ordered.Where(HasUsableAnnotations) : ordered).ToArray();
         _aspectGroups = _images.Select(i => AspectRatioGrouping.GroupOf(i.Height, i.Width)).ToArray();
@@ -98,6 +116,21 @@ public sealed class DetectionDataset
 
     /// <summary>K keypoints per instance when the dataset has keypoints (and they are loaded), else null.</summary>
     public int? KeypointsPerInstance { get; }
+
+    /// <summary>
+    /// What the <see cref="KeypointsPerInstance"/> keypoints are: null exactly when that is null.
+    /// Names come from the "keypoints" list of the file's keypoint category and the skeleton from
+    /// its "skeleton" (1-based in the file, 0-based here); the flip map is derived from the names
+    /// (<see cref="Vision.Structures.KeypointSchema.FlipMapFromNames"/>) unless
+    /// <see cref="DetectionDatasetOptions.KeypointFlipMap"/> gives it, and
+    /// <see cref="DetectionDatasetOptions.KeypointSchema"/> replaces the whole schema. Several
+    /// categories may name keypoints only if they name the same ones (and any skeletons they give
+    /// agree); the lowest category id's skeleton, or the first one given, is used. A 17-keypoint file
+    /// that names no keypoints is read as <see cref="Vision.Structures.KeypointSchema.CocoPerson"/>;
+    /// any other count without names is an error. Pass this to <see cref="RandomHorizontalFlip"/>
+    /// so a flip swaps this dataset's left and right keypoints.
+    /// </summary>
+    public KeypointSchema? KeypointSchema { get; }
 
     public int Count => _images.Length;
 
@@ -263,6 +296,85 @@ public sealed class DetectionDataset
         if (first.Keypoints!.Length == 0)
             throw new CocoFormatException($"{coco.Source}: annotation {first.Id} (image {first.ImageId}) has an empty 'keypoints' list");
         return first.Keypoints.Length / 3;
+    }
+
+    private static KeypointSchema? BuildKeypointSchema(CocoDataset coco, int? keypointCount, DetectionDatasetOptions options)
+    {
+        if (options.KeypointSchema is not null && options.KeypointFlipMap is not null)
+            throw new ArgumentException(
+                $"{coco.Source}: DetectionDatasetOptions.KeypointSchema and KeypointFlipMap are both set; the schema already has a flip map, set only one",
+                nameof(options));
+        if (keypointCount is not int k) return null;
+        if (options.KeypointSchema is { } given)
+        {
+            return given.Count == k ? given : throw new ArgumentException(
+                $"{coco.Source}: DetectionDatasetOptions.KeypointSchema describes {given.Count} keypoints but the annotations have {k}", nameof(options));
+        }
+
+        var named = coco.Categories.Where(c => c.Keypoints is { Count: > 0 }).OrderBy(c => c.Id).ToArray();
+        IReadOnlyList<string> names;
+        IReadOnlyList<(int From, int To)> skeleton;
+        string what;
+        if (named.Length == 0)
+        {
+            // A file with 17 unnamed keypoints is taken for COCO person, as the flip always assumed.
+            if (k != Vision.Structures.KeypointSchema.CocoPerson.Count)
+                throw new CocoFormatException(
+                    $"{coco.Source}: the annotations have {k} keypoints but no category names them (its 'keypoints' list); " +
+                    "name them in the file, or set DetectionDatasetOptions.KeypointSchema, or LoadKeypoints = false");
+            names = Vision.Structures.KeypointSchema.CocoPerson.Names;
+            skeleton = Vision.Structures.KeypointSchema.CocoPerson.Skeleton;
+            what = "the COCO person keypoints (no category names its keypoints)";
+        }
+        else
+        {
+            var first = named[0];
+            int[][]? firstSkeleton = first.Skeleton?.ToArray();
+            var skeletonFrom = first;
+            foreach (var other in named.Skip(1))
+            {
+                if (!other.Keypoints!.SequenceEqual(first.Keypoints!, StringComparer.Ordinal))
+                    throw new CocoFormatException(
+                        $"{coco.Source}: categories {first.Id} ('{first.Name}') and {other.Id} ('{other.Name}') name different keypoints " +
+                        $"([{string.Join(", ", first.Keypoints!)}] vs [{string.Join(", ", other.Keypoints!)}]); a dataset has one keypoint schema " +
+                        "(split the file, or set DetectionDatasetOptions.KeypointSchema, or LoadKeypoints = false)");
+                if (other.Skeleton is not { } s) continue;
+                if (firstSkeleton is null) { firstSkeleton = s.ToArray(); skeletonFrom = other; }
+                else if (!SameEdges(firstSkeleton, s))
+                    throw new CocoFormatException(
+                        $"{coco.Source}: categories {skeletonFrom.Id} ('{skeletonFrom.Name}') and {other.Id} ('{other.Name}') name the same keypoints " +
+                        "but give different 'skeleton's; a dataset has one keypoint schema (or set DetectionDatasetOptions.KeypointSchema)");
+            }
+            what = $"category {first.Id} ('{first.Name}')";
+            names = first.Keypoints!;
+            if (names.Count != k)
+                throw new CocoFormatException($"{coco.Source}: {what} names {names.Count} keypoints but the annotations have {k}");
+            // CocoDataset has checked every edge joins two indices in 1..K.
+            skeleton = (firstSkeleton ?? []).Select(e => (e[0] - 1, e[1] - 1)).ToArray();
+        }
+
+        KeypointSchema fromFile;
+        try
+        {
+            var flip = options.KeypointFlipMap is null ? Vision.Structures.KeypointSchema.FlipMapFromNames(names) : Enumerable.Range(0, k).ToArray();
+            fromFile = new KeypointSchema(names, skeleton, flip);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CocoFormatException($"{coco.Source}: {what}: {e.Message}", e);
+        }
+        if (options.KeypointFlipMap is not { } map) return fromFile;
+        try
+        {
+            return new KeypointSchema(names, skeleton, map);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"{coco.Source}: DetectionDatasetOptions.KeypointFlipMap does not fit {what}: {e.Message}", nameof(options), e);
+        }
+
+        static bool SameEdges(int[][] a, IReadOnlyList<int[]> b) =>
+            a.Length == b.Count && a.Zip(b).All(p => p.First.AsSpan().SequenceEqual(p.Second));
     }
 
     private int CheckIndex(int index) =>

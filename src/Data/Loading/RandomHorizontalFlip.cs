@@ -14,7 +14,12 @@ public sealed class RandomHorizontalFlip : IDetectionTransform
     private static readonly Op FlipOp = new("flip");
 
     /// <param name="probability">Chance of flipping (0.5 in torchvision's presets).</param>
-    /// <param name="keypointSchema">Which keypoints swap; defaults to the 17 COCO person keypoints.</param>
+    /// <param name="keypointSchema">
+    /// Which keypoints swap (its <see cref="KeypointSchema.FlipMap"/>): pass the dataset's
+    /// <see cref="DetectionDataset.KeypointSchema"/>. Null means the 17 COCO person keypoints. Only
+    /// samples with keypoints use it; one whose keypoint count differs from the schema's is an error
+    /// naming the sample.
+    /// </param>
     public RandomHorizontalFlip(double probability = 0.5, KeypointSchema? keypointSchema = null)
     {
         if (!(probability >= 0 && probability <= 1)) throw new ArgumentOutOfRangeException(nameof(probability), $"must be in [0, 1], got {probability}");
@@ -22,8 +27,10 @@ public sealed class RandomHorizontalFlip : IDetectionTransform
         KeypointSchema = keypointSchema ?? KeypointSchema.CocoPerson;
     }
 
+    /// <summary>Chance of flipping.</summary>
     public double Probability { get; }
 
+    /// <summary>The schema whose flip map swaps left and right keypoints.</summary>
     public KeypointSchema KeypointSchema { get; }
 
     public DetectionSample Apply(DetectionSample sample, Random random)
@@ -55,7 +62,11 @@ public sealed class RandomHorizontalFlip : IDetectionTransform
         if (t.Keypoints is { } kp)
         {
             try { keypoints = kp.FlipHorizontal(width, keypointSchema); }
-            catch (ArgumentException e) { throw new ArgumentException($"{sample.Describe()}: {e.Message}", nameof(keypointSchema), e); }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException(
+                    $"{sample.Describe()}: {e.Message} Flip with the dataset's keypoint schema (DetectionDataset.KeypointSchema).", nameof(keypointSchema), e);
+            }
         }
         return sample.With(image, t.WithGeometry(Boxes.FromXyxy(boxes), masks, keypoints));
     }

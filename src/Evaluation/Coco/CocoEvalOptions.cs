@@ -4,8 +4,12 @@ namespace MLNetSeg.Evaluation.Coco;
 public sealed class CocoEvalOptions
 {
     /// <summary>
-    /// OKS sigmas, one per keypoint, for keypoint sets other than the 17 COCO person keypoints
-    /// (pycocotools' <c>params.kpt_oks_sigmas</c>). Null means the COCO person sigmas.
+    /// OKS sigmas, one per keypoint in the ground truth's keypoint order, for keypoint sets other
+    /// than the 17 COCO person keypoints (pycocotools' <c>params.kpt_oks_sigmas</c>, in its units:
+    /// the COCO person ones are 0.025 to 0.107, <see cref="CocoEvalParams.CocoPersonKeypointSigmas"/>).
+    /// Every sigma must be positive and there must be as many as each evaluated category names
+    /// keypoints. Null means the COCO person sigmas, which only fit 17 keypoints: evaluating another
+    /// keypoint count without sigmas is an error.
     /// </summary>
     public IReadOnlyList<double>? KeypointSigmas { get; init; }
 

@@ -43,11 +43,19 @@ public sealed class CocoEvalParams
     /// <summary>Per-keypoint OKS sigmas (keypoints only).</summary>
     public IReadOnlyList<double>? KeypointSigmas { get; }
 
+    /// <summary>pycocotools' <c>Params(iouType)</c>.</summary>
+    /// <param name="iouType">What is evaluated.</param>
+    /// <param name="keypointSigmas">
+    /// Keypoints only: one positive OKS sigma per keypoint (pycocotools' <c>kpt_oks_sigmas</c>);
+    /// null means <see cref="CocoPersonKeypointSigmas"/>.
+    /// </param>
     public static CocoEvalParams For(CocoIouType iouType, IReadOnlyList<double>? keypointSigmas = null)
     {
         const double Max = 1e5 * 1e5;
         if (iouType == CocoIouType.Keypoints)
         {
+            if (keypointSigmas is not null && CocoOks.SigmasProblem(keypointSigmas) is { } problem)
+                throw new ArgumentException($"keypoint sigmas: {problem}", nameof(keypointSigmas));
             return new CocoEvalParams(iouType, [20],
                 [[0, Max], [32 * 32, 96 * 96], [96 * 96, Max]],
                 ["all", "medium", "large"],

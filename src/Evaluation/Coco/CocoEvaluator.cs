@@ -15,6 +15,7 @@ public sealed class CocoEvaluator
     // Prepares the detections once the evaluated images and categories are known: from a results
     // file, or straight from in-memory instances.
     private readonly Func<CocoEvalParams, EvalIndex, List<string>, EvalDetections> _detections;
+    private readonly List<string> _keypointWarnings = [];
 
     public CocoEvaluator(CocoDataset groundTruth, CocoResults results, CocoIouType iouType, CocoEvalOptions? options = null)
         : this(groundTruth, iouType, options)
@@ -61,9 +62,10 @@ public sealed class CocoEvaluator
         _detections = null!; // set by the public constructor that chains here
         _groundTruth = groundTruth ?? throw new ArgumentNullException(nameof(groundTruth));
         _options = options ?? new CocoEvalOptions();
-        if (_options.KeypointSigmas is { Count: 0 })
-            throw new ArgumentException("CocoEvalOptions.KeypointSigmas must not be empty");
+        if (_options.KeypointSigmas is { } sigmas && CocoOks.SigmasProblem(sigmas) is { } problem)
+            throw new ArgumentException($"CocoEvalOptions.KeypointSigmas: {problem}", nameof(options));
         Params = CocoEvalParams.For(iouType, _options.KeypointSigmas);
+        if (iouType == CocoIouType.Keypoints) CheckKeypointCounts();
     }
 
     public CocoEvalParams Params { get; }
@@ -81,7 +83,7 @@ public sealed class CocoEvaluator
     {
         var clock = Stopwatch.StartNew();
         var p = Params;
-        var warnings = new List<string>();
+        var warnings = new List<string>(_keypointWarnings);
         int? dop = _options.MaxDegreeOfParallelism;
         var index = EvalIndex.Create(_groundTruth, _options);
         var gt = EvalGroundTruth.Build(_groundTruth, p, index, dop, warnings);
@@ -110,6 +112,44 @@ public sealed class CocoEvaluator
 
         var names = index.CategoryIds.Select(id => _groundTruth.GetCategory(id).Name).ToArray();
         return new CocoEvalResult(p, index.ImageIds, index.CategoryIds, names, precision, recall, warnings, clock.Elapsed);
+    }
+
+    /// <summary>
+    /// The sigmas must fit every evaluated category that names its keypoints (categories that do
+    /// not are checked annotation by annotation). Without user sigmas the 17 COCO person sigmas
+    /// are used, which pycocotools would broadcast against another keypoint count and fail with a
+    /// numpy shape error in computeOks; here that is a clear error up front.
+    /// </summary>
+    private void CheckKeypointCounts()
+    {
+        var sigmas = _options.KeypointSigmas;
+        var person = KeypointSchema.CocoPerson;
+        var ids = _options.CategoryIds is { } chosen ? chosen.ToHashSet() : null;
+        foreach (var c in _groundTruth.Categories)
+        {
+            if (ids is not null && !ids.Contains(c.Id)) continue;
+            if (c.Keypoints is not { Count: > 0 } names) continue;
+            string what = $"category {c.Id} ('{c.Name}') of {_groundTruth.Source}";
+            if (sigmas is not null)
+            {
+                if (sigmas.Count != names.Count)
+                    throw new ArgumentException(
+                        $"CocoEvalOptions.KeypointSigmas has {sigmas.Count} sigmas but {what} has {names.Count} keypoints; give one sigma per keypoint", "options");
+            }
+            else if (names.Count != person.Count)
+            {
+                throw new ArgumentException(
+                    $"{what} has {names.Count} keypoints but no OKS sigmas are given, and the default (COCO person) sigmas are for {person.Count}; " +
+                    $"give {names.Count} per-keypoint sigmas in CocoEvalOptions.KeypointSigmas (pycocotools' kpt_oks_sigmas units: the COCO person ones are 0.025 to 0.107)",
+                    "options");
+            }
+            else if (!names.SequenceEqual(person.Names, StringComparer.OrdinalIgnoreCase))
+            {
+                _keypointWarnings.Add(
+                    $"{what} has 17 keypoints that are not the COCO person ones ({string.Join(", ", names)}); " +
+                    "they are scored with the COCO person OKS sigmas (set CocoEvalOptions.KeypointSigmas for their own)");
+            }
+        }
     }
 
     /// <summary>
@@ -170,7 +210,7 @@ public sealed class CocoEvaluator
                 gb[j] = gt.Boxes[g];
                 ga[j] = gt.Area[g];
             }
-            return oks.Compute(dk, gk, gb, ga);
+            return oks.ComputeMatrix(dk, gk, gb, ga);
         }
         var crowd = new bool[gCount];
         for (int j = 0; j < gCount; j++) crowd[j] = gt.IsCrowd[cell.GroundTruths[j]];

@@ -2,17 +2,27 @@ namespace MLNetSeg.Evaluation.Coco;
 
 /// <summary>
 /// Object keypoint similarity, as pycocotools' <c>computeOks</c> computes it, operation for operation:
-/// e = (dx² + dy²) / (2σ)² / (area + eps) / 2 over the visible ground-truth keypoints; a ground truth
-/// without visible keypoints measures the distance to its box enlarged by one box size on each side.
+/// OKS = mean over the visible ground-truth keypoints of exp(−e), e = (dx² + dy²) / (2σ)² / (area + eps) / 2,
+/// with area the ground truth's "area" and eps = <c>np.spacing(1)</c>; a ground truth without
+/// visible keypoints measures, over all keypoints, the distance to its box enlarged by one box size
+/// on each side.
 /// </summary>
-internal sealed class CocoOks
+public sealed class CocoOks
 {
     private const double Eps = 2.220446049250313e-16; // np.spacing(1)
 
+    private readonly double[] _sigmas;
     private readonly double[] _vars;
 
+    /// <param name="sigmas">
+    /// One OKS sigma per keypoint, positive, in pycocotools' units (<c>params.kpt_oks_sigmas</c>:
+    /// the COCO person ones, <see cref="CocoEvalParams.CocoPersonKeypointSigmas"/>, are 0.025 to 0.107).
+    /// </param>
     public CocoOks(IReadOnlyList<double> sigmas)
     {
+        ArgumentNullException.ThrowIfNull(sigmas);
+        if (SigmasProblem(sigmas) is { } problem) throw new ArgumentException($"OKS sigmas: {problem}", nameof(sigmas));
+        _sigmas = sigmas.ToArray();
         _vars = new double[sigmas.Count];
         for (int i = 0; i < _vars.Length; i++)
         {
@@ -21,8 +31,45 @@ internal sealed class CocoOks
         }
     }
 
+    /// <summary>The per-keypoint sigmas.</summary>
+    public IReadOnlyList<double> Sigmas => _sigmas;
+
+    /// <summary>K, the number of keypoints (and sigmas).</summary>
+    public int KeypointCount => _sigmas.Length;
+
+    /// <summary>What is wrong with a sigma list (empty, a sigma not positive and finite), or null.</summary>
+    internal static string? SigmasProblem(IReadOnlyList<double> sigmas)
+    {
+        if (sigmas.Count == 0) return "the list is empty; give one sigma per keypoint";
+        for (int i = 0; i < sigmas.Count; i++)
+        {
+            if (!(sigmas[i] > 0 && double.IsFinite(sigmas[i])))
+                return FormattableString.Invariant($"sigma {i} is {sigmas[i]}; every sigma must be a positive number");
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The OKS of one detection against one ground truth.
+    /// </summary>
+    /// <param name="detection">The detection's K (x, y, score-or-visibility) triplets; every keypoint counts, its third value is not used.</param>
+    /// <param name="groundTruth">The ground truth's K (x, y, visibility) triplets; visibility &gt; 0 marks the keypoints compared.</param>
+    /// <param name="groundTruthBox">The ground truth's COCO box [x, y, w, h] (used only when no keypoint is visible).</param>
+    /// <param name="groundTruthArea">The ground truth's "area" (the scale s² of the formula).</param>
+    public double Compute(IReadOnlyList<double> detection, IReadOnlyList<double> groundTruth, IReadOnlyList<double> groundTruthBox, double groundTruthArea)
+    {
+        ArgumentNullException.ThrowIfNull(detection);
+        ArgumentNullException.ThrowIfNull(groundTruth);
+        ArgumentNullException.ThrowIfNull(groundTruthBox);
+        int n = 3 * KeypointCount;
+        if (detection.Count != n) throw new ArgumentException($"the detection has {detection.Count} numbers; {KeypointCount} keypoints need {n}", nameof(detection));
+        if (groundTruth.Count != n) throw new ArgumentException($"the ground truth has {groundTruth.Count} numbers; {KeypointCount} keypoints need {n}", nameof(groundTruth));
+        if (groundTruthBox.Count != 4) throw new ArgumentException($"the box has {groundTruthBox.Count} numbers, not 4 (x, y, w, h)", nameof(groundTruthBox));
+        return ComputeMatrix([detection.ToArray()], [groundTruth.ToArray()], [groundTruthBox.ToArray()], [groundTruthArea])[0, 0];
+    }
+
     /// <summary>OKS[d, g] for detections (in score order) and ground truths (in file order).</summary>
-    public double[,] Compute(IReadOnlyList<double[]> dtKeypoints, IReadOnlyList<double[]> gtKeypoints, IReadOnlyList<double[]> gtBoxes, IReadOnlyList<double> gtAreas)
+    internal double[,] ComputeMatrix(IReadOnlyList<double[]> dtKeypoints, IReadOnlyList<double[]> gtKeypoints, IReadOnlyList<double[]> gtBoxes, IReadOnlyList<double> gtAreas)
     {
         int k = _vars.Length;
         var ious = new double[dtKeypoints.Count, gtKeypoints.Count];

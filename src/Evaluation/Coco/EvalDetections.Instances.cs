@@ -44,7 +44,7 @@ internal sealed partial class EvalDetections
                 var kps = instances.Keypoints ?? throw new ArgumentException($"{where} has no keypoints for the keypoints evaluation");
                 if (kps.KeypointsPerInstance != p.KeypointSigmas!.Count)
                     throw new ArgumentException(
-                        $"{where}: instances have {kps.KeypointsPerInstance} keypoints but there are {p.KeypointSigmas.Count} OKS sigmas (set CocoEvalOptions.KeypointSigmas for other keypoint sets)");
+                        $"{where}: instances have {kps.KeypointsPerInstance} keypoints but there are {p.KeypointSigmas.Count} OKS sigmas (CocoEvalOptions.KeypointSigmas: one sigma per keypoint; the default is the 17 COCO person sigmas)");
             }
             bool imageKept = index.ImageIndex.ContainsKey(imageId);
             for (int j = 0; j < instances.Count; j++)

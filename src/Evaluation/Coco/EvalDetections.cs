@@ -147,7 +147,7 @@ internal sealed partial class EvalDetections
             var kp = r.Keypoints ?? throw new CocoFormatException($"{where}: has no 'keypoints'; keypoints evaluation needs them");
             if (kp.Length != 3 * p.KeypointSigmas!.Count)
                 throw new CocoFormatException(
-                    $"{where}: 'keypoints' has {kp.Length / 3} keypoints but there are {p.KeypointSigmas.Count} OKS sigmas (set CocoEvalOptions.KeypointSigmas for other keypoint sets)");
+                    $"{where}: 'keypoints' has {kp.Length / 3} keypoints but there are {p.KeypointSigmas.Count} OKS sigmas (CocoEvalOptions.KeypointSigmas: one sigma per keypoint; the default is the 17 COCO person sigmas)");
             d.Keypoints[j] = kp;
         }
     }

@@ -63,7 +63,7 @@ internal sealed class EvalGroundTruth
                     $"{Where(gt, ann)}: 'keypoints' is missing; keypoints evaluation needs it (restrict the evaluation to keypoint categories with CocoEvalOptions.CategoryIds)");
                 if (kp.Length != expected)
                     throw new CocoFormatException(
-                        $"{Where(gt, ann)}: 'keypoints' has {kp.Length / 3} keypoints but there are {expected / 3} OKS sigmas (set CocoEvalOptions.KeypointSigmas for other keypoint sets)");
+                        $"{Where(gt, ann)}: 'keypoints' has {kp.Length / 3} keypoints but there are {expected / 3} OKS sigmas (CocoEvalOptions.KeypointSigmas: one sigma per keypoint; the default is the 17 COCO person sigmas)");
                 int numKeypoints = ann.NumKeypoints ?? throw new CocoFormatException($"{Where(gt, ann)}: 'num_keypoints' is missing; keypoints evaluation needs it");
                 result.Keypoints[i] = kp;
                 result.Ignore[i] = numKeypoints == 0 || ann.IsCrowd;

@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace MLNetSeg.Vision.Structures;
 
 /// <summary>
@@ -43,6 +45,7 @@ public sealed class KeypointSchema
         _flipMap = flipMap.ToArray();
     }
 
+    /// <summary>Keypoint names, in channel order.</summary>
     public IReadOnlyList<string> Names => _names;
 
     /// <summary>Skeleton edges, 0-based.</summary>
@@ -51,6 +54,7 @@ public sealed class KeypointSchema
     /// <summary>Index each keypoint maps to under a horizontal flip.</summary>
     public IReadOnlyList<int> FlipMap => _flipMap;
 
+    /// <summary>K, the number of keypoints.</summary>
     public int Count => _names.Length;
 
     /// <summary>Index of the keypoint called <paramref name="name"/>.</summary>
@@ -60,6 +64,68 @@ public sealed class KeypointSchema
         if (i < 0) throw new KeyNotFoundException($"No keypoint named '{name}'; known: {string.Join(", ", _names)}.");
         return i;
     }
+
+    public override string ToString() => $"KeypointSchema ({Count} keypoints: {string.Join(", ", _names)})";
+
+    /// <summary>
+    /// A schema whose flip map is derived from the names (see <see cref="FlipMapFromNames"/>).
+    /// </summary>
+    /// <param name="names">Keypoint names, in channel order.</param>
+    /// <param name="skeleton">Edges as 0-based keypoint indices; null for none.</param>
+    public static KeypointSchema FromNames(IReadOnlyList<string> names, IReadOnlyList<(int From, int To)>? skeleton = null)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        return new KeypointSchema(names, skeleton ?? [], FlipMapFromNames(names));
+    }
+
+    /// <summary>
+    /// The left/right flip map that the keypoint names imply: a name is paired with the name that
+    /// has "left" and "right" swapped anywhere in it (left_eye ↔ right_eye, LeftHand ↔ RightHand,
+    /// hip_left ↔ hip_right) or a standalone "l"/"r" token swapped (l_knee ↔ r_knee, knee.L ↔ knee.R;
+    /// tokens are separated by anything but letters and digits), compared case-insensitively.
+    /// A name without such a partner (nose, or "cleft" when there is no "cright") maps to itself.
+    /// For the 17 COCO person names this is <see cref="CocoPerson"/>'s flip map.
+    /// </summary>
+    /// <exception cref="ArgumentException">A partner name matches several keypoints (names that differ only in case).</exception>
+    public static int[] FlipMapFromNames(IReadOnlyList<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        int k = names.Count;
+        var byLowerName = new Dictionary<string, int>(k, StringComparer.Ordinal);
+        var ambiguous = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < k; i++)
+        {
+            if (names[i] is null) throw new ArgumentException($"names[{i}] is null.", nameof(names));
+            if (!byLowerName.TryAdd(names[i].ToLowerInvariant(), i)) ambiguous.Add(names[i].ToLowerInvariant());
+        }
+        var map = new int[k];
+        Array.Fill(map, -1);
+        for (int i = 0; i < k; i++)
+        {
+            if (map[i] >= 0) continue;
+            map[i] = i;
+            string lower = names[i].ToLowerInvariant();
+            string mirrored = MirrorName(lower);
+            if (mirrored == lower || !byLowerName.TryGetValue(mirrored, out int j)) continue;
+            if (ambiguous.Contains(mirrored))
+                throw new ArgumentException(
+                    $"The mirror of keypoint '{names[i]}' is '{mirrored}', which several keypoint names match when case is ignored; give the flip map explicitly.",
+                    nameof(names));
+            // Pair only mutual partners that are still free, so the map is always its own inverse.
+            if (map[j] < 0 && MirrorName(names[j].ToLowerInvariant()) == lower)
+            {
+                map[i] = j;
+                map[j] = i;
+            }
+        }
+        return map;
+    }
+
+    // "left" ↔ "right" anywhere, and a standalone "l" ↔ "r" token (lowercase input).
+    private static readonly Regex SideWord = new("left|right|(?<![a-z0-9])[lr](?![a-z0-9])", RegexOptions.CultureInvariant);
+
+    private static string MirrorName(string lower) =>
+        SideWord.Replace(lower, m => m.Value switch { "left" => "right", "right" => "left", "l" => "r", _ => "l" });
 
     /// <summary>
     /// The 17 COCO person keypoints in the order of the COCO annotation files, the skeleton of

@@ -65,8 +65,10 @@ public sealed class CocoEvaluatorErrorTests
              "annotations": [{"id": 5, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10], "area": 100,
                               "keypoints": [2, 2, 2, 5, 5, 2], "num_keypoints": 2}]}
             """, "gt.json");
-        var e = Fails("""[{"image_id": 1, "category_id": 1, "keypoints": [1, 1, 2, 4, 4, 2], "score": 0.5}]""", CocoIouType.Keypoints, gt);
-        StringAssert.StartsWith(e.Message, "gt.json: annotation 5 (image 1): 'keypoints' has 2 keypoints but there are 17 OKS sigmas");
+        // The category names two keypoints, so the default 17 sigmas are refused before reading annotations.
+        var e = Assert.ThrowsException<ArgumentException>(() => CocoEvaluator.Evaluate(
+            gt, CocoResults.Parse("""[{"image_id": 1, "category_id": 1, "keypoints": [1, 1, 2, 4, 4, 2], "score": 0.5}]""", "dt.json"), CocoIouType.Keypoints));
+        StringAssert.StartsWith(e.Message, "category 1 ('p') of gt.json has 2 keypoints but no OKS sigmas are given");
         // With sigmas for the two keypoints the same files evaluate.
         var result = CocoEvaluator.Evaluate(gt, CocoResults.Parse("""[{"image_id": 1, "category_id": 1, "keypoints": [1, 1, 2, 4, 4, 2], "score": 0.5}]"""),
                                             CocoIouType.Keypoints, new CocoEvalOptions { KeypointSigmas = [0.05, 0.05] });
