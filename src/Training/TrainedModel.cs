@@ -107,11 +107,7 @@ public sealed class TrainedModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(dataset);
         var categories = dataset.Categories;
-        var info = ModelFileInfo.ForCategories(categories.CategoryIds.Select((id, i) => (checked((int)id), categories.Names[i])),
-            dataset.KeypointsPerInstance is { } k ? SchemaFor(k) : null);
+        var info = ModelFileInfo.ForCategories(categories.CategoryIds.Select((id, i) => (checked((int)id), categories.Names[i])), dataset.KeypointSchema);
         return properties is null ? info : info with { Properties = properties };
     }
-
-    // Until datasets carry their own keypoint schema, a 17-keypoint dataset is COCO person's.
-    private static KeypointSchema? SchemaFor(int keypoints) => keypoints == KeypointSchema.CocoPerson.Count ? KeypointSchema.CocoPerson : null;
 }

@@ -30,6 +30,8 @@ internal sealed class TrainingLoop
             ["trainer"] = nameof(SegmentationTrainer),
             ["family"] = family.Name,
         });
+        // The keypoint schema goes into the model (and its files) only for families that predict keypoints.
+        if (!family.TasksFor(options.Model).HasFlag(SegmentationTasks.Keypoints)) info = info with { Keypoints = null };
         _context = new TrainingContext(options, train, validation, info, cancellation);
 
         _hooks.Add(new ProgressHook());
@@ -120,7 +122,7 @@ internal sealed class TrainingLoop
     private static IDetectionTransform? TrainingTransform(DataOptions data, DetectionDataset train)
     {
         var steps = new List<IDetectionTransform>();
-        if (data.HorizontalFlip) steps.Add(new RandomHorizontalFlip(0.5));
+        if (data.HorizontalFlip) steps.Add(new RandomHorizontalFlip(0.5, train.KeypointSchema));
         if (data.ColorJitter > 0) steps.Add(new ColorJitter(data.ColorJitter, data.ColorJitter, data.ColorJitter));
         return steps.Count switch { 0 => null, 1 => steps[0], _ => new Compose(steps.ToArray()) };
     }

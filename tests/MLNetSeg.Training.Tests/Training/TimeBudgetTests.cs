@@ -53,15 +53,21 @@ public sealed class TimeBudgetTests
     [TestMethod]
     public void ARunEndsWhenItsTrainingTimeReachesTheBudget()
     {
+        // The test family's steps take milliseconds, so many fit in the budget even on a busy machine.
+        TinySemanticFamily.TinySemanticFamily.Register();
         var log = new ProgressLog();
         var fast = FastOptions(null, 1, log);
-        var budget = TimeSpan.FromSeconds(5);
-        var options = fast with { Schedule = new ScheduleOptions { TimeBudget = budget, WarmupIterations = 1, Decay = LrSchedule.Cosine } };
-        using var trained = new MaskRcnnTrainer(options).Fit(Data.Train());
+        var budget = TimeSpan.FromSeconds(3);
+        var options = fast with
+        {
+            Model = new TinySemanticFamily.TinySemanticOptions(),
+            Schedule = new ScheduleOptions { TimeBudget = budget, WarmupIterations = 1, Decay = LrSchedule.Cosine },
+        };
+        using var trained = new SegmentationTrainer(options).Fit(Data.Train());
         var summary = trained.Summary!;
         var iterations = log.Reports.Where(r => r.Event == TrainingEvent.Iteration).ToList();
         Assert.AreEqual(summary.Iterations, iterations.Count, "one report per iteration (LogPeriod 1)");
-        Assert.IsTrue(summary.Iterations >= 2, $"{summary.Iterations} iterations in {budget}");
+        Assert.IsTrue(summary.Iterations >= 10, $"{summary.Iterations} iterations in {budget}");
         Assert.IsTrue(summary.TrainingTime >= budget, $"trained {summary.TrainingTime}, budget {budget}");
         double perIteration = summary.TrainingTime.TotalSeconds / summary.Iterations;
         Assert.IsTrue(summary.TrainingTime.TotalSeconds < budget.TotalSeconds + 2 * perIteration + 1,
@@ -70,7 +76,7 @@ public sealed class TimeBudgetTests
         Assert.IsFalse(summary.StoppedByTimeLimit, "the budget is the plan, not a safety stop");
         // The rate applied at the last step was set when less than one iteration of the budget was left.
         double last = iterations[^1].LearningRate, peak = iterations.Max(r => r.LearningRate);
-        Assert.IsTrue(last < 0.25 * peak, $"the cosine decays to the end of the budget: last rate {last}, peak {peak}");
+        Assert.IsTrue(last < 0.1 * peak, $"the cosine decays to the end of the budget: last rate {last}, peak {peak}");
         Assert.AreEqual(iterations[^1].TotalIterations, summary.Iterations, "the last report's total is the run's length");
     }
 }
