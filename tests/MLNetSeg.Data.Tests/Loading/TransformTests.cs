@@ -44,14 +44,17 @@ public sealed class TransformTests
     public void ResizeOutputSizeMatchesTorchvisionOnRealisticSizes()
     {
         // Includes float32 rounding cases: 427x640 at short edge 512 gives 511 rows in torchvision.
+        int cases = 0;
         foreach (var s in Load("resize.json").GetProperty("sizes").EnumerateArray())
         {
+            cases++;
             var input = new ImageSize(s.GetProperty("height").GetInt32(), s.GetProperty("width").GetInt32());
             int shortEdge = s.GetProperty("short_edge").GetInt32();
             var e = s.GetProperty("expected").EnumerateArray().Select(v => v.GetInt32()).ToArray();
             Assert.AreEqual(new ImageSize(e[0], e[1]), ResizeShortestEdge.OutputSize(input, shortEdge, s.GetProperty("max_size").GetInt32()),
                 $"{input} at short edge {shortEdge}");
         }
+        Assert.IsTrue(cases > 0, "resize.json: no sizes");
     }
 
     [TestMethod]
@@ -131,8 +134,10 @@ public sealed class TransformTests
         var f = Load("color.json");
         using var scope = DisposeScope.Enter();
         var image = FloatTensor(f.GetProperty("image"));
+        int singles = 0, steps = 0;
         foreach (var s in f.GetProperty("single").EnumerateArray())
         {
+            singles++;
             string op = s.GetProperty("op").GetString()!;
             double factor = s.GetProperty("factor").GetDouble();
             var adjustment = Enum.Parse<ColorAdjustment>(op, ignoreCase: true);
@@ -141,7 +146,11 @@ public sealed class TransformTests
         var chain = f.GetProperty("chain");
         var x = image;
         foreach (var step in chain.GetProperty("steps").EnumerateArray())
+        {
             x = ImageAdjust.Apply(x, Enum.Parse<ColorAdjustment>(step.GetProperty("op").GetString()!, true), step.GetProperty("factor").GetDouble());
+            steps++;
+        }
+        Assert.IsTrue(singles > 0 && steps > 0, $"color.json: {singles} single adjustments and {steps} chained steps");
         AssertExact(chain.GetProperty("expected"), x, "saturation → brightness → contrast chain");
         AssertExact(f.GetProperty("grayscale"), ImageAdjust.RgbToGrayscale(image), "rgb_to_grayscale");
     }
