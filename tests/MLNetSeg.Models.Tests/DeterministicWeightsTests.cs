@@ -22,30 +22,38 @@ public class DeterministicWeightsTests
     [TestMethod]
     public void HashesEqualPython()
     {
+        int cases = 0;
         foreach (var e in Fixture().GetProperty("fnv1a64").EnumerateArray())
         {
             var name = e.GetProperty("name").GetString()!;
             Assert.AreEqual(ulong.Parse(e.GetProperty("hash").GetString()!), DeterministicWeights.Fnv1a64(name), $"FNV-1a of '{name}'");
+            cases++;
         }
+        Assert.IsTrue(cases > 0, "deterministic_weights.json: no fnv1a64 cases");
     }
 
     [TestMethod]
     public void EntryValuesEqualPythonExactly()
     {
+        int cases = 0;
         foreach (var e in Fixture().GetProperty("entries").EnumerateArray())
         {
+            cases++;
             var name = e.GetProperty("name").GetString()!;
             var shape = e.GetProperty("shape").EnumerateArray().Select(x => x.GetInt64()).ToArray();
             var values = DeterministicWeights.Values(name, shape);
             var indices = e.GetProperty("indices").EnumerateArray().Select(x => x.GetInt32()).ToArray();
             var expected = e.GetProperty("values").EnumerateArray().Select(x => x.GetDouble()).ToArray();
             var expected32 = e.GetProperty("float32").EnumerateArray().Select(x => x.GetDouble()).ToArray();
+            Assert.IsTrue(indices.Length > 0 && expected.Length == indices.Length && expected32.Length == indices.Length,
+                $"{name}: {indices.Length} indices, {expected.Length} values, {expected32.Length} float32 values in the fixture");
             for (int k = 0; k < indices.Length; k++)
             {
                 Assert.AreEqual(expected[k], values[indices[k]], 0.0, $"{name}[{indices[k]}]");
                 Assert.AreEqual((float)expected32[k], (float)values[indices[k]], 0f, $"{name}[{indices[k]}] as float32");
             }
         }
+        Assert.IsTrue(cases > 0, "deterministic_weights.json: no entries");
     }
 
     [TestMethod]
@@ -57,6 +65,7 @@ public class DeterministicWeightsTests
         var stream = DeterministicWeights.UniformStream(u.GetProperty("name").GetString()!, u.GetProperty("count").GetInt64());
         var indices = u.GetProperty("indices").EnumerateArray().Select(x => x.GetInt32()).ToArray();
         var expected = u.GetProperty("values").EnumerateArray().Select(x => x.GetDouble()).ToArray();
+        Assert.IsTrue(indices.Length > 0 && expected.Length == indices.Length, $"fixture: {indices.Length} indices, {expected.Length} values");
         for (int k = 0; k < indices.Length; k++)
             Assert.AreEqual(expected[k], stream[indices[k]], 0.0, $"u[{indices[k]}]");
     }

@@ -45,6 +45,7 @@ public sealed class DetectionDatasetTests
             Assert.IsTrue(target.IsCrowd.All(c => !c), $"{what}: crowd annotations are dropped by default");
             checkedTargets++;
         }
+        Assert.IsTrue(checkedTargets > 0, $"{name}_expected.json: no targets");
         Assert.AreEqual(ids.Length, checkedTargets);
     }
 
@@ -93,11 +94,14 @@ public sealed class DetectionDatasetTests
     [TestMethod]
     public void AspectGroupsFollowTorchvisionQuantisation()
     {
+        int cases = 0;
         foreach (var g in Load("grouped.json").GetProperty("aspect_groups").EnumerateArray())
         {
             int h = g.GetProperty("height").GetInt32(), w = g.GetProperty("width").GetInt32();
             Assert.AreEqual(g.GetProperty("group").GetInt32(), AspectRatioGrouping.GroupOf(h, w), $"{h}x{w}");
+            cases++;
         }
+        Assert.IsTrue(cases > 0, "grouped.json: no aspect groups");
     }
 
     [TestMethod]

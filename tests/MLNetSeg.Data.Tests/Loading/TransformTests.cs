@@ -67,8 +67,10 @@ public sealed class TransformTests
         var f = Load("color.json");
         using var scope = DisposeScope.Enter();
         var image = FloatTensor(f.GetProperty("image"));
+        int singles = 0, steps = 0;
         foreach (var s in f.GetProperty("single").EnumerateArray())
         {
+            singles++;
             string op = s.GetProperty("op").GetString()!;
             double factor = s.GetProperty("factor").GetDouble();
             var adjustment = Enum.Parse<ColorAdjustment>(op, ignoreCase: true);
@@ -77,7 +79,11 @@ public sealed class TransformTests
         var chain = f.GetProperty("chain");
         var x = image;
         foreach (var step in chain.GetProperty("steps").EnumerateArray())
+        {
             x = ImageAdjust.Apply(x, Enum.Parse<ColorAdjustment>(step.GetProperty("op").GetString()!, true), step.GetProperty("factor").GetDouble());
+            steps++;
+        }
+        Assert.IsTrue(singles > 0 && steps > 0, $"color.json: {singles} single adjustments and {steps} chained steps");
         AssertExact(chain.GetProperty("expected"), x, "saturation → brightness → contrast chain");
         AssertExact(f.GetProperty("grayscale"), ImageAdjust.RgbToGrayscale(image), "rgb_to_grayscale");
     }

@@ -72,6 +72,7 @@ internal sealed class PycocotoolsExpectation
         for (int i = 0; i < Stats.Length; i++)
             AssertClose(Stats[i], actual.Stats[i], tolerance, $"{Name}: stats[{i}] ({actual.StatNames[i]})");
 
+        Assert.IsTrue(PerCategoryAp.Length > 0, $"{Name}: the fixture has no category AP to compare");
         Assert.AreEqual(PerCategoryAp.Length, actual.PerCategoryAp.Count, $"{Name}: number of categories");
         for (int k = 0; k < PerCategoryAp.Length; k++)
         {
@@ -79,6 +80,13 @@ internal sealed class PycocotoolsExpectation
             AssertClose(PerCategoryAp[k].Ap, actual.PerCategoryAp[k].Ap, tolerance, $"{Name}: AP of category {PerCategoryAp[k].CategoryId}");
         }
 
+        // Every level of the nested arrays must have the actual array's extent (and none may be
+        // empty), so a truncated fixture or result cannot pass by comparing nothing.
+        void SameExtent(int expected, Array array, int dimension, string what)
+        {
+            Assert.IsTrue(expected > 0, $"{Name}: the fixture's {what} is empty");
+            Assert.AreEqual(array.GetLength(dimension), expected, $"{Name}: {what}");
+        }
         int t = 0;
         foreach (var perT in Recall.EnumerateArray())
         {
@@ -94,13 +102,16 @@ internal sealed class PycocotoolsExpectation
                         AssertClose(v.GetDouble(), actual.Recall[t, k, a, m], tolerance, $"{Name}: recall[{t},{k},{a},{m}]");
                         m++;
                     }
+                    SameExtent(m, actual.Recall, 3, $"recall[{t},{k},{a}] M");
                     a++;
                 }
+                SameExtent(a, actual.Recall, 2, $"recall[{t},{k}] A");
                 k++;
             }
+            SameExtent(k, actual.Recall, 1, $"recall[{t}] K");
             t++;
         }
-        Assert.AreEqual(actual.Recall.GetLength(0), t, $"{Name}: recall T");
+        SameExtent(t, actual.Recall, 0, "recall T");
 
         int lastM = actual.Precision.GetLength(4) - 1;
         t = 0;
@@ -115,10 +126,13 @@ internal sealed class PycocotoolsExpectation
                     AssertClose(v.GetDouble(), actual.Precision[t, r, k, 0, lastM], tolerance, $"{Name}: precision[{t},{r},{k},all,{lastM}]");
                     k++;
                 }
+                SameExtent(k, actual.Precision, 2, $"precision[{t},{r}] K");
                 r++;
             }
+            SameExtent(r, actual.Precision, 1, $"precision[{t}] R");
             t++;
         }
+        SameExtent(t, actual.Precision, 0, "precision T");
 
         if (tolerance == 0)
         {

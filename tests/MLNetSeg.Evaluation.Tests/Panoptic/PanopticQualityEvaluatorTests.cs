@@ -39,10 +39,13 @@ public class PanopticQualityEvaluatorTests
             evaluator.Add(Map(img.GetProperty("gt"), $"gt {i}"), Map(img.GetProperty("pred"), $"pred {i}"), $"image {i}");
             i++;
         }
+        Assert.IsTrue(i > 0, $"{file}: no images");
         var result = evaluator.Compute();
 
+        int counted = 0, classes = 0;
         foreach (var kv in fx.GetProperty("per_category_counts").EnumerateObject())
         {
+            counted++;
             var r = result.PerClass[int.Parse(kv.Name)];
             Assert.AreEqual(kv.Value.GetProperty("tp").GetInt32(), r.Tp, $"category {kv.Name} TP");
             Assert.AreEqual(kv.Value.GetProperty("fp").GetInt32(), r.Fp, $"category {kv.Name} FP");
@@ -52,11 +55,13 @@ public class PanopticQualityEvaluatorTests
         var expected = fx.GetProperty("expected");
         foreach (var kv in expected.GetProperty("per_class").EnumerateObject())
         {
+            classes++;
             var r = result.PerClass[int.Parse(kv.Name)];
             Assert.AreEqual(kv.Value.GetProperty("pq").GetDouble(), r.Pq, Tolerance, $"category {kv.Name} PQ");
             Assert.AreEqual(kv.Value.GetProperty("sq").GetDouble(), r.Sq, Tolerance, $"category {kv.Name} SQ");
             Assert.AreEqual(kv.Value.GetProperty("rq").GetDouble(), r.Rq, Tolerance, $"category {kv.Name} RQ");
         }
+        Assert.IsTrue(counted > 0 && classes > 0, $"{file}: {counted} per-category counts and {classes} per-class results to compare");
         foreach (var (name, summary) in new[] { ("All", result.All), ("Things", result.Things), ("Stuff", result.Stuff) })
         {
             var e = expected.GetProperty(name);

@@ -18,6 +18,8 @@ public class MaskBoundaryTests
             var mask = BitMask.FromRowMajor(h, w, SemanticFixtures.Bytes(c.GetProperty("mask")).Select(v => (byte)v).ToArray());
             var expected = SemanticFixtures.Bytes(c.GetProperty("boundary"));
             var actual = MaskBoundary.Of(mask).Pixels;
+            Assert.AreEqual(h * w, expected.Length, $"{h}x{w} mask: fixture boundary size");
+            Assert.AreEqual(expected.Length, actual.Length, $"{h}x{w} mask: boundary size");
             for (int i = 0; i < expected.Length; i++)
                 Assert.AreEqual(expected[i], actual[i], $"{h}x{w} mask, pixel (y={i / w}, x={i % w})");
             cases++;
@@ -28,14 +30,19 @@ public class MaskBoundaryTests
     [TestMethod]
     public void LabelMapBoundaryIsTheUnionOfPerClassBoundaries()
     {
+        int cases = 0;
         foreach (var c in SemanticFixtures.Load("semseg", "boundary.json").GetProperty("label_maps").EnumerateArray())
         {
             int h = c.GetProperty("height").GetInt32(), w = c.GetProperty("width").GetInt32();
             var expected = SemanticFixtures.Bytes(c.GetProperty("boundary"));
             var actual = MaskBoundary.OfLabelMap(SemanticFixtures.Bytes(c.GetProperty("labels")), h, w, MaskBoundary.Dilation(h, w));
+            Assert.AreEqual(h * w, expected.Length, $"{h}x{w} label map: fixture boundary size");
+            Assert.AreEqual(expected.Length, actual.Length, $"{h}x{w} label map: boundary size");
             for (int i = 0; i < expected.Length; i++)
                 Assert.AreEqual(expected[i], (int)actual[i], $"{h}x{w} label map, pixel (y={i / w}, x={i % w})");
+            cases++;
         }
+        Assert.IsTrue(cases > 0, "boundary.json: no label maps");
     }
 
     [DataTestMethod]

@@ -32,6 +32,8 @@ public class SemanticSegmentationEvaluatorTests
             evaluator.Add(new SemanticLabelMap(h, w, SemanticFixtures.Bytes(img.GetProperty("pred"))),
                           new SemanticLabelMap(h, w, SemanticFixtures.Bytes(img.GetProperty("gt"))));
         }
+        Assert.IsTrue(evaluator.ImageCount > 0 && c > 0, $"{file}: {evaluator.ImageCount} images and {c} classes to compare");
+        Assert.AreEqual(fx.GetProperty("images").GetArrayLength(), evaluator.ImageCount, $"{file}: images added");
 
         var expectedMatrix = fx.GetProperty("confusion_matrix").EnumerateArray()
             .Select(r => r.EnumerateArray().Select(v => v.GetInt64()).ToArray()).ToArray();
@@ -70,6 +72,7 @@ public class SemanticSegmentationEvaluatorTests
         foreach (var img in fx.GetProperty("images").EnumerateArray())
             evaluator.Add(SemanticFixtures.Bytes(img.GetProperty("pred")), SemanticFixtures.Bytes(img.GetProperty("gt")),
                 img.GetProperty("height").GetInt32(), img.GetProperty("width").GetInt32());
+        Assert.IsTrue(evaluator.ImageCount > 0, "metrics_mixed_sizes.json: no images");
         var m = evaluator.Compute();
         Assert.IsTrue(double.IsNaN(m.ClassIou[4]) && double.IsNaN(m.ClassIou[5]));
         Assert.IsTrue(double.IsNaN(m.ClassAccuracy[4]) && double.IsNaN(m.ClassAccuracy[5]));

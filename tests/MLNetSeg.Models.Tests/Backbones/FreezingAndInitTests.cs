@@ -41,17 +41,21 @@ public class FreezingAndInitTests
         TorchRuntime.ManualSeed((ulong)fixture.GetProperty("seed").GetInt64());
         using var model = Build(backbone);
         var state = model.StateDict();
+        int entries = 0;
         foreach (var entry in fixture.GetProperty("entries").EnumerateArray())
         {
+            entries++;
             var name = entry.GetProperty("name").GetString()!;
             var values = state[name].ToArray<float>();
             var indices = Longs(entry.GetProperty("indices"));
             var expected = Doubles(entry.GetProperty("values"));
+            Assert.IsTrue(indices.Length > 0 && expected.Length == indices.Length, $"{backbone}: {name} has {indices.Length} indices and {expected.Length} values in the fixture");
             for (int k = 0; k < indices.Length; k++)
                 Assert.AreEqual((float)expected[k], values[indices[k]], $"{backbone}: {name}[{indices[k]}]");
             double sum = values.Sum(v => (double)v);
             Assert.AreEqual(entry.GetProperty("sum").GetDouble(), sum, 1e-12 * values.Length, $"{backbone}: sum of {name}");
         }
+        Assert.IsTrue(entries > 0, $"init_{backbone}.json: no entries");
     }
 
     [TestMethod]

@@ -177,6 +177,7 @@ public class OutputParityTests
             AssertClose(absSum, values.Sum(Math.Abs), tol * absSum, $"{label}: Σ|x| of level {name}");
             var indices = Longs(exp.GetProperty("indices"));
             var expected = Doubles(exp.GetProperty("values"));
+            Assert.IsTrue(indices.Length > 0 && expected.Length == indices.Length, $"{label}: level {name} has {indices.Length} indices and {expected.Length} values in the fixture");
             for (int k = 0; k < indices.Length; k++)
             {
                 double e = expected[k], a = values[indices[k]];

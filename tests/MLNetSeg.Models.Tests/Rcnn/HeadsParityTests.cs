@@ -66,6 +66,7 @@ public sealed class HeadsParityTests
 
         var sizes = fx.Param("image_sizes").EnumerateArray().Select(s => (s[0].GetInt32(), s[1].GetInt32())).ToArray();
         var padded = fx.Param("padded").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+        Assert.IsTrue(sizes.Length > 0, $"{fx.Path}: no images");
         var images = new ImageList(Tensor.Zeros(new[] { sizes.Length, 3, padded[0], padded[1] }), sizes);
         var featureShapes = fx.Param("feature_shapes");
         var levels = new[] { "0", "1", "2", "3", "pool" }.Select(name =>

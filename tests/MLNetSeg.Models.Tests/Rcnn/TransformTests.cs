@@ -19,8 +19,10 @@ public sealed class TransformTests
     {
         var fx = DetectionFixture.Load("transform.json");
         using var scope = DisposeScope.Enter();
+        int cases = 0;
         foreach (var c in fx.Param("sizes").EnumerateArray())
         {
+            cases++;
             int h = c[0].GetInt32(), w = c[1].GetInt32(), min = c[2].GetInt32(), max = c[3].GetInt32();
             var expected = (c[4].GetInt32(), c[5].GetInt32());
             var transform = new GeneralizedRcnnTransform(min, max, Mean, Std);
@@ -32,6 +34,7 @@ public sealed class TransformTests
                 Assert.AreEqual(expected, ((int)resized.Size(1), (int)resized.Size(2)), $"{h}×{w}: resized tensor");
             }
         }
+        Assert.IsTrue(cases > 0, "transform.json: no sizes");
     }
 
     [TestMethod]

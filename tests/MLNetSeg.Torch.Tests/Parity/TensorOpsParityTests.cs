@@ -237,6 +237,7 @@ public class TensorOpsParityTests
         var grads = f.GradNames.ToHashSet();
         var inputs = f.InputNames.ToDictionary(n => n, n => f.Input(n, requiresGrad: grads.Contains(n)));
         var outputs = c.Run(f, inputs);
+        Assert.IsTrue(f.OutputNames.Any(), $"{f.Path}: the fixture has no outputs to compare");
         foreach (var o in f.OutputNames)
         {
             if (!outputs.TryGetValue(o, out var actual)) Assert.Fail($"{f.OpName} [{name}]: runner produced no output '{o}'");

@@ -36,6 +36,7 @@ public class PyTorchCheckpointTests
     private static void AssertSameAsTwin(IReadOnlyDictionary<string, Tensor> loaded, string what)
     {
         var twin = SafeTensors.Load(Fixture("state_dict.safetensors"));
+        Assert.IsTrue(twin.Count > 0, "state_dict.safetensors: no tensors to compare");
         CollectionAssert.AreEqual(twin.Keys.ToArray(), loaded.Keys.ToArray(), $"{what}: names in state-dict order");
         foreach (var (name, expected) in twin)
         {

@@ -73,8 +73,10 @@ public class RleTests
     [TestMethod]
     public void DecodeOfPycocotoolsStringGivesTheOriginalMask()
     {
+        int n = 0;
         foreach (var c in Masks())
         {
+            n++;
             var name = c.GetProperty("name").GetString();
             var mask = MaskOf(c);
             var rle = RleOf(c.GetProperty("counts").GetString()!, c);
@@ -82,13 +84,16 @@ public class RleTests
             Assert.AreEqual(rle, Rle.Encode(mask), name);
             Assert.AreEqual(c.GetProperty("counts").GetString(), rle.ToCompressedString(), name);
         }
+        Assert.IsTrue(n >= 16, "fixture lost its cases");
     }
 
     [TestMethod]
     public void AreaAndBboxMatchPycocotools()
     {
+        int n = 0;
         foreach (var c in Masks())
         {
+            n++;
             var name = c.GetProperty("name").GetString();
             var rle = RleOf(c.GetProperty("counts").GetString()!, c);
             var mask = MaskOf(c);
@@ -101,6 +106,7 @@ public class RleTests
             var xyxy = new float[] { (float)bbox[0], (float)bbox[1], (float)(bbox[0] + bbox[2]), (float)(bbox[1] + bbox[3]) };
             CollectionAssert.AreEqual(xyxy, mask.ToBox(), name);
         }
+        Assert.IsTrue(n >= 16, "fixture lost its cases");
     }
 
     [TestMethod]
@@ -119,25 +125,31 @@ public class RleTests
     [TestMethod]
     public void MaskIouWithAndWithoutCrowdMatchesPycocotools()
     {
+        int n = 0;
         foreach (var c in RleFixtures.Load("merge_iou.json").GetProperty("rle_iou").EnumerateArray())
         {
+            n++;
             var dt = RleFixtures.Strings(c.GetProperty("dt")).Select(s => RleOf(s, c)).ToList();
             var gt = RleFixtures.Strings(c.GetProperty("gt")).Select(s => RleOf(s, c)).ToList();
             var crowd = RleFixtures.Crowd(c.GetProperty("iscrowd"));
             AssertMatrix(RleFixtures.DoubleRows(c.GetProperty("iou_no_crowd")), Rle.Iou(dt, gt, new bool[gt.Count]));
             AssertMatrix(RleFixtures.DoubleRows(c.GetProperty("iou")), Rle.Iou(dt, gt, crowd));
         }
+        Assert.IsTrue(n > 0, "merge_iou.json: no rle_iou cases");
     }
 
     [TestMethod]
     public void BoxIouWithCrowdMatchesPycocotoolsBbIou()
     {
+        int n = 0;
         foreach (var c in RleFixtures.Load("merge_iou.json").GetProperty("bb_iou").EnumerateArray())
         {
+            n++;
             var dt = RleFixtures.DoubleRows(c.GetProperty("dt_xywh"));
             var gt = RleFixtures.DoubleRows(c.GetProperty("gt_xywh"));
             AssertMatrix(RleFixtures.DoubleRows(c.GetProperty("iou")), Rle.BoxIou(dt, gt, RleFixtures.Crowd(c.GetProperty("iscrowd"))));
         }
+        Assert.IsTrue(n > 0, "merge_iou.json: no bb_iou cases");
     }
 
     [TestMethod]
@@ -162,14 +174,17 @@ public class RleTests
     [TestMethod]
     public void BoxesRasteriseLikePycocotoolsFrBbox()
     {
+        int n = 0;
         foreach (var c in RleFixtures.Load("polygons.json").GetProperty("boxes").EnumerateArray())
         {
+            n++;
             var box = RleFixtures.Doubles(c.GetProperty("xywh"));
             var rle = Rle.FromBox(box, c.GetProperty("height").GetInt32(), c.GetProperty("width").GetInt32());
             var label = string.Join(",", box);
             Assert.AreEqual(c.GetProperty("counts").GetString(), rle.ToCompressedString(), label);
             Assert.AreEqual(c.GetProperty("area").GetInt64(), rle.Area, label);
         }
+        Assert.IsTrue(n > 0, "polygons.json: no box cases");
     }
 
     [TestMethod]
