@@ -44,7 +44,7 @@ public sealed class TrainedModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(images);
         using var scope = DisposeScope.Enter();
-        var tensors = images.Select((image, i) => ToUnitTensor(image ?? throw new ArgumentNullException(nameof(images), $"image {i} is null"))).ToArray();
+        var tensors = images.Select((image, i) => ModelInput.FromImage(image ?? throw new ArgumentNullException(nameof(images), $"image {i} is null"))).ToArray();
         return Model.Predict(tensors);
     }
 
@@ -93,14 +93,6 @@ public sealed class TrainedModel : IDisposable
     }
 
     public void Dispose() => Model.Dispose();
-
-    /// <summary>An image as the models take it: [3, H, W] float32 RGB in [0, 1].</summary>
-    public static Tensor ToUnitTensor(Image image)
-    {
-        ArgumentNullException.ThrowIfNull(image);
-        var rgb = image.Channels == 3 ? image : image.ToRgb();
-        return rgb.ToTensor(new ImageNormalization(new[] { 0.0, 0, 0 }, new[] { 1.0, 1, 1 }));
-    }
 
     /// <summary>Model file info for a model trained on <paramref name="dataset"/>'s categories and keypoint schema.</summary>
     public static ModelFileInfo InfoFor(DetectionDataset dataset, IReadOnlyDictionary<string, string>? properties = null)

@@ -124,11 +124,7 @@ public abstract partial class GeneralizedRcnn : Module
     public Instances Predict(Tensor image) => Predict(new[] { image })[0];
 
     /// <summary>torchvision's to_tensor: RGB [3, H, W] float32 = pixel / 255.</summary>
-    public static Tensor ToUnitTensor(Image image)
-    {
-        var rgb = image.Channels == 3 ? image : image.ToRgb();
-        return rgb.ToTensor(new ImageNormalization(new[] { 0.0, 0, 0 }, new[] { 1.0, 1, 1 }));
-    }
+    public static Tensor ToUnitTensor(Image image) => ModelInput.FromImage(image);
 
     /// <summary>
     /// Loads weights from a safetensors or PyTorch (.pth) file: see <see cref="ModelWeights.Load(Module, string, WeightLoadOptions?)"/>.

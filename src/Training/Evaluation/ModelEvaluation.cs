@@ -31,7 +31,4 @@ public static class ModelEvaluation
         };
         return SegmentationEvaluator.Evaluate(dataset.Coco, results, imageIds, info.LabelToCategoryId, tasks, evaluationOptions);
     }
-
-    /// <summary>The metric that ranks models of these tasks (<see cref="SegmentationEvaluation.PrimaryMetric"/>).</summary>
-    public static string PrimaryMetric(SegmentationTasks tasks) => SegmentationEvaluation.PrimaryMetric(tasks);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MLNetSeg.Evaluation;
 using MLNetSeg.Models;
 using MLNetSeg.Torch;
 
@@ -57,7 +58,7 @@ internal sealed class EvaluationHook : TrainingHook
         foreach (var warning in result.Evaluation.Warnings) context.Log($"warning: evaluation: {warning}");
 
         var metrics = result.Evaluation.Metrics;
-        string metric = options.Evaluation.BestMetric ?? ModelEvaluation.PrimaryMetric(model.Tasks);
+        string metric = options.Evaluation.BestMetric ?? SegmentationEvaluation.PrimaryMetric(model.Tasks);
         if (!metrics.TryGetValue(metric, out double value))
             throw new ArgumentException($"TrainingOptions.Evaluation.BestMetric '{metric}' is not among this model's metrics ({string.Join(", ", metrics.Keys)})");
         string? note = null;

@@ -16,10 +16,11 @@ internal sealed class TrainingLoop
 {
     private readonly TrainingContext _context;
     private readonly List<TrainingHook> _hooks = new();
+    private readonly ModelFamily _family;
 
     public TrainingLoop(TrainingOptions options, DetectionDataset train, DetectionDataset? validation, CancellationToken cancellation)
     {
-        var family = ModelRegistry.For(options.Model);
+        var family = _family = ModelRegistry.For(options.Model);
         var categoryIds = train.Categories.CategoryIds;
         if (validation is not null && !validation.Categories.CategoryIds.SequenceEqual(categoryIds))
             throw new ArgumentException($"the validation set's categories ({string.Join(", ", validation.Categories.CategoryIds)}) are not the training set's " +
@@ -74,9 +75,8 @@ internal sealed class TrainingLoop
 
         // Seeded before the model is built: the initial weights come from this generator.
         TorchRuntime.ManualSeed(unchecked((ulong)options.Seed));
-        var family = ModelRegistry.For(options.Model);
-        CheckTrainingData(family, family.TasksFor(options.Model), c.Train);
-        c.Model = family.Create(options.Model, c.Info);
+        CheckTrainingData(_family, _family.TasksFor(options.Model), c.Train);
+        c.Model = _family.Create(options.Model, c.Info);
         try
         {
             return Train(resume);
