@@ -61,7 +61,7 @@ public sealed class ResumeTests
         // count may only differ by the data loader's prefetched batches (at most 2, one tensor each);
         // a leak of anything per forward pass would add at least 4.
         long growth = straight.LiveTensors[4] - straight.LiveTensors[2];
-        Assert.IsTrue(Math.Abs(growth) <= 2, $"native tensors alive went from {straight.LiveTensors[2]} to {straight.LiveTensors[4]}");
+        Assert.IsTrue(Math.Abs(growth) <= 2, $"native tensors not disposed went from {straight.LiveTensors[2]} to {straight.LiveTensors[4]}");
 
         // Both runs end in the same state: weights, BatchNorm statistics, momentum buffers, generator.
         using var scope = DisposeScope.Enter();

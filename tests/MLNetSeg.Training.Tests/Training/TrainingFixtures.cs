@@ -71,7 +71,7 @@ internal sealed class ProgressLog : IProgress<TrainingProgress>
     public void Report(TrainingProgress value)
     {
         _reports.Enqueue(value);
-        if (value.Event == TrainingEvent.Iteration) _liveTensors[value.Iteration] = MLNetSeg.Torch.TorchRuntime.LiveTensors;
+        if (value.Event == TrainingEvent.Iteration) _liveTensors[value.Iteration] = MLNetSeg.Torch.TorchRuntime.LiveTensors + MLNetSeg.Torch.TorchRuntime.FinalizedTensors;
         if (value.Event == TrainingEvent.Iteration && value.Iteration == CancelIteration) CancelAt?.Cancel();
     }
 
@@ -81,7 +81,9 @@ internal sealed class ProgressLog : IProgress<TrainingProgress>
 
     public IReadOnlyList<string> Warnings => _warnings.ToArray();
 
-    /// <summary>Native tensors alive when each iteration was reported.</summary>
+    /// <summary>Native tensors not freed by a Dispose when each iteration was reported: alive plus
+    /// those the finalizer freed. A finalizer collecting an earlier test's garbage mid-run moves
+    /// tensors from one count to the other, so only tensors this run kept (or left to the GC) add.</summary>
     public IReadOnlyDictionary<long, long> LiveTensors => _liveTensors;
 
     /// <summary>Losses per iteration (LogPeriod 1: one report per iteration).</summary>
