@@ -1,0 +1,128 @@
+using System.ComponentModel;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
+using MLNetSeg.Transforms.Scoring;
+
+namespace MLNetSeg.Transforms.Persistence;
+
+/// <summary>
+/// How a <see cref="SegmentationTransformer"/> goes into model.zip with ML.NET's public API only.
+/// ML.NET keeps the members of <c>ModelSaveContext</c> and its loadable-class registry internal,
+/// so a third-party transformer cannot write itself; instead it saves an equivalent chain of
+/// ML.NET's own savable transformers, which <c>mlContext.Model.Load</c> rebuilds in any process
+/// that references MLNetSeg (ML.NET records the factories' assembly; nothing to register):
+/// <list type="number">
+/// <item>CustomMapping "MLNetSeg.ModelKey": a constant key column;</item>
+/// <item>MapValue: key → the model state text (<see cref="ModelState"/>: settings + the .mlseg bytes as base64), stored in the zip as the map's data;</item>
+/// <item>CopyColumns: the user's image column → the fixed input name;</item>
+/// <item>CustomMapping "MLNetSeg.ScoreImage" / "MLNetSeg.ScoreImagePath": (image, state) → the outputs under fixed names, through the same <see cref="ScoredRow"/> conversion;</item>
+/// <item>MapValueToKey with the class names as key data: the key-typed PredictedLabel with its KeyValues;</item>
+/// <item>CopyColumns to the user's output names, DropColumns for the fixed-name temporaries.</item>
+/// </list>
+/// What comes back from Load is that chain (an <c>ITransformer</c> like any other), not a
+/// <see cref="SegmentationTransformer"/>; it scores row by row.
+/// </summary>
+internal static class PersistedScoring
+{
+    public const string ModelKeyContract = "MLNetSeg.ModelKey";
+    public const string ScoreImageContract = "MLNetSeg.ScoreImage";
+    public const string ScoreImagePathContract = "MLNetSeg.ScoreImagePath";
+    private const string Key = "model";
+
+    public static ITransformer BuildChain(SegmentationScorer scorer, DataViewSchema inputSchema, string imageColumn)
+    {
+        // The chain's steps need a context only to be built; saving them does not involve the caller's.
+        var ml = new MLContext();
+        var kind = ImageInputs.Check(inputSchema, imageColumn);
+        var clash = inputSchema.FirstOrDefault(c => c.Name.StartsWith(PersistedColumns.Prefix, StringComparison.Ordinal));
+        if (clash.Name is not null) throw new InvalidOperationException($"input column '{clash.Name}' uses the prefix MLNetSeg reserves for saving ({PersistedColumns.Prefix})");
+        var labelNames = scorer.LabelNames;
+        var duplicate = labelNames.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new InvalidOperationException($"class name '{duplicate.Key}' occurs twice: a key-typed label column needs distinct class names");
+
+        var steps = new List<ITransformer>();
+        IDataView data = new EmptyDataView(inputSchema);
+        void Add(ITransformer transformer)
+        {
+            steps.Add(transformer);
+            data = transformer.Transform(data);
+        }
+
+        Add(ml.Transforms.CustomMapping(new ModelKeyFactory().GetMapping(), ModelKeyContract).Fit(data));
+        Add(ml.Transforms.Conversion.MapValue(PersistedColumns.State,
+            new[] { new KeyValuePair<string, string>(Key, ModelState.Write(scorer)) }, PersistedColumns.ModelKey).Fit(data));
+        Add(ml.Transforms.CopyColumns(PersistedColumns.Image, imageColumn).Fit(data));
+        Add(kind == ImageColumnKind.MLImage
+            ? ml.Transforms.CustomMapping(new ImageScoringFactory().GetMapping(), ScoreImageContract).Fit(data)
+            : ml.Transforms.CustomMapping(new PathScoringFactory().GetMapping(), ScoreImagePathContract).Fit(data));
+
+        foreach (var (name, outputKind) in scorer.Outputs)
+        {
+            if (outputKind == OutputKind.Label)
+            {
+                var keyData = ml.Data.LoadFromEnumerable(labelNames.Select(n => new KeyName { Name = n }));
+                Add(ml.Transforms.Conversion.MapValueToKey(name, PersistedColumns.LabelNames, keyData: keyData).Fit(data));
+            }
+            else
+            {
+                Add(ml.Transforms.CopyColumns(name, PersistedColumns.For(outputKind)).Fit(data));
+            }
+        }
+        var temporaries = data.Schema.Select(c => c.Name).Where(n => n.StartsWith(PersistedColumns.Prefix, StringComparison.Ordinal)).Distinct().ToArray();
+        Add(ml.Transforms.DropColumns(temporaries).Fit(data));
+        return new TransformerChain<ITransformer>(steps.ToArray());
+    }
+
+    private sealed class KeyName
+    {
+        public string Name { get; set; } = "";
+    }
+}
+
+/// <summary>Internal to MLNetSeg's model.zip format: the constant key column.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+[CustomMappingFactoryAttribute(PersistedScoring.ModelKeyContract)]
+public sealed class ModelKeyFactory : CustomMappingFactory<NoColumns, ModelKeyRow>
+{
+    /// <inheritdoc/>
+    public override Action<NoColumns, ModelKeyRow> GetMapping() => (_, output) => output.Key = "model";
+}
+
+/// <summary>Internal to MLNetSeg's model.zip format: scores an MLImage with the saved model.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+[CustomMappingFactoryAttribute(PersistedScoring.ScoreImageContract)]
+public sealed class ImageScoringFactory : CustomMappingFactory<ImageStateRow, ScoredRowColumns>
+{
+    /// <inheritdoc/>
+    public override Action<ImageStateRow, ScoredRowColumns> GetMapping() => (input, output) =>
+    {
+        var scorer = ModelState.Get(input.State);
+        var image = ImageInputs.FromMLImage(input.Image ?? throw new InvalidDataException("the image column holds no image"));
+        Fill(scorer, scorer.Score(new[] { image })[0], output);
+    };
+
+    internal static void Fill(SegmentationScorer scorer, ScoredRow row, ScoredRowColumns output)
+    {
+        var names = scorer.LabelNames;
+        output.LabelNames = Array.ConvertAll(row.Labels, label => names[(int)label - 1]);
+        output.Score = row.Scores;
+        output.Boxes = row.Boxes;
+        output.Masks = row.Masks;
+        output.Keypoints = row.Keypoints;
+        output.Semantic = row.Semantic;
+    }
+}
+
+/// <summary>Internal to MLNetSeg's model.zip format: scores the image at a path with the saved model.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+[CustomMappingFactoryAttribute(PersistedScoring.ScoreImagePathContract)]
+public sealed class PathScoringFactory : CustomMappingFactory<PathStateRow, ScoredRowColumns>
+{
+    /// <inheritdoc/>
+    public override Action<PathStateRow, ScoredRowColumns> GetMapping() => (input, output) =>
+    {
+        var scorer = ModelState.Get(input.State);
+        ImageScoringFactory.Fill(scorer, scorer.Score(new[] { ImageInputs.ReadFile(input.Image) })[0], output);
+    };
+}
