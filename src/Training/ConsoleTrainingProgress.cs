@@ -49,12 +49,7 @@ public sealed class ConsoleTrainingProgress : IProgress<TrainingProgress>
                 return;
             }
             EndPendingLine();
-            var text = value.Event switch
-            {
-                TrainingEvent.Validation => FormatValidation(value),
-                _ => value.Message ?? $"{value.Event} at iteration {value.Iteration}",
-            };
-            _writer.WriteLine(text);
+            _writer.WriteLine(Format(value));
             _writer.Flush();
         }
     }
@@ -65,6 +60,14 @@ public sealed class ConsoleTrainingProgress : IProgress<TrainingProgress>
         _writer.WriteLine();
         _pendingLength = 0;
     }
+
+    /// <summary>The text of any report: the status line of an iteration, the figures of a validation, or the event's message.</summary>
+    public static string Format(TrainingProgress p) => p.Event switch
+    {
+        TrainingEvent.Iteration => FormatIteration(p),
+        TrainingEvent.Validation => FormatValidation(p),
+        _ => p.Message ?? $"{p.Event} at iteration {p.Iteration}",
+    };
 
     /// <summary>The status line of an iteration report.</summary>
     public static string FormatIteration(TrainingProgress p)

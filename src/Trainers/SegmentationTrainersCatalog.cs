@@ -1,0 +1,73 @@
+using MLNetSeg.Models.Rcnn;
+using MLNetSeg.Training;
+using MLNetSeg.Transforms;
+
+namespace MLNetSeg.Trainers;
+
+/// <summary>
+/// The trainers of <c>mlContext.Segmentation().Trainers</c>: one method per registered family with
+/// the common settings as parameters (as ML.NET's trainers), and <see cref="Segmentation(SegmentationTrainers, SegmentationTrainerOptions)"/>
+/// for any family and every setting.
+/// </summary>
+public static class SegmentationTrainersCatalog
+{
+    /// <summary>A trainer for any registered family, every setting in <paramref name="options"/>.</summary>
+    public static SegmentationEstimator Segmentation(this SegmentationTrainers catalog, SegmentationTrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new SegmentationEstimator(catalog.Context, options);
+    }
+
+    /// <summary>
+    /// Mask R-CNN (torchvision's architecture; boxes and masks). Without <paramref name="model"/>,
+    /// a ResNet-50 FPN at torchvision's widths; give <c>PretrainedWeights</c> there to start from a
+    /// checkpoint. Exactly one of <paramref name="iterations"/>, <paramref name="epochs"/> and
+    /// <paramref name="timeBudget"/> sets the length.
+    /// </summary>
+    public static SegmentationEstimator MaskRcnn(this SegmentationTrainers catalog,
+        string labelColumnName = SegmentationColumns.Label,
+        string boundingBoxColumnName = SegmentationColumns.BoundingBoxes,
+        string maskColumnName = SegmentationColumns.Masks,
+        string imageColumnName = SegmentationColumns.Image,
+        int? iterations = null, int? epochs = null, TimeSpan? timeBudget = null,
+        int batchSize = 2, double? learningRate = null,
+        string? checkpointDirectory = null,
+        MaskRcnnOptions? model = null) =>
+        Segmentation(catalog, new SegmentationTrainerOptions
+        {
+            Training = Simple(model ?? new MaskRcnnOptions(), iterations, epochs, timeBudget, batchSize, learningRate, checkpointDirectory),
+            LabelColumnName = labelColumnName,
+            BoundingBoxColumnName = boundingBoxColumnName,
+            MaskColumnName = maskColumnName,
+            ImageColumnName = imageColumnName,
+        });
+
+    /// <summary>Keypoint R-CNN (torchvision's architecture; boxes and keypoints), as <see cref="MaskRcnn"/>.</summary>
+    public static SegmentationEstimator KeypointRcnn(this SegmentationTrainers catalog,
+        string labelColumnName = SegmentationColumns.Label,
+        string boundingBoxColumnName = SegmentationColumns.BoundingBoxes,
+        string keypointColumnName = SegmentationColumns.Keypoints,
+        string imageColumnName = SegmentationColumns.Image,
+        int? iterations = null, int? epochs = null, TimeSpan? timeBudget = null,
+        int batchSize = 2, double? learningRate = null,
+        string? checkpointDirectory = null,
+        KeypointRcnnOptions? model = null) =>
+        Segmentation(catalog, new SegmentationTrainerOptions
+        {
+            Training = Simple(model ?? new KeypointRcnnOptions(), iterations, epochs, timeBudget, batchSize, learningRate, checkpointDirectory),
+            LabelColumnName = labelColumnName,
+            BoundingBoxColumnName = boundingBoxColumnName,
+            KeypointColumnName = keypointColumnName,
+            ImageColumnName = imageColumnName,
+        });
+
+    private static TrainingOptions Simple(MLNetSeg.Models.ModelOptions model, int? iterations, int? epochs, TimeSpan? timeBudget,
+        int batchSize, double? learningRate, string? checkpointDirectory) => new()
+    {
+        Model = model,
+        Schedule = new ScheduleOptions { Iterations = iterations, Epochs = epochs, TimeBudget = timeBudget },
+        Data = new DataOptions { BatchSize = batchSize },
+        Optimizer = new OptimizerOptions { LearningRate = learningRate },
+        Checkpoints = new CheckpointOptions { Directory = checkpointDirectory },
+    };
+}

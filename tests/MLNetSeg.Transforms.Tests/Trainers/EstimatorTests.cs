@@ -1,0 +1,118 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetSeg.Data.Loading;
+using MLNetSeg.Models.Backbones;
+using MLNetSeg.Models.Rcnn;
+using MLNetSeg.Trainers;
+using MLNetSeg.Training;
+using MLNetSeg.Vision.Imaging;
+
+namespace MLNetSeg.Transforms.Tests.Trainers;
+
+/// <summary>The trainers through ML.NET's API: Fit on an annotated IDataView, progress in MLContext.Log, cancellation.</summary>
+[TestClass]
+public sealed class EstimatorTests
+{
+    internal sealed class AnnotatedRow
+    {
+        public string ImagePath { get; set; } = "";
+        public string[] LabelNames { get; set; } = Array.Empty<string>();
+        public float[] BoundingBoxes { get; set; } = Array.Empty<float>();
+        public string[] Masks { get; set; } = Array.Empty<string>();
+        public int Width { get; set; }
+        public int Height { get; set; }
+    }
+
+    /// <summary>An annotated view built independently of LoadFromCoco: the typed dataset's targets as columns, text labels made keys by MapValueToKey.</summary>
+    internal static IDataView Annotated(MLContext ml, DetectionDataset dataset)
+    {
+        var names = dataset.Categories.Names;
+        var rows = Enumerable.Range(0, dataset.Count).Select(i =>
+        {
+            var target = dataset.GetTarget(i);
+            var size = dataset.OriginalSize(i);
+            return new AnnotatedRow
+            {
+                ImagePath = dataset.ImagePath(i),
+                LabelNames = target.Labels.Select(l => names[l - 1]).ToArray(),
+                BoundingBoxes = target.Boxes.ToXyxy(),
+                Masks = target.Masks!.Select(m => MaskEncoding.Encode(MLNetSeg.Vision.Structures.Rle.Encode(m))).ToArray(),
+                Width = size.Width,
+                Height = size.Height,
+            };
+        }).ToArray();
+        var view = ml.Data.LoadFromEnumerable(rows);
+        var keys = ml.Data.LoadFromEnumerable(names.Select(n => new KeyRow { Name = n }));
+        return ml.Transforms.Conversion.MapValueToKey("Label", "LabelNames", keyData: keys).Fit(view).Transform(view);
+    }
+
+    private sealed class KeyRow
+    {
+        public string Name { get; set; } = "";
+    }
+
+    private static MaskRcnnOptions Fast => new()
+    {
+        Backbone = ResNetDepth.ResNet18, Norm = BackboneNorm.BatchNorm, Widths = DetectorWidths.Compact,
+        Settings = new RcnnOptions { MinSize = 64, MaxSize = 128, RpnPostNmsTopNTrain = 100, BoxBatchSizePerImage = 32, RpnPreNmsTopNTest = 100, RpnPostNmsTopNTest = 50 },
+    };
+
+    [TestMethod]
+    public void FitThroughTheCatalogTrainsAndReturnsAWorkingTransformer()
+    {
+        var ml = new MLContext(seed: 1);
+        var log = new List<string>();
+        ml.Log += (_, e) => { if (e.Source.StartsWith("MLNetSeg", StringComparison.Ordinal)) lock (log) log.Add(e.Message); };
+        var data = Annotated(ml, TinyDataset.Shared.Train());
+        using var dir = new TempDir();
+        var estimator = ml.Segmentation().Trainers.MaskRcnn(imageColumnName: "ImagePath", iterations: 3, batchSize: 2, learningRate: 0.01,
+            checkpointDirectory: dir.Path, model: Fast);
+        estimator.Options.ConsoleProgress = false;
+        using var transformer = estimator.Fit(data);
+
+        Assert.AreEqual(3, transformer.Model.Summary!.Iterations);
+        CollectionAssert.AreEqual(TinyDataset.Shared.Train().Categories.Names.Prepend("__background__").ToArray(), transformer.Model.ClassNames.ToArray());
+        Assert.IsTrue(log.Any(m => m.Contains("iter 3/3", StringComparison.Ordinal)), "progress reaches MLContext.Log:\n" + string.Join("\n", log));
+        Assert.IsTrue(File.Exists(Path.Combine(dir.Path, MetricsLog.FileName)), "the loop's metrics.jsonl is written");
+
+        // The transformer scores the same view; its outputs equal the typed predictor's.
+        var scored = transformer.Transform(data);
+        var rows = Scoring.TransformerTests.ReadOutputs(scored);
+        var path = TinyDataset.Shared.Train().ImagePath(0);
+        rows[0].AssertEqual(Scoring.TransformerTests.Typed(transformer.Model, path), "row 0");
+    }
+
+    [TestMethod]
+    public void CancellationStopsTrainingNamingTheCheckpoint()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Annotated(ml, TinyDataset.Shared.Train());
+        using var dir = new TempDir();
+        var estimator = ml.Segmentation().Trainers.MaskRcnn(imageColumnName: "ImagePath", iterations: 1000, checkpointDirectory: dir.Path, model: Fast);
+        estimator.Options.ConsoleProgress = false;
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var e = Assert.ThrowsException<TrainingCanceledException>(() => estimator.Fit(data, null, cancel.Token));
+        Assert.IsTrue(File.Exists(e.Checkpoint), e.Message);
+
+        // ML.NET's own (internal) cancellation of the context stops it too.
+        var ml2 = new MLContext(seed: 1);
+        var estimator2 = ml2.Segmentation().Trainers.MaskRcnn(imageColumnName: "ImagePath", iterations: 1000, checkpointDirectory: Path.Combine(dir.Path, "2"), model: Fast);
+        estimator2.Options.ConsoleProgress = false;
+        var cancelExecution = typeof(MLContext).GetMethod("CancelExecution", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+        using var timer = new Timer(_ => cancelExecution.Invoke(ml2, null), null, TimeSpan.FromSeconds(3), Timeout.InfiniteTimeSpan);
+        Assert.ThrowsException<TrainingCanceledException>(() => estimator2.Fit(Annotated(ml2, TinyDataset.Shared.Train())));
+    }
+
+    [TestMethod]
+    public void BadTrainingColumnsAreNamed()
+    {
+        var ml = new MLContext();
+        var data = Annotated(ml, TinyDataset.Shared.Train());
+        var missing = Assert.ThrowsException<ArgumentOutOfRangeException>(() =>
+            ml.Segmentation().Trainers.MaskRcnn(labelColumnName: "Classes", imageColumnName: "ImagePath", iterations: 1, model: Fast).Fit(data));
+        StringAssert.Contains(missing.Message, "no column 'Classes'");
+        var text = Assert.ThrowsException<ArgumentOutOfRangeException>(() =>
+            ml.Segmentation().Trainers.MaskRcnn(labelColumnName: "LabelNames", imageColumnName: "ImagePath", iterations: 1, model: Fast).Fit(data));
+        StringAssert.Contains(text.Message, "MapValueToKey");
+    }
+}
