@@ -17,6 +17,7 @@ var benchmarks = new Dictionary<string, Func<string[], string>>
     ["maskrcnn"] = ModelBenchmarks.MaskRcnn,
     ["masks_to_rle"] = ModelBenchmarks.MasksToRle,
     ["training"] = TrainingBenchmarks.Training,
+    ["mlnet"] = MLNetBenchmarks.Run,
 };
 if (!benchmarks.TryGetValue(name, out var run))
 {

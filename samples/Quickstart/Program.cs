@@ -1,33 +1,38 @@
-// MLNetSeg quickstart: Mask R-CNN trained from scratch in C# on a synthetic COCO-style dataset.
+// MLNetSeg quickstart, as an ML.NET pipeline: Mask R-CNN trained from scratch in C# on a synthetic
+// COCO-style dataset, with MLNetSeg's ML.NET components.
 //
 //   1. generate the "small" synthetic set (600 train / 100 val images of 256×192: textured
 //      circles, squares, triangles, stars, ellipses and stick-figure persons, COCO json + PNGs)
-//   2. train a compact Mask R-CNN (ResNet-18 FPN with BatchNorm, DetectorWidths.Compact: a quarter of
-//      torchvision's FPN/head channels) from scratch with MaskRcnnTrainer: SGD, warmup + a cosine
-//      schedule that follows an 8.5-minute training budget, checkpoints and metrics.jsonl in
-//      OUT/train, a loss-curve SVG
-//   3. evaluate on the validation split (COCO box and mask AP, pycocotools-exact)
-//   4. predict on held-out images and write overlay PNGs
-//   5. save the model as a .mlseg file and load it back
+//   2. mlContext.Data.LoadFromCoco: the annotation files as lazy IDataViews
+//   3. mlContext.Segmentation().Trainers: Fit a compact Mask R-CNN (ResNet-18 FPN with BatchNorm,
+//      DetectorWidths.Compact) from scratch within an 8.5-minute training budget; progress through
+//      MLContext.Log and the console; checkpoints and metrics.jsonl in OUT/train
+//   4. Transform the validation view and evaluate it with mlContext.Segmentation().Evaluate
+//      (COCO box and mask AP, pycocotools-exact): the table is printed
+//   5. mlContext.Model.Save to model.zip, Load it back, and run a PredictionEngine on held-out
+//      images: overlay PNGs
 //
 // Usage: dotnet run --project samples/Quickstart -c Release -- [OUT]   (default out/quickstart)
-// Rerunning with the same OUT reuses the data and resumes from the last checkpoint.
+// Rerunning with the same OUT reuses the data and resumes training from the last checkpoint.
+// samples/TypedQuickstart is the same recipe through the typed API, without ML.NET.
 using System.Diagnostics;
 using System.Globalization;
-using MLNetSeg.Data.Loading;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNetSeg.Data.Synthetic;
 using MLNetSeg.Models.Backbones;
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
+using MLNetSeg.Trainers;
 using MLNetSeg.Training;
+using MLNetSeg.Transforms;
 using MLNetSeg.Vision.Imaging;
-using MLNetSeg.Vision.Structures;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var outDir = Path.GetFullPath(args.Length > 0 ? args[0] : Path.Combine("out", "quickstart"));
 var total = Stopwatch.StartNew();
-Console.WriteLine($"MLNetSeg quickstart -> {outDir}");
+Console.WriteLine($"MLNetSeg quickstart (ML.NET pipeline) -> {outDir}");
 Console.WriteLine($"engine: {TorchRuntime.Version}, {TorchRuntime.BlasInfo.Split(' ')[0]}, {TorchRuntime.Threads} threads");
 
 // 1. Data ---------------------------------------------------------------------------------------
@@ -37,68 +42,65 @@ var valJson = SyntheticDatasetGenerator.InstancesJsonPath(dataDir, "val");
 if (!File.Exists(trainJson) || !File.Exists(valJson))
 {
     var clock = Stopwatch.StartNew();
-    var summary = SyntheticDatasetGenerator.Generate(SyntheticOptions.Small, dataDir);
-    Console.Write(summary.ToText());
+    Console.Write(SyntheticDatasetGenerator.Generate(SyntheticOptions.Small, dataDir).ToText());
     Console.WriteLine($"[1/5] generated the synthetic dataset in {clock.Elapsed.TotalSeconds:F1} s");
 }
 else
 {
     Console.WriteLine($"[1/5] reusing the synthetic dataset in {dataDir}");
 }
-var train = DetectionDataset.Load(trainJson, SyntheticDatasetGenerator.ImageDirectory(dataDir, "train"),
-    new DetectionDatasetOptions { RemoveImagesWithoutAnnotations = true });
-var val = DetectionDataset.Load(valJson, SyntheticDatasetGenerator.ImageDirectory(dataDir, "val"));
 
-// 2. Train --------------------------------------------------------------------------------------
-// Sized for a 2-core CPU: the images' own resolution (short side 192); a ResNet-18 trained from
-// scratch (BatchNorm, so no pretrained statistics are needed) at half width, with a 64-channel FPN
-// and heads a quarter of torchvision's (DetectorWidths.Compact: ~5× the images/s of torchvision's
-// widths here, where the 256-channel FPN, RPN and mask head cost more than the ResNet); 256 RoIs
-// per image for the box branch but at most 8 positives per image for the mask head (its cost per
-// RoI is ~30× the box head's; for 1,400 iterations: 32 RoIs without a cap, mask AP 20.4; 128 with
-// the cap, 27.9; 256, 30.8 — docs/benchmarks.md); fewer RPN proposals and at most 30 detections
-// per image (images hold up to ~10 objects); a high learning rate with a short warmup and cosine
-// decay.
-//
-// How long to train is a time budget (ScheduleOptions.TimeBudget): the cosine decay follows the
-// fraction of the budget spent, re-read before every step, and training ends when it is spent. So
-// the schedule completes whatever this machine's speed is, and whatever else runs on it meanwhile;
-// the number of iterations is what the machine manages (printed below).
-var options = new TrainingOptions
+// 2. COCO as IDataViews ----------------------------------------------------------------------------
+var ml = new MLContext(seed: 1);
+var train = ml.Data.LoadFromCoco(trainJson, SyntheticDatasetGenerator.ImageDirectory(dataDir, "train"));
+var val = ml.Data.LoadFromCoco(valJson, SyntheticDatasetGenerator.ImageDirectory(dataDir, "val"));
+Console.WriteLine($"[2/5] LoadFromCoco: {train.GetRowCount()} training and {val.GetRowCount()} validation rows; columns " +
+                  string.Join(", ", val.Schema.Select(c => $"{c.Name} ({c.Type})")));
+
+// 3. Fit --------------------------------------------------------------------------------------------
+// The recipe sized for a 2-core CPU (see samples/TypedQuickstart and docs/benchmarks.md for why each
+// setting): the images' own resolution, a ResNet-18 FPN with BatchNorm at compact widths trained from
+// scratch, many RoIs for the box head but at most 8 positives per image for the mask head, a high
+// learning rate with a short warmup and a cosine decay that follows the fraction of the time budget
+// spent (so the schedule completes whatever the machine's speed).
+var trainer = ml.Segmentation().Trainers.Segmentation(new SegmentationTrainerOptions
 {
-    Model = new MaskRcnnOptions
+    ImageColumnName = SegmentationColumns.ImagePath,   // paths: the trainer's loader reads files in parallel
+    Dataset = new() { RemoveImagesWithoutAnnotations = true },
+    Training = new TrainingOptions
     {
-        Backbone = ResNetDepth.ResNet18,
-        Norm = BackboneNorm.BatchNorm,
-        Widths = DetectorWidths.Compact,
-        Settings = new RcnnOptions
+        Model = new MaskRcnnOptions
         {
-            MinSize = 192,
-            MaxSize = 256,
-            TrainableBackboneLayers = 5,
-            BoxBatchSizePerImage = 256,
-            HeadPositivesPerImage = 8,
-            RpnPreNmsTopNTrain = 1000, RpnPostNmsTopNTrain = 500,
-            RpnPreNmsTopNTest = 500, RpnPostNmsTopNTest = 300,
-            BoxDetectionsPerImage = 30,
+            Backbone = ResNetDepth.ResNet18,
+            Norm = BackboneNorm.BatchNorm,
+            Widths = DetectorWidths.Compact,
+            Settings = new RcnnOptions
+            {
+                MinSize = 192, MaxSize = 256,
+                TrainableBackboneLayers = 5,
+                BoxBatchSizePerImage = 256, HeadPositivesPerImage = 8,
+                RpnPreNmsTopNTrain = 1000, RpnPostNmsTopNTrain = 500,
+                RpnPreNmsTopNTest = 500, RpnPostNmsTopNTest = 300,
+                BoxDetectionsPerImage = 30,
+            },
         },
+        Optimizer = new OptimizerOptions { LearningRate = 0.06, GradientClipNorm = 10 },
+        Schedule = new ScheduleOptions { TimeBudget = Quickstart.TrainingBudget, WarmupIterations = 100, Decay = LrSchedule.Cosine },
+        Data = new DataOptions { BatchSize = 4, LoaderWorkers = 1 },
+        Checkpoints = new CheckpointOptions { Directory = Path.Combine(outDir, "train"), Period = 250 },
+        Evaluation = new EvaluationOptions { AtEnd = false, ValidationLoss = false },
+        Runtime = new RuntimeOptions { LogPeriod = 20 },
+        Seed = 1,
     },
-    Optimizer = new OptimizerOptions { LearningRate = 0.06, GradientClipNorm = 10 },
-    Schedule = new ScheduleOptions { TimeBudget = Quickstart.TrainingBudget, WarmupIterations = 100, Decay = LrSchedule.Cosine },
-    Data = new DataOptions { BatchSize = 4, LoaderWorkers = 1 },
-    Checkpoints = new CheckpointOptions { Directory = Path.Combine(outDir, "train"), Period = 250 },
-    Evaluation = new EvaluationOptions { AtEnd = true, ValidationLoss = false },
-    Runtime = new RuntimeOptions { LogPeriod = 20 },
-    Seed = 1,
-};
-Console.WriteLine($"[2/5] training a compact Mask R-CNN ResNet-18 FPN for {Quickstart.TrainingBudget.TotalMinutes:F1} minutes of {options.Data.BatchSize}-image steps " +
-                  $"(checkpoints in {options.Checkpoints.Directory}; Ctrl+C stops after saving one, a rerun resumes)");
+});
+Console.WriteLine($"[3/5] Fit: a compact Mask R-CNN ResNet-18 FPN for {Quickstart.TrainingBudget.TotalMinutes:F1} minutes of training " +
+                  "(checkpoints in out/.../train; Ctrl+C stops after saving one, a rerun resumes)");
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
-TrainedModel detector;
+SegmentationTransformer model;
 try
 {
-    detector = new MaskRcnnTrainer(options).Fit(train, val, cancel.Token);
+    model = trainer.Fit(train, null, cancel.Token);
 }
 catch (TrainingCanceledException e)
 {
@@ -106,66 +108,58 @@ catch (TrainingCanceledException e)
     Console.WriteLine(e.Message);
     return 130;
 }
-using var _ = detector;
-var run = detector.Summary!;
-Console.WriteLine($"      {run.Iterations} iterations, {run.ImagesPerSecond:F2} training images/s, {run.TrainingTime.TotalMinutes:F1} min of training " +
-                  $"({run.Elapsed.TotalMinutes:F1} min for this run, evaluation included)");
+using var _ = model;
+var run = model.Model.Summary!;
+Console.WriteLine($"      {run.Iterations} iterations, {run.ImagesPerSecond:F2} training images/s, {run.TrainingTime.TotalMinutes:F1} min of training");
 
-var curvePath = Path.Combine(outDir, "training_curve.svg");
-LossCurve.WriteSvg(MetricsLog.Read(Path.Combine(options.Checkpoints.Directory!, MetricsLog.FileName)), curvePath,
-    "Quickstart: compact Mask R-CNN R18-FPN, synthetic small");
-Console.WriteLine($"      loss curve: {curvePath}");
+// 4. Transform and evaluate ---------------------------------------------------------------------------
+var clockEval = Stopwatch.StartNew();
+var scored = model.Transform(val);
+var metrics = ml.Segmentation().Evaluate(scored);
+Console.WriteLine($"[4/5] Transform + Evaluate on the {val.GetRowCount()} validation images in {clockEval.Elapsed.TotalSeconds:F1} s (AP in %, IoU .50:.95):");
+Console.Write(metrics.ToTable());
 
-// 3. Evaluate -----------------------------------------------------------------------------------
-var evaluation = run.Evaluation!;
-Console.WriteLine($"[3/5] COCO evaluation on the {val.Count} validation images (AP in %, IoU .50:.95):");
-Console.Write(evaluation.ToTable());
-double boxAp = evaluation.Bbox.Stats[0], maskAp = evaluation.Segm!.Stats[0];
-Console.WriteLine($"      box AP {boxAp * 100:F1}, mask AP {maskAp * 100:F1}");
-Console.WriteLine("      per-category mask AP: " + string.Join(", ",
-    evaluation.Segm.PerCategoryAp.Select(c => $"{c.Name} {c.Ap * 100:F1}")));
-
-// 4. Predict on held-out images ------------------------------------------------------------------
+// 5. Save, load, PredictionEngine ---------------------------------------------------------------------
+var zip = Path.Combine(outDir, "maskrcnn_quickstart.zip");
+ml.Model.Save(model, val.Schema, zip);
+var loadClock = Stopwatch.StartNew();
+var loaded = new MLContext().Model.Load(zip, out var inputSchema);
+Console.WriteLine($"[5/5] saved the pipeline to {zip} ({new FileInfo(zip).Length / 1e6:F1} MB), loaded it back in {loadClock.Elapsed.TotalSeconds:F2} s");
+VBuffer<ReadOnlyMemory<char>> keyNames = default;
+loaded.GetOutputSchema(inputSchema)[SegmentationColumns.PredictedLabel].GetKeyValues(ref keyNames);
+var classNames = keyNames.DenseValues().Select(n => n.ToString()).Prepend("__background__").ToArray();
+using var engine = ml.Model.CreatePredictionEngine<ImageFile, SegmentationPrediction>(loaded);
 var predictionsDir = Path.Combine(outDir, "predictions");
 Directory.CreateDirectory(predictionsDir);
-var held = Enumerable.Range(0, Math.Min(6, val.Count)).Select(val.ImagePath).ToArray();
-var predictClock = Stopwatch.StartNew();
-for (int i = 0; i < held.Length; i++)
+var held = ml.Data.CreateEnumerable<ImageFile>(val, reuseRowObject: false).Take(6).ToArray();
+foreach (var file in held)
 {
-    var image = ImageIO.Read(held[i]);
-    var detections = detector.Predict(image).Instances!.WithMinimumScore(Quickstart.OverlayScore);
-    var overlay = Path.Combine(predictionsDir, Path.GetFileNameWithoutExtension(held[i]) + "_prediction.png");
-    ImageIO.WritePng(detector.Draw(image, new SegmentationResult(detections)), overlay);
-    var found = detections.Labels.GroupBy(l => detector.ClassNames[l]).Select(g => $"{g.Count()} {g.Key}");
-    Console.WriteLine($"      {Path.GetFileName(held[i])}: {detections.Count} instance(s) with score ≥ {Quickstart.OverlayScore} ({string.Join(", ", found)}) -> {overlay}");
+    var prediction = engine.Predict(file);
+    var image = ImageIO.Read(file.ImagePath);
+    var detections = prediction.ToInstances(image.Height, image.Width).WithMinimumScore(Quickstart.OverlayScore);
+    var overlay = Path.Combine(predictionsDir, Path.GetFileNameWithoutExtension(file.ImagePath) + "_prediction.png");
+    ImageIO.WritePng(Visualizer.Draw(image, detections, classNames), overlay);
+    var found = detections.Labels.GroupBy(l => classNames[l]).Select(g => $"{g.Count()} {g.Key}");
+    Console.WriteLine($"      {Path.GetFileName(file.ImagePath)}: {detections.Count} instance(s) with score ≥ {Quickstart.OverlayScore} ({string.Join(", ", found)}) -> {overlay}");
 }
-Console.WriteLine($"[4/5] wrote {held.Length} overlays in {predictClock.Elapsed.TotalSeconds:F1} s");
-
-// 5. Save and reload ----------------------------------------------------------------------------
-var modelPath = Path.Combine(outDir, "maskrcnn_resnet18_quickstart.mlseg");
-detector.Save(modelPath);
-using (var reloaded = TrainedModel.Load(modelPath))
-{
-    var image = ImageIO.Read(held[0]);
-    int again = reloaded.Predict(image).Instances!.Count, before = detector.Predict(image).Instances!.Count;
-    if (again != before) throw new InvalidOperationException($"the reloaded model found {again} instances, the trained one {before}");
-}
-Console.WriteLine($"[5/5] saved the model to {modelPath} ({new FileInfo(modelPath).Length / 1e6:F0} MB) and reloaded it");
 
 Console.WriteLine();
 Console.WriteLine($"done in {total.Elapsed.TotalMinutes:F1} min. Outputs:");
 Console.WriteLine($"  data         {dataDir}");
-Console.WriteLine($"  checkpoints  {options.Checkpoints.Directory} (best.mlseg, model_final.mlseg, checkpoint_*.ckpt, metrics.jsonl)");
-Console.WriteLine($"  loss curve   {curvePath}");
+Console.WriteLine($"  checkpoints  {Path.Combine(outDir, "train")} (model_final.mlseg, checkpoint_*.ckpt, metrics.jsonl)");
+Console.WriteLine($"  pipeline     {zip}");
 Console.WriteLine($"  overlays     {predictionsDir}");
-Console.WriteLine($"  model        {modelPath}");
-Console.WriteLine($"  try: dotnet run --project src/Cli -c Release -- predict --model {modelPath} --images {SyntheticDatasetGenerator.ImageDirectory(dataDir, "val")} --out {Path.Combine(outDir, "cli_predictions")}");
 return 0;
+
+/// <summary>PredictionEngine input: the column LoadFromCoco gives and the pipeline was fitted on.</summary>
+internal sealed class ImageFile
+{
+    public string ImagePath { get; set; } = "";
+}
 
 internal static class Quickstart
 {
-    /// <summary>The training budget, so that the whole quickstart (data, training, evaluation,
-    /// overlays) stays under 10 minutes on 2 cores.</summary>
+    /// <summary>The training budget, so that the whole quickstart stays near 10 minutes on 2 cores.</summary>
     public static readonly TimeSpan TrainingBudget = TimeSpan.FromMinutes(8.5);
 
     /// <summary>Detections drawn on the overlays score at least this.</summary>
