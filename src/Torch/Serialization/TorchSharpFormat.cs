@@ -94,7 +94,7 @@ public static class TorchSharpFormat
     /// <summary>The dtype code TorchSharp's exportsd.py writes for a PyTorch dtype it cannot encode.</summary>
     public const long ExportsdUnsupportedCode = 4711;
 
-    private const int MaxFirstNameBytes = 4096;  // recognising a file: longer first names mean something else
+    private const int MaxFirstNameBytes = 4096;  // a longer first name means the file is something else
 
     private static readonly (long Code, DType DType)[] Supported =
     {
@@ -108,7 +108,7 @@ public static class TorchSharpFormat
         [8] = "ComplexFloat16 (complex32)", [9] = "ComplexFloat32 (complex64)", [10] = "ComplexFloat64 (complex128)",
         [12] = "QInt8 (quantized; TorchSharp saves no scale or zero point)", [13] = "QUInt8 (quantized; TorchSharp saves no scale or zero point)",
         [14] = "QInt32 (quantized; TorchSharp saves no scale or zero point)",
-        [ExportsdUnsupportedCode] = "4711, which exportsd.py writes for a PyTorch dtype it cannot encode",
+        [ExportsdUnsupportedCode] = "exportsd.py's code for a PyTorch dtype it cannot encode",
     };
 
     private const string Expected =
@@ -128,28 +128,23 @@ public static class TorchSharpFormat
     /// <summary>
     /// True when <paramref name="path"/> starts like a TorchSharp state dict: an entry count, then
     /// a complete first name of valid UTF-8 without whitespace or control characters (state-dict
-    /// keys are dotted identifiers). Zip archives, pickles, safetensors and text files fail it. A
-    /// file that passes may still be truncated or corrupt further on: <see cref="Read"/> says where.
+    /// keys are dotted identifiers), i.e. when <see cref="Read"/> would not fail with
+    /// <see cref="TorchSharpFormatError.NotTorchSharp"/>. Zip archives, pickles, safetensors and
+    /// text fail it. A file that passes may still be damaged further on: <see cref="Read"/> says where.
     /// </summary>
     public static bool IsTorchSharpFile(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path)) return false;
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096);
-        var reader = new Reader(stream, path);
         try
         {
-            var (count, overflow) = reader.Leb128("the entry count");
-            if (overflow) return false;
-            if (count == 0) return stream.Length == 1;
-            var (length, bad) = reader.Leb128("the first name's length", maxBytes: 5);
-            if (bad || length == 0 || length > MaxFirstNameBytes || (long)length > stream.Length - stream.Position) return false;
-            var bytes = reader.Bytes((int)length, "the first name");
-            return LooksLikeAKey(new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes));
+            using var stream = OpenRead(path);
+            ReadHeader(stream, path);  // seeks over the data: cheap
+            return true;
         }
-        catch (Exception e) when (e is TorchSharpFormatException or DecoderFallbackException)
+        catch (TorchSharpFormatException e)
         {
-            return false;
+            return e.Error != TorchSharpFormatError.NotTorchSharp;
         }
     }
 
@@ -221,6 +216,8 @@ public static class TorchSharpFormat
         var (count, countOverflow) = reader.Leb128("the entry count", notTorchSharp: true);
         if (countOverflow || count > int.MaxValue)
             throw reader.NotTorchSharp(0, $"the first bytes do not hold an entry count (LEB128 value {(countOverflow ? "over 64 bits" : count.ToString())})");
+        if (count == 0 && length > 1)
+            throw reader.NotTorchSharp(0, $"an entry count of 0 followed by {length - 1} bytes");
 
         var infos = new List<TorchSharpTensorInfo>();
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -304,7 +301,7 @@ public static class TorchSharpFormat
         }
         if (stream.Position != length)
             throw reader.Fail(TorchSharpFormatError.TrailingBytes, stream.Position, null,
-                $"{length - stream.Position} bytes follow the last of the {count} entries at offset {stream.Position} " +
+                $"{length - stream.Position} byte{(length - stream.Position == 1 ? "" : "s")} follow the last of the {count} entries at offset {stream.Position} " +
                 "(TorchSharp's load would ignore them; a second object written to the same stream, or not a TorchSharp state dict)");
         return infos;
     }

@@ -226,7 +226,7 @@ public class TorchSharpFormatTests
                      ([16], TorchSharpFormatError.UnknownDType, "dtype code 16"),
                      ([9], TorchSharpFormatError.UnsupportedDType, "ComplexFloat32"),
                      ([12], TorchSharpFormatError.UnsupportedDType, "QInt8"),
-                     ([0xE7, 0x24], TorchSharpFormatError.UnsupportedDType, "4711, which exportsd.py writes"),  // LEB128(4711)
+                     ([0xE7, 0x24], TorchSharpFormatError.UnsupportedDType, "dtype code 4711 = exportsd.py's code for a PyTorch dtype it cannot encode"),  // LEB128(4711)
                  })
         {
             var path = dir.Write("dtype.dat", File1(ok, Entry("w", code, [1, 2], 8)));
@@ -295,9 +295,17 @@ public class TorchSharpFormatTests
         Assert.AreEqual(TorchSharpFormatError.NotTorchSharp, ReadFails(dir.Write("text.dat", Encoding.ASCII.GetBytes("not a checkpoint"))).Error);
         Assert.ThrowsException<FileNotFoundException>(() => TorchSharpFormat.Read(Path.Combine(dir.Path, "absent.dat")));
 
-        // A single 0 byte is TorchSharp's empty state dict.
+        // A single 0 byte is TorchSharp's empty state dict; a 0 count followed by more is something else.
         var none = dir.Write("none.dat", [0]);
         Assert.IsTrue(TorchSharpFormat.IsTorchSharpFile(none));
         Assert.AreEqual(0, TorchSharpFormat.Read(none).Count);
+        var zeroThenMore = dir.Write("zero.dat", [0, 1, 0, 0, 0, 0, 0, 0, (byte)'{']);
+        Assert.IsFalse(TorchSharpFormat.IsTorchSharpFile(zeroThenMore));
+        Assert.AreEqual(TorchSharpFormatError.NotTorchSharp, ReadFails(zeroThenMore).Error);
+
+        // Damage after the first name: still recognised, so ModelWeights reports the damage.
+        var damaged = dir.Write("damaged.dat", File.ReadAllBytes(Fixture("bug510.dat"))[..40]);
+        Assert.IsTrue(TorchSharpFormat.IsTorchSharpFile(damaged));
+        Assert.AreEqual(TorchSharpFormatError.Truncated, ReadFails(damaged).Error);
     }
 }
