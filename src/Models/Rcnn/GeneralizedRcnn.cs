@@ -127,7 +127,7 @@ public abstract partial class GeneralizedRcnn : Module
     public static Tensor ToUnitTensor(Image image) => ModelInput.FromImage(image);
 
     /// <summary>
-    /// Loads weights from a safetensors or PyTorch (.pth) file: see <see cref="ModelWeights.Load(Module, string, WeightLoadOptions?)"/>.
+    /// Loads weights from a safetensors, PyTorch (.pth) or TorchSharp (module.save) file: see <see cref="ModelWeights.Load(Module, string, WeightLoadOptions?)"/>.
     /// </summary>
     public WeightLoadReport LoadWeights(string path, WeightLoadOptions? options = null) => ModelWeights.Load(this, path, options);
 

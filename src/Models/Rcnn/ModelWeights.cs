@@ -43,21 +43,41 @@ public sealed record WeightLoadReport(
     IReadOnlyList<string> Unexpected);
 
 /// <summary>
-/// Reads model weights from safetensors or PyTorch (torch.save, zip or legacy) files and loads
-/// them into a module by PyTorch state-dict name. Every failure names the file and every
-/// offending key: missing, unexpected and mis-shaped entries are listed together.
+/// Reads model weights from safetensors, PyTorch (torch.save, zip or legacy) or TorchSharp
+/// (<c>module.save</c>) files and loads them into a module by PyTorch state-dict name. Every
+/// failure names the file and every offending key: missing, unexpected and mis-shaped entries are
+/// listed together.
 /// </summary>
 public static class ModelWeights
 {
-    /// <summary>The file's tensors by name (PyTorch files: the state dict at <paramref name="stateDictKey"/>,
-    /// or the top level). The format is recognised from the content, not the extension.</summary>
+    /// <summary>
+    /// The file's tensors by name (PyTorch files: the state dict at <paramref name="stateDictKey"/>,
+    /// or the top level; safetensors and TorchSharp files hold one flat state dict and ignore it).
+    /// The format is recognised from the content, not the extension: a zip archive is a torch.save
+    /// checkpoint, a file that starts like TorchSharp's <c>module.save</c> layout
+    /// (<see cref="TorchSharpFormat.IsTorchSharpFile"/>) is read as one (its errors are
+    /// <see cref="TorchSharpFormatException"/>s), then safetensors, then legacy torch.save.
+    /// </summary>
     public static OrderedDictionary<string, Tensor> Read(string path, Device? device = null, string? stateDictKey = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"weights file not found: {path}", path);
-        return LooksLikeSafeTensors(path)
-            ? SafeTensors.Load(path, device)
-            : PyTorchCheckpoint.LoadStateDict(path, device, stateDictKey);
+        Span<byte> head = stackalloc byte[9];
+        int read;
+        using (var stream = File.OpenRead(path)) read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        bool zip = read >= 2 && head[0] == (byte)'P' && head[1] == (byte)'K';
+        // TorchSharp before safetensors and legacy pickles: a TorchSharp file of 256 entries starts
+        // with 0x80 0x02 like a protocol-2 pickle; the probe's name check rejects pickles and safetensors.
+        if (!zip && TorchSharpFormat.IsTorchSharpFile(path)) return TorchSharpFormat.Read(path, device);
+        if (read == 9 && head[8] == (byte)'{') return SafeTensors.Load(path, device);
+        try
+        {
+            return PyTorchCheckpoint.LoadStateDict(path, device, stateDictKey);
+        }
+        catch (CheckpointFormatException e) when (!zip && !(read > 0 && head[0] == 0x80))
+        {
+            throw new CheckpointFormatException(path, $"{e.Message}; nor is it a safetensors file or a TorchSharp state dict (module.save)", e.ForbiddenGlobal, e);
+        }
     }
 
     /// <summary>Loads the weights in <paramref name="path"/> into <paramref name="model"/>; see <see cref="Load(Module, IReadOnlyDictionary{string, Tensor}, WeightLoadOptions?, string?)"/>.</summary>
@@ -124,14 +144,4 @@ public static class ModelWeights
 
     private static bool SameShape(long[] a, long[] b) =>
         a.SequenceEqual(b) || (a.Length == 0 && b is [1]);  // a 1-element vector loads into a scalar, as in PyTorch
-
-    /// <summary>safetensors starts with an 8-byte little-endian header length followed by '{';
-    /// PyTorch files are zip archives ("PK") or pickles (0x80).</summary>
-    private static bool LooksLikeSafeTensors(string path)
-    {
-        Span<byte> head = stackalloc byte[9];
-        using var stream = File.OpenRead(path);
-        int read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        return read == 9 && head[8] == (byte)'{';
-    }
 }
