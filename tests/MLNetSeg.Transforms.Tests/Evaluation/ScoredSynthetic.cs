@@ -270,13 +270,14 @@ internal sealed class ScoredSynthetic
         return drop.Length == 0 ? view : ml.Transforms.DropColumns(drop).Fit(view).Transform(view);
     }
 
-    public static SchemaDefinition SchemaDefinitionFor(IReadOnlyList<string> classNames, IReadOnlyList<string>? keypointNames)
+    /// <param name="predictedClassNames">The PredictedLabel column's key values; null: <paramref name="classNames"/>.</param>
+    public static SchemaDefinition SchemaDefinitionFor(IReadOnlyList<string> classNames, IReadOnlyList<string>? keypointNames, IReadOnlyList<string>? predictedClassNames = null)
     {
         var definition = SchemaDefinition.Create(typeof(ScoredRow));
-        int n = classNames.Count;
-        var names = new VBuffer<ReadOnlyMemory<char>>(n, classNames.Select(c => c.AsMemory()).ToArray());
-        foreach (var column in new[] { nameof(ScoredRow.Label), nameof(ScoredRow.PredictedLabel) })
+        foreach (var (column, values) in new[] { (nameof(ScoredRow.Label), classNames), (nameof(ScoredRow.PredictedLabel), predictedClassNames ?? classNames) })
         {
+            int n = values.Count;
+            var names = new VBuffer<ReadOnlyMemory<char>>(n, values.Select(c => c.AsMemory()).ToArray());
             definition[column].ColumnType = new VectorDataViewType(new KeyDataViewType(typeof(uint), n));
             definition[column].AddAnnotation("KeyValues", names, new VectorDataViewType(TextDataViewType.Instance, n));
         }
