@@ -40,14 +40,16 @@ internal sealed class ScoredSynthetic
 {
     public const int KeypointCount = 17;
 
-    private static readonly Lazy<ScoredSynthetic> SharedInstance = new(() => new ScoredSynthetic(TinyDataset.Shared));
+    private static readonly Lazy<ScoredSynthetic> SharedInstance = new(() => new ScoredSynthetic(TinyDataset.Shared.Root));
 
+    /// <summary>On the shared Tiny set's training split.</summary>
     public static ScoredSynthetic Shared => SharedInstance.Value;
 
-    private ScoredSynthetic(TinyDataset tiny)
+    /// <summary>On the training split of a synthetic dataset generated in <paramref name="root"/>.</summary>
+    public ScoredSynthetic(string root)
     {
-        Coco = CocoDataset.Load(tiny.TrainJson);
-        Persons = CocoDataset.Load(SyntheticDatasetGenerator.KeypointsJsonPath(tiny.Root, "train"));
+        Coco = CocoDataset.Load(SyntheticDatasetGenerator.InstancesJsonPath(root, "train"));
+        Persons = CocoDataset.Load(SyntheticDatasetGenerator.KeypointsJsonPath(root, "train"));
         ClassNames = Coco.Categories.OrderBy(c => c.Id).Select(c => c.Name).ToArray();
         for (int k = 0; k < ClassNames.Length; k++)
             if (Coco.Categories.OrderBy(c => c.Id).ElementAt(k).Id != k + 1) throw new InvalidOperationException("the test needs category ids 1..N");
@@ -55,7 +57,7 @@ internal sealed class ScoredSynthetic
         SemanticClassNames = SyntheticClasses.All.Select(c => c.Name).ToArray();
         KeypointNames = Persons.Categories.Single().Keypoints!.ToArray();
         ImageIds = Coco.Images.Select(i => i.Id).ToArray();
-        SemanticPaths = ImageIds.Select(id => Path.Combine(SyntheticDatasetGenerator.SemanticDirectory(tiny.Root, "train"), SyntheticDatasetGenerator.FileName(id))).ToArray();
+        SemanticPaths = ImageIds.Select(id => Path.Combine(SyntheticDatasetGenerator.SemanticDirectory(root, "train"), SyntheticDatasetGenerator.FileName(id))).ToArray();
 
         var random = new Random(20261203);
         var derivedMaps = new CocoGroundTruthMaps(Coco, LabelToCategoryId);
@@ -109,9 +111,16 @@ internal sealed class ScoredSynthetic
             double s = 0.02 + 0.97 * random.NextDouble();
             return random.NextDouble() < 0.15 ? (float)(Math.Round(s * 10) / 10) : (float)s; // some exact ties
         }
+        // Each object is detected 0 times (15 %), once, or twice (20 %: a duplicate with a lower score, as an imperfect NMS leaves).
+        var attempts = new List<(CocoAnnotation Ann, float ScoreFactor)>();
         foreach (var ann in Coco.Annotations.Where(a => a.ImageId == image.Id))
         {
             if (random.NextDouble() < (ann.IsCrowd ? 0.5 : 0.15)) continue; // dropped
+            attempts.Add((ann, 1));
+            if (random.NextDouble() < 0.2) attempts.Add((ann, (float)(0.3 + 0.65 * random.NextDouble())));
+        }
+        foreach (var (ann, scoreFactor) in attempts)
+        {
             int label = (int)ann.CategoryId;
             if (random.NextDouble() < 0.1) label = 1 + random.Next(ClassNames.Length); // perhaps relabelled
             var b = ann.Bbox!;
@@ -143,7 +152,7 @@ internal sealed class ScoredSynthetic
                     kp[3 * q + 2] = (float)random.NextDouble();
                 }
             }
-            detections.Add(([x0, y0, x1, y1], label, Score(), Rle.Encode(shifted), kp));
+            detections.Add(([x0, y0, x1, y1], label, Score() * scoreFactor, Rle.Encode(shifted), kp));
         }
         int spurious = random.Next(3);
         for (int s = 0; s < spurious; s++)
