@@ -147,7 +147,68 @@ public sealed class CatalogExactnessTests
         CollectionAssert.AreEqual(original.Keypoints!.Stats.ToArray(), rounded.Keypoints!.Stats.ToArray());
     }
 
+    /// <summary>
+    /// What a float32 box column changes when the json's boxes are not exact in float32 (COCO's own
+    /// files have 2-decimal boxes): x1 = x + w is rounded to float and w comes back as x1 − x0, off by
+    /// up to ~1e-5 px here; IoU moves by ~1e-7, no IoU lies that close to a threshold, so the stats are equal.
+    /// </summary>
+    [TestMethod]
+    public void TwoDecimalBoxesRoundedToFloat32ChangeNoStatOnThisData()
+    {
+        var s = ScoredSynthetic.Shared;
+        var truth = new CocoDataset(s.Coco.Images, s.Coco.Categories, s.Coco.Annotations.Select(a => new CocoAnnotation
+        {
+            Id = a.Id, ImageId = a.ImageId, CategoryId = a.CategoryId, Area = a.Area, IsCrowd = a.IsCrowd, Segmentation = a.Segmentation,
+            Bbox = [a.Bbox![0] + 0.13, a.Bbox[1] + 0.27, a.Bbox[2] + 0.41, a.Bbox[3] + 0.19],
+        }), "2-decimal boxes");
+        var rows = s.Rows();
+        for (int i = 0; i < rows.Length; i++)
+            rows[i].BoundingBoxes = truth.Annotations.Where(a => a.ImageId == rows[i].ImageId)
+                .SelectMany(a => new[] { (float)a.Bbox![0], (float)a.Bbox[1], (float)(a.Bbox[0] + a.Bbox[2]), (float)(a.Bbox[1] + a.Bbox[3]) }).ToArray();
+
+        var typed = SegmentationEvaluator.Evaluate(truth, s.Results, s.ImageIds, s.LabelToCategoryId, SegmentationTasks.Boxes);
+        var metrics = Ml.Segmentation().Evaluate(s.View(Ml, rows), tasks: SegmentationTasks.Boxes);
+
+        double maxWidthChange = 0, maxIouChange = 0, closest = double.PositiveInfinity;
+        var thresholds = typed.Bbox!.Params.IouThresholds;
+        foreach (var row in rows)
+        {
+            var anns = truth.Annotations.Where(a => a.ImageId == row.ImageId).ToArray();
+            var p = s.Results[Array.IndexOf(s.ImageIds, row.ImageId)].Instances!;
+            for (int g = 0; g < anns.Length; g++)
+            {
+                var json = anns[g].Bbox!;
+                double[] column = [row.BoundingBoxes[4 * g], row.BoundingBoxes[4 * g + 1],
+                                   (double)row.BoundingBoxes[4 * g + 2] - row.BoundingBoxes[4 * g], (double)row.BoundingBoxes[4 * g + 3] - row.BoundingBoxes[4 * g + 1]];
+                maxWidthChange = Math.Max(maxWidthChange, Math.Max(Math.Abs(column[2] - json[2]), Math.Abs(column[3] - json[3])));
+                for (int d = 0; d < p.Count; d++)
+                {
+                    var b = p.Boxes[d];
+                    double[] det = [b[0], b[1], b[2] - b[0], b[3] - b[1]];
+                    double a = BoxIou(det, json, anns[g].IsCrowd), c = BoxIou(det, column, anns[g].IsCrowd);
+                    maxIouChange = Math.Max(maxIouChange, Math.Abs(a - c));
+                    if (a > 0) foreach (var t in thresholds) closest = Math.Min(closest, Math.Abs(a - t));
+                }
+            }
+        }
+        Console.WriteLine($"max |Δw|, |Δh| {maxWidthChange:E2} px, max |ΔIoU| {maxIouChange:E2}, closest IoU to a threshold {closest:E2}");
+        Assert.IsTrue(maxWidthChange is > 0 and < 1e-4, $"width change {maxWidthChange}");
+        Assert.IsTrue(maxIouChange < closest, "an IoU moved across a threshold");
+        CollectionAssert.AreEqual(typed.Bbox.Stats.ToArray(), metrics.Box!.Result.Stats.ToArray());
+    }
+
     // ---- helpers ----------------------------------------------------------------------------------
+
+    /// <summary>maskApi.c's bbIou for one pair ([x, y, w, h]).</summary>
+    private static double BoxIou(double[] d, double[] g, bool crowd)
+    {
+        double w = Math.Min(d[0] + d[2], g[0] + g[2]) - Math.Max(d[0], g[0]);
+        if (w <= 0) return 0;
+        double h = Math.Min(d[1] + d[3], g[1] + g[3]) - Math.Max(d[1], g[1]);
+        if (h <= 0) return 0;
+        double i = w * h, da = d[2] * d[3];
+        return i / (crowd ? da : da + g[2] * g[3] - i);
+    }
 
     /// <summary>The json's boxes [x, y, w, h] survive x0, y0, x1 = x + w, y1 = y + h in float32 exactly (they are integers).</summary>
     private static void AssertFloatExactBoxes(ScoredSynthetic s)
