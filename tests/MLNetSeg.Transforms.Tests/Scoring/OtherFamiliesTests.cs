@@ -23,7 +23,8 @@ public sealed class OtherFamiliesTests
     [TestMethod]
     public void KeypointRcnnGivesKeypointsWithScores()
     {
-        var train = TinyDataset.Shared.Train();
+        var train = MLNetSeg.Data.Loading.DetectionDataset.Load(
+            MLNetSeg.Data.Synthetic.SyntheticDatasetGenerator.KeypointsJsonPath(TinyDataset.Shared.Root, "train"), TinyDataset.Shared.TrainImages);
         TorchRuntime.ManualSeed(4);
         var options = new KeypointRcnnOptions
         {
