@@ -121,7 +121,7 @@ Console.WriteLine($"      loss curve: {curvePath}");
 var evaluation = run.Evaluation!;
 Console.WriteLine($"[3/5] COCO evaluation on the {val.Count} validation images (AP in %, IoU .50:.95):");
 Console.Write(evaluation.ToTable());
-double boxAp = evaluation.Bbox.Stats[0], maskAp = evaluation.Segm!.Stats[0];
+double boxAp = evaluation.Bbox!.Stats[0], maskAp = evaluation.Segm!.Stats[0];
 Console.WriteLine($"      box AP {boxAp * 100:F1}, mask AP {maskAp * 100:F1}");
 Console.WriteLine("      per-category mask AP: " + string.Join(", ",
     evaluation.Segm.PerCategoryAp.Select(c => $"{c.Name} {c.Ap * 100:F1}")));

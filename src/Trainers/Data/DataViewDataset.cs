@@ -77,7 +77,7 @@ internal static class DataViewDataset
                 }
                 else
                 {
-                    getImage!(ref mlImage);
+                    getImage!(ref mlImage!);
                     if (mlImage is null) throw new InvalidDataException($"{where}: column '{image.Name}' holds no image");
                     var rgb = MLNetSeg.Transforms.Scoring.ImageInputs.FromMLImage(mlImage);
                     fileName = Path.Combine(imageCache, $"{row:D8}.png");

@@ -57,7 +57,7 @@ internal sealed class LazyScoredRow
             MLImage? image = null;
             return () =>
             {
-                getter(ref image);
+                getter(ref image!);
                 return ImageInputs.FromMLImage(image ?? throw new InvalidDataException("the column holds no image"));
             };
         }
