@@ -50,8 +50,14 @@ internal static class ModelState
         }
     }
 
+    private static int _parses;
+
+    /// <summary>Models rebuilt from state text in this process (tests check the cache works).</summary>
+    internal static int Parses => Volatile.Read(ref _parses);
+
     private static SegmentationScorer Parse(ReadOnlySpan<char> state)
     {
+        Interlocked.Increment(ref _parses);
         int first = state.IndexOf('\n');
         if (first < 0 || !state[..first].SequenceEqual(Magic))
             throw new InvalidDataException($"the saved MLNetSeg model state does not start with '{Magic}': the zip was not written by this version of MLNetSeg, or it is damaged");

@@ -48,7 +48,9 @@ public sealed class PersistenceTests
         var fresh = new MLContext(seed: 2);
         var loaded = fresh.Model.Load(zip, out var schema);
         Assert.AreEqual("ImagePath", schema[0].Name);
+        int parses = MLNetSeg.Transforms.Persistence.ModelState.Parses;
         var again = ReadOutputs(loaded.Transform(Paths(fresh, _paths)));
+        Assert.AreEqual(parses + 1, MLNetSeg.Transforms.Persistence.ModelState.Parses, "the model is rebuilt once per loaded pipeline, not per row");
         Assert.AreEqual(expected.Count, again.Count);
         for (int i = 0; i < expected.Count; i++) again[i].AssertEqual(expected[i], $"row {i}");
 
