@@ -56,7 +56,9 @@ public static class TorchRuntime
     public static long LiveTensors => Tensor.LiveHandles;
 
     /// <summary>Tensors that were never disposed and were freed by the garbage collector's
-    /// finalizer instead (late, and on another thread): should stay at zero in a tidy program.</summary>
+    /// finalizer instead (late, and on another thread): should stay at zero in a tidy program.
+    /// To find where such tensors come from, run with <c>MLNETSEG_TENSOR_TRACE=&lt;file&gt;</c>: at exit the
+    /// file lists the creating stacks of the finalized tensors and of those still alive.</summary>
     public static long FinalizedTensors => Tensor.FinalizedHandles;
 
     /// <summary>All operator schemas registered with the dispatcher, one per line.</summary>

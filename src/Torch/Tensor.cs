@@ -18,6 +18,7 @@ public sealed unsafe partial class Tensor : IDisposable
         if (handle == IntPtr.Zero) throw new TorchException(NativeMethods.LastError());
         this.handle = handle;
         Interlocked.Increment(ref liveHandles);
+        TensorTrace.Created(handle);
         DisposeScope.Current?.Register(this);
     }
 
@@ -25,6 +26,7 @@ public sealed unsafe partial class Tensor : IDisposable
     {
         var h = Interlocked.Exchange(ref handle, IntPtr.Zero);
         if (h == IntPtr.Zero) return;
+        TensorTrace.Finalizing(h);
         NativeMethods.mls_tensor_free(h);
         Interlocked.Decrement(ref liveHandles);
         Interlocked.Increment(ref finalizedHandles);
@@ -51,6 +53,7 @@ public sealed unsafe partial class Tensor : IDisposable
         var h = Interlocked.Exchange(ref handle, IntPtr.Zero);
         if (h != IntPtr.Zero)
         {
+            TensorTrace.Disposed(h);
             NativeMethods.mls_tensor_free(h);
             Interlocked.Decrement(ref liveHandles);
         }

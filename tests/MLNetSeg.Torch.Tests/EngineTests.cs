@@ -113,7 +113,7 @@ public class EngineTests
     {
         using var model = new MLNetSeg.Torch.Nn.Sequential(
             new MLNetSeg.Torch.Nn.Conv2d(3, 4, 3, padding: 1), new MLNetSeg.Torch.Nn.BatchNorm2d(4), new MLNetSeg.Torch.Nn.ReLU());
-        var optimizer = new MLNetSeg.Torch.Optim.Sgd(model.Parameters(), learningRate: 0.01, momentum: 0.9);
+        using var optimizer = new MLNetSeg.Torch.Optim.Sgd(model.Parameters(), learningRate: 0.01, momentum: 0.9);
         void Step()
         {
             using var scope = DisposeScope.Enter();

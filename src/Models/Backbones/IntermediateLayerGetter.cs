@@ -75,4 +75,12 @@ public sealed class IntermediateLayerGetter : Module<Tensor, IReadOnlyList<(stri
 
     /// <inheritdoc cref="ResNet.UnfuseFrozenBatchNorm"/>
     public void UnfuseFrozenBatchNorm() => model.UnfuseFrozenBatchNorm();
+
+    /// <summary>Disposes the kept stages and the ResNet it owns: the ResNet is not a registered child
+    /// (its children are), but it holds the stem's folded weights.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) model.Dispose();
+    }
 }

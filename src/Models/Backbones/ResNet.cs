@@ -111,6 +111,14 @@ public sealed class ResNet : Module<Tensor, Tensor>
         foreach (var p in ConvNormPairs(4)) p.Unfuse();
     }
 
+    /// <summary>Frees the stem's folded weights (owned here, not registered) with the network;
+    /// the blocks free their own.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) stem.Unfuse();
+        base.Dispose(disposing);
+    }
+
     /// <summary>Folds the stem and stages 1..<paramref name="throughStage"/> only (an
     /// <see cref="IntermediateLayerGetter"/> disposes the deeper ones).</summary>
     internal int FuseFrozenBatchNorm(int throughStage) => ConvNormPairs(throughStage).Count(p => p.Fuse());

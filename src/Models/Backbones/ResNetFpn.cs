@@ -39,6 +39,7 @@ public static class ResNetFpn
             _ => throw new ArgumentOutOfRangeException(nameof(fpnVersion), fpnVersion, "the FPN recipe is 1 (torchvision v1) or 2 (v2, BatchNorm)"),
         };
         CheckTrainableLayers(trainableLayers);
+        CheckReturnedLayers(returnedLayers);  // before building: a refused argument leaves nothing to dispose
         var spec = ResNetSpec.For(depth) with { BaseWidth = baseWidth };
         return FromResNet(new ResNet(spec, bodyNorm), trainableLayers, returnedLayers, extraBlocks, fpnNorm, fpnChannels);
     }
@@ -55,24 +56,42 @@ public static class ResNetFpn
     /// <paramref name="trainableLayers"/> last stages (requires_grad false; buffers are untouched),
     /// takes stages <paramref name="returnedLayers"/> (named "0", "1", ... in order) and puts an FPN
     /// (<paramref name="fpnChannels"/> channels, norm <paramref name="fpnNorm"/>) on them. Takes
-    /// ownership of <paramref name="resnet"/> (see <see cref="IntermediateLayerGetter"/>).
+    /// ownership of <paramref name="resnet"/> (see <see cref="IntermediateLayerGetter"/>), also
+    /// when it throws: a refused argument disposes it.
     /// </summary>
     public static BackboneWithFpn FromResNet(ResNet resnet, int trainableLayers, IReadOnlyList<int>? returnedLayers = null,
         ExtraFpnBlock? extraBlocks = null, NormLayer? fpnNorm = null, long fpnChannels = OutChannels)
     {
         ArgumentNullException.ThrowIfNull(resnet);
-        CheckTrainableLayers(trainableLayers);
+        FeaturePyramidNetwork? fpn = null;
+        try
+        {
+            CheckTrainableLayers(trainableLayers);
+            returnedLayers = CheckReturnedLayers(returnedLayers);
+            FreezeLayers(resnet, trainableLayers);
+            var body = new IntermediateLayerGetter(resnet, returnedLayers.Select((stage, i) => ($"layer{stage}", i.ToString())).ToList());
+            fpn = new FeaturePyramidNetwork(returnedLayers.Select(resnet.Spec.StageChannels).ToList(), fpnChannels,
+                extraBlocks ?? new LastLevelMaxPool(), fpnNorm);
+            return new BackboneWithFpn(body, fpn);
+        }
+        catch
+        {
+            // The ResNet is ours since the call (and what we built from it): nobody else would free their tensors.
+            fpn?.Dispose();
+            resnet.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The returned stages (default all four), checked: each in [1,4], strictly increasing.</summary>
+    private static IReadOnlyList<int> CheckReturnedLayers(IReadOnlyList<int>? returnedLayers)
+    {
         returnedLayers ??= new[] { 1, 2, 3, 4 };
         if (returnedLayers.Count == 0 || returnedLayers.Any(l => l is < 1 or > 4))
             throw new ArgumentException($"Each returned layer should be in the range [1,4]. Got [{string.Join(", ", returnedLayers)}]", nameof(returnedLayers));
         if (returnedLayers.Zip(returnedLayers.Skip(1)).Any(p => p.First >= p.Second))
             throw new ArgumentException($"returned layers must be strictly increasing, got [{string.Join(", ", returnedLayers)}]", nameof(returnedLayers));
-
-        FreezeLayers(resnet, trainableLayers);
-        var body = new IntermediateLayerGetter(resnet, returnedLayers.Select((stage, i) => ($"layer{stage}", i.ToString())).ToList());
-        var fpn = new FeaturePyramidNetwork(returnedLayers.Select(resnet.Spec.StageChannels).ToList(), fpnChannels,
-            extraBlocks ?? new LastLevelMaxPool(), fpnNorm);
-        return new BackboneWithFpn(body, fpn);
+        return returnedLayers;
     }
 
     /// <summary>

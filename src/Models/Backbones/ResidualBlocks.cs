@@ -26,6 +26,14 @@ public abstract class ResidualBlock : Module<Tensor, Tensor>
 
     private protected abstract IEnumerable<FusedConvNorm> BranchPairs { get; }
 
+    /// <summary>Frees the folded weights (owned here, not registered) with the block.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            foreach (var pair in ConvNormPairs) pair.Unfuse();
+        base.Dispose(disposing);
+    }
+
     /// <summary>Adds the shortcut to the branch output in place and applies ReLU in place.</summary>
     protected Tensor AddShortcutAndRelu(Tensor branch, Tensor input)
     {

@@ -253,15 +253,28 @@ public abstract class Module : IDisposable
     /// <summary>Number of parameter elements (each shared parameter counted once).</summary>
     public long ParameterCount => Parameters().Sum(p => p.NumEl);
 
-    /// <summary>Frees the parameters and buffers of this module and its descendants.</summary>
+    /// <summary>Frees the parameters and buffers of this module and its descendants, and any
+    /// tensor a module keeps outside them (see <see cref="Dispose(bool)"/>).</summary>
     public void Dispose()
     {
-        if (disposed) return;
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// Frees the registered parameters and buffers and disposes the child modules. A module that
+    /// owns tensors it does not register (derived caches, e.g. folded inference weights) overrides
+    /// this to free them, then calls the base, so that disposing the model frees every native
+    /// tensor it holds instead of leaving them to the finalizer. Called once with true by
+    /// <see cref="Dispose()"/> (later calls are ignored here; overrides must tolerate them).
+    /// </summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposed || !disposing) return;
         disposed = true;
         foreach (var t in parameters.Values) t?.Dispose();
         foreach (var t in buffers.Values) t?.Dispose();
         foreach (var m in modules.Values) m.Dispose();
-        GC.SuppressFinalize(this);
     }
 }
 

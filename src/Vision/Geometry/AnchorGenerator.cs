@@ -9,9 +9,13 @@ namespace MLNetSeg.Vision.Geometry;
 /// (w = size/√ratio, h = size·√ratio, ratio = h/w), shifted to (x·stride_w, y·stride_h) for
 /// every cell in row-major order, where stride = padded image size // grid size.
 /// </summary>
+/// <remarks>Holds no native tensor: the cell anchors are kept as managed float32 values (exactly the
+/// rounded float32 tensor's) and made into a small tensor per call, so a generator needs no disposal
+/// and can be shared by any number of modules (cached tensors here would belong to no module, and
+/// disposing a model would not free them).</remarks>
 public sealed class AnchorGenerator
 {
-    private readonly Tensor[] cellAnchors;
+    private readonly float[][] cellAnchors;
 
     /// <param name="sizes">Anchor sizes per level, e.g. {32}, {64}, ... for an FPN.</param>
     /// <param name="aspectRatios">Aspect ratios (h/w) per level; one entry is used for every level.</param>
@@ -24,9 +28,12 @@ public sealed class AnchorGenerator
             throw new ArgumentException($"AnchorGenerator: {sizes.Count} levels of sizes but {aspectRatios.Count} of aspect ratios");
         Sizes = sizes;
         AspectRatios = aspectRatios;
-        cellAnchors = new Tensor[sizes.Count];
+        cellAnchors = new float[sizes.Count][];
         for (int l = 0; l < sizes.Count; l++)
-            cellAnchors[l] = GenerateCellAnchors(sizes[l], aspectRatios[l]).DetachFromDisposeScope();
+        {
+            using var anchors = GenerateCellAnchors(sizes[l], aspectRatios[l]);
+            cellAnchors[l] = anchors.ToArray<float>();
+        }
     }
 
     /// <summary>torchvision's FPN default: sizes 32…512 on five levels, ratios 0.5, 1, 2 everywhere.</summary>
@@ -40,7 +47,7 @@ public sealed class AnchorGenerator
     public int[] NumAnchorsPerLocation => Sizes.Select((s, l) => s.Count * AspectRatios[l].Count).ToArray();
 
     /// <summary>The [A, 4] zero-centred anchors of a level (float32, CPU; a copy).</summary>
-    public Tensor CellAnchors(int level) => cellAnchors[level].Clone();
+    public Tensor CellAnchors(int level) => Tensor.FromArray(cellAnchors[level], cellAnchors[level].Length / 4, 4);
 
     /// <summary>Rounded zero-centred anchors, computed in float32 as torchvision does.</summary>
     public static Tensor GenerateCellAnchors(IReadOnlyList<double> scales, IReadOnlyList<double> aspectRatios)
@@ -85,7 +92,7 @@ public sealed class AnchorGenerator
             if (gh <= 0 || gw <= 0)
                 throw new ArgumentException($"AnchorGenerator: level {l} has an empty grid {gh}×{gw}");
             long strideH = imageHeight / gh, strideW = imageWidth / gw;
-            var baseAnchors = cellAnchors[l].To(dtype, d);
+            var baseAnchors = CellAnchors(l).To(dtype, d);
             var shiftsX = Tensor.Arange(0, gw, 1, DType.Int32, d).Mul(strideW);  // int32, as torchvision's int32 arange times a 0-d stride
             var shiftsY = Tensor.Arange(0, gh, 1, DType.Int32, d).Mul(strideH);
             var shiftX = shiftsX.Unsqueeze(0).Expand(gh, gw).Reshape(-1);  // meshgrid "ij", row-major

@@ -37,27 +37,36 @@ public sealed class ConstructorTests
     {
         using var scope = DisposeScope.Enter();
         var (backbone, rpn, roiHeads) = SmallParts(Options);
-        var other = GeneralizedRcnn.CreateTransform(Options with { MinSize = 80 });
-        var e = Assert.ThrowsException<ArgumentException>(() => new MaskRcnn(backbone, rpn, roiHeads, other, Options));
-        StringAssert.Contains(e.Message, "MinSize (80) is not the options' (64)");
-        var std = GeneralizedRcnn.CreateTransform(Options with { ImageStd = new[] { 1.0, 1, 1 } });
-        e = Assert.ThrowsException<ArgumentException>(() => new MaskRcnn(backbone, rpn, roiHeads, std, Options));
-        StringAssert.Contains(e.Message, "ImageStd (1, 1, 1)");
+        // The constructor refuses the parts, so they remain the caller's to dispose.
+        using (backbone)
+        using (rpn)
+        using (roiHeads)
+        {
+            var other = GeneralizedRcnn.CreateTransform(Options with { MinSize = 80 });
+            var e = Assert.ThrowsException<ArgumentException>(() => new MaskRcnn(backbone, rpn, roiHeads, other, Options));
+            StringAssert.Contains(e.Message, "MinSize (80) is not the options' (64)");
+            var std = GeneralizedRcnn.CreateTransform(Options with { ImageStd = new[] { 1.0, 1, 1 } });
+            e = Assert.ThrowsException<ArgumentException>(() => new MaskRcnn(backbone, rpn, roiHeads, std, Options));
+            StringAssert.Contains(e.Message, "ImageStd (1, 1, 1)");
+        }
     }
 
     [TestMethod]
     public void ABranchNeedsItsPoolerHeadAndPredictorTogether()
     {
         using var scope = DisposeScope.Enter();
-        var maskHead = new MaskRcnnHeads(16, new long[] { 8 });
-        var maskPredictor = new MaskRcnnPredictor(8, 8, 3);
-        var e = Assert.ThrowsException<ArgumentException>(() => new RoiHeads(new MultiScaleRoiAlign(7, 2), new TwoMlpHead(16 * 7 * 7, 32),
-            new FastRcnnPredictor(32, 3), maskHead: maskHead, maskPredictor: maskPredictor));
+        // The refused parts remain the caller's to dispose.
+        using var maskHead = new MaskRcnnHeads(16, new long[] { 8 });
+        using var maskPredictor = new MaskRcnnPredictor(8, 8, 3);
+        using var boxHead = new TwoMlpHead(16 * 7 * 7, 32);
+        using var boxPredictor = new FastRcnnPredictor(32, 3);
+        var e = Assert.ThrowsException<ArgumentException>(() => new RoiHeads(new MultiScaleRoiAlign(7, 2), boxHead,
+            boxPredictor, maskHead: maskHead, maskPredictor: maskPredictor));
         StringAssert.Contains(e.Message, "mask RoI pool, a mask head and a mask predictor");
-        e = Assert.ThrowsException<ArgumentException>(() => new RoiHeads(new MultiScaleRoiAlign(7, 2), new TwoMlpHead(16 * 7 * 7, 32),
-            new FastRcnnPredictor(32, 3), keypointRoiPool: new MultiScaleRoiAlign(14, 2)));
+        e = Assert.ThrowsException<ArgumentException>(() => new RoiHeads(new MultiScaleRoiAlign(7, 2), boxHead,
+            boxPredictor, keypointRoiPool: new MultiScaleRoiAlign(14, 2)));
         StringAssert.Contains(e.Message, "keypoint RoI pool, a keypoint head and a keypoint predictor");
-        Assert.ThrowsException<ArgumentNullException>(() => new RoiHeads(null!, new TwoMlpHead(16 * 7 * 7, 32), new FastRcnnPredictor(32, 3)));
+        Assert.ThrowsException<ArgumentNullException>(() => new RoiHeads(null!, boxHead, boxPredictor));
     }
 
     /// <summary>A ResNet-18 with a 16-channel FPN, its RPN and a mask-branch RoI heads.</summary>

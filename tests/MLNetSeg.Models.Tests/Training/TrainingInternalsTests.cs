@@ -78,7 +78,7 @@ public sealed class TrainingInternalsTests
     public void RpnAnchorAssignmentEqualsTorchvision()
     {
         using var scope = DisposeScope.Enter();
-        var rpn = SmallRpn();
+        using var rpn = SmallRpn();
         var anchors = RpnAnchors();
         var targets = RegionProposalNetwork.AssignTargetsToAnchors(anchors, RpnGt(), rpn.CreateMatcher());
         for (int i = 0; i < 2; i++)
@@ -99,7 +99,7 @@ public sealed class TrainingInternalsTests
     public void RpnSamplingAndLossesEqualTorchvisionWithTheSameSeed()
     {
         using var scope = DisposeScope.Enter();
-        var rpn = SmallRpn();
+        using var rpn = SmallRpn();
         var anchors = RpnAnchors();
         var targets = RegionProposalNetwork.AssignTargetsToAnchors(anchors, RpnGt(), rpn.CreateMatcher());
         ulong seed = (ulong)fx.Param("rpn").GetProperty("seed").GetInt32();
@@ -151,7 +151,8 @@ public sealed class TrainingInternalsTests
     public void RoiSelectTrainingSamplesEqualsTorchvisionWithTheSameSeed()
     {
         using var scope = DisposeScope.Enter();
-        var samples = SelectSamples(SmallRoiHeads());
+        using var heads = SmallRoiHeads();
+        var samples = SelectSamples(heads);
         for (int i = 0; i < 2; i++)
         {
             TrainingAssert.Equal(fx.Output($"roi.labels.{i}"), samples.Labels[i], $"image {i} sampled labels");
@@ -168,7 +169,8 @@ public sealed class TrainingInternalsTests
     public void FastRcnnMaskAndKeypointLossesEqualTorchvision()
     {
         using var scope = DisposeScope.Enter();
-        var samples = SelectSamples(SmallRoiHeads());
+        using var heads = SmallRoiHeads();
+        var samples = SelectSamples(heads);
         var p = fx.Param("roi");
         int classes = p.GetProperty("num_classes").GetInt32();
         long s = samples.Labels.Sum(l => l.Size(0));

@@ -143,7 +143,8 @@ public class SafeTensorsTests
 
         var missing = dir.File("missing.safetensors");
         SafeTensors.Save(missing, sd.Where(kv => kv.Key != "1.running_var"));
-        var e = Assert.ThrowsException<StateDictException>(() => SafeTensors.LoadInto(SmallModel(), missing));
+        using var target = SmallModel();
+        var e = Assert.ThrowsException<StateDictException>(() => SafeTensors.LoadInto(target, missing));
         StringAssert.Contains(e.Message, "\"1.running_var\"");
         StringAssert.Contains(e.Message, missing);
 
@@ -151,7 +152,7 @@ public class SafeTensorsTests
         var bad = new OrderedDictionary<string, Tensor>();
         foreach (var (k, v) in sd) bad[k] = k == "3.weight" ? Tensor.Zeros(new long[] { 2, 4, 3, 3 }) : v;
         SafeTensors.Save(misShaped, bad);
-        e = Assert.ThrowsException<StateDictException>(() => SafeTensors.LoadInto(SmallModel(), misShaped, strict: false));
+        e = Assert.ThrowsException<StateDictException>(() => SafeTensors.LoadInto(target, misShaped, strict: false));
         StringAssert.Contains(e.Message, "size mismatch for 3.weight");
         StringAssert.Contains(e.Message, "[2, 4, 3, 3]");
         StringAssert.Contains(e.Message, "[2, 4, 1, 1]");
