@@ -11,13 +11,16 @@ namespace MLNetSeg.Transforms.Persistence;
 /// carries it (inside a MapValue lookup: see <see cref="PersistedScoring"/>):
 /// <c>"mlnetseg.mlnet/1\n" + settings JSON + "\n" + base64(.mlseg file)</c>.
 /// Parsed models are cached per state string, so the model is rebuilt once per loaded pipeline and
-/// process, not per row: the MapValue hands every row the same string without copying it.
+/// process, not per row: the MapValue hands every row the same string without copying it. A cached
+/// model lives as long as the loaded pipeline's string (ML.NET's transformers are not disposable), and
+/// its native memory is freed by the finalizer after the pipeline is collected.
 /// </summary>
 internal static class ModelState
 {
     public const string Magic = "mlnetseg.mlnet/1";
 
     private static readonly ConditionalWeakTable<object, SegmentationScorer> Cache = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, object> ByContent = new();
 
     public static string Write(SegmentationScorer scorer)
     {
@@ -40,7 +43,10 @@ internal static class ModelState
         // The map hands out the same string every row: key the cache by that object.
         object? owner = MemoryMarshal.TryGetString(state, out var text, out _, out _) ? text
             : MemoryMarshal.TryGetArray(state, out ArraySegment<char> segment) ? segment.Array : null;
-        if (owner is null) return Parse(state.Span);
+        // Not backed by a string or array (not what ML.NET 6's map hands out): key by content, so
+        // the model is still built once per distinct state (and kept for the process).
+        owner ??= ByContent.GetOrAdd(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(state.ToString()))), _ => new object());
         lock (Cache)
         {
             if (Cache.TryGetValue(owner, out var cached)) return cached;
