@@ -20,8 +20,7 @@ using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetSeg.Data.Synthetic;
-using MLNetSeg.Models.Backbones;
-using MLNetSeg.Models.Rcnn;
+using MLNetSeg.Samples;
 using MLNetSeg.Torch;
 using MLNetSeg.Trainers;
 using MLNetSeg.Training;
@@ -58,42 +57,16 @@ Console.WriteLine($"[2/5] LoadFromCoco: {train.GetRowCount()} training and {val.
                   string.Join(", ", val.Schema.Select(c => $"{c.Name} ({c.Type})")));
 
 // 3. Fit --------------------------------------------------------------------------------------------
-// The recipe sized for a 2-core CPU (see samples/TypedQuickstart and docs/benchmarks.md for why each
-// setting): the images' own resolution, a ResNet-18 FPN with BatchNorm at compact widths trained from
-// scratch, many RoIs for the box head but at most 8 positives per image for the mask head, a high
-// learning rate with a short warmup and a cosine decay that follows the fraction of the time budget
-// spent (so the schedule completes whatever the machine's speed).
+// The recipe (samples/Shared/QuickstartRecipe.cs says why each setting): a compact Mask R-CNN
+// R18-FPN from scratch within a time budget that the cosine schedule follows, so the schedule
+// completes whatever the machine's speed.
 var trainer = ml.Segmentation().Trainers.Segmentation(new SegmentationTrainerOptions
 {
     ImageColumnName = SegmentationColumns.ImagePath,   // paths: the trainer's loader reads files in parallel
     Dataset = new() { RemoveImagesWithoutAnnotations = true },
-    Training = new TrainingOptions
-    {
-        Model = new MaskRcnnOptions
-        {
-            Backbone = ResNetDepth.ResNet18,
-            Norm = BackboneNorm.BatchNorm,
-            Widths = DetectorWidths.Compact,
-            Settings = new RcnnOptions
-            {
-                MinSize = 192, MaxSize = 256,
-                TrainableBackboneLayers = 5,
-                BoxBatchSizePerImage = 256, HeadPositivesPerImage = 8,
-                RpnPreNmsTopNTrain = 1000, RpnPostNmsTopNTrain = 500,
-                RpnPreNmsTopNTest = 500, RpnPostNmsTopNTest = 300,
-                BoxDetectionsPerImage = 30,
-            },
-        },
-        Optimizer = new OptimizerOptions { LearningRate = 0.06, GradientClipNorm = 10 },
-        Schedule = new ScheduleOptions { TimeBudget = Quickstart.TrainingBudget, WarmupIterations = 100, Decay = LrSchedule.Cosine },
-        Data = new DataOptions { BatchSize = 4, LoaderWorkers = 1 },
-        Checkpoints = new CheckpointOptions { Directory = Path.Combine(outDir, "train"), Period = 250 },
-        Evaluation = new EvaluationOptions { AtEnd = false, ValidationLoss = false },
-        Runtime = new RuntimeOptions { LogPeriod = 20 },
-        Seed = 1,
-    },
+    Training = QuickstartRecipe.Training(Path.Combine(outDir, "train"), evaluateAtEnd: false),
 });
-Console.WriteLine($"[3/5] Fit: a compact Mask R-CNN ResNet-18 FPN for {Quickstart.TrainingBudget.TotalMinutes:F1} minutes of training " +
+Console.WriteLine($"[3/5] Fit: a compact Mask R-CNN ResNet-18 FPN for {QuickstartRecipe.TrainingBudget.TotalMinutes:F1} minutes of training " +
                   "(checkpoints in out/.../train; Ctrl+C stops after saving one, a rerun resumes)");
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -136,11 +109,11 @@ foreach (var file in held)
 {
     var prediction = engine.Predict(file);
     var image = ImageIO.Read(file.ImagePath);
-    var detections = prediction.ToInstances(image.Height, image.Width).WithMinimumScore(Quickstart.OverlayScore);
+    var detections = prediction.ToInstances(image.Height, image.Width).WithMinimumScore(QuickstartRecipe.OverlayScore);
     var overlay = Path.Combine(predictionsDir, Path.GetFileNameWithoutExtension(file.ImagePath) + "_prediction.png");
     ImageIO.WritePng(Visualizer.Draw(image, detections, classNames), overlay);
     var found = detections.Labels.GroupBy(l => classNames[l]).Select(g => $"{g.Count()} {g.Key}");
-    Console.WriteLine($"      {Path.GetFileName(file.ImagePath)}: {detections.Count} instance(s) with score ≥ {Quickstart.OverlayScore} ({string.Join(", ", found)}) -> {overlay}");
+    Console.WriteLine($"      {Path.GetFileName(file.ImagePath)}: {detections.Count} instance(s) with score ≥ {QuickstartRecipe.OverlayScore} ({string.Join(", ", found)}) -> {overlay}");
 }
 
 Console.WriteLine();
@@ -155,13 +128,4 @@ return 0;
 internal sealed class ImageFile
 {
     public string ImagePath { get; set; } = "";
-}
-
-internal static class Quickstart
-{
-    /// <summary>The training budget, so that the whole quickstart stays near 10 minutes on 2 cores.</summary>
-    public static readonly TimeSpan TrainingBudget = TimeSpan.FromMinutes(8.5);
-
-    /// <summary>Detections drawn on the overlays score at least this.</summary>
-    public const float OverlayScore = 0.3f;
 }

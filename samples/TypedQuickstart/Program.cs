@@ -17,8 +17,7 @@ using System.Diagnostics;
 using System.Globalization;
 using MLNetSeg.Data.Loading;
 using MLNetSeg.Data.Synthetic;
-using MLNetSeg.Models.Backbones;
-using MLNetSeg.Models.Rcnn;
+using MLNetSeg.Samples;
 using MLNetSeg.Torch;
 using MLNetSeg.Training;
 using MLNetSeg.Vision.Imaging;
@@ -51,48 +50,10 @@ var train = DetectionDataset.Load(trainJson, SyntheticDatasetGenerator.ImageDire
 var val = DetectionDataset.Load(valJson, SyntheticDatasetGenerator.ImageDirectory(dataDir, "val"));
 
 // 2. Train --------------------------------------------------------------------------------------
-// Sized for a 2-core CPU: the images' own resolution (short side 192); a ResNet-18 trained from
-// scratch (BatchNorm, so no pretrained statistics are needed) at half width, with a 64-channel FPN
-// and heads a quarter of torchvision's (DetectorWidths.Compact: ~5× the images/s of torchvision's
-// widths here, where the 256-channel FPN, RPN and mask head cost more than the ResNet); 256 RoIs
-// per image for the box branch but at most 8 positives per image for the mask head (its cost per
-// RoI is ~30× the box head's; for 1,400 iterations: 32 RoIs without a cap, mask AP 20.4; 128 with
-// the cap, 27.9; 256, 30.8 — docs/benchmarks.md); fewer RPN proposals and at most 30 detections
-// per image (images hold up to ~10 objects); a high learning rate with a short warmup and cosine
-// decay.
-//
-// How long to train is a time budget (ScheduleOptions.TimeBudget): the cosine decay follows the
-// fraction of the budget spent, re-read before every step, and training ends when it is spent. So
-// the schedule completes whatever this machine's speed is, and whatever else runs on it meanwhile;
-// the number of iterations is what the machine manages (printed below).
-var options = new TrainingOptions
-{
-    Model = new MaskRcnnOptions
-    {
-        Backbone = ResNetDepth.ResNet18,
-        Norm = BackboneNorm.BatchNorm,
-        Widths = DetectorWidths.Compact,
-        Settings = new RcnnOptions
-        {
-            MinSize = 192,
-            MaxSize = 256,
-            TrainableBackboneLayers = 5,
-            BoxBatchSizePerImage = 256,
-            HeadPositivesPerImage = 8,
-            RpnPreNmsTopNTrain = 1000, RpnPostNmsTopNTrain = 500,
-            RpnPreNmsTopNTest = 500, RpnPostNmsTopNTest = 300,
-            BoxDetectionsPerImage = 30,
-        },
-    },
-    Optimizer = new OptimizerOptions { LearningRate = 0.06, GradientClipNorm = 10 },
-    Schedule = new ScheduleOptions { TimeBudget = Quickstart.TrainingBudget, WarmupIterations = 100, Decay = LrSchedule.Cosine },
-    Data = new DataOptions { BatchSize = 4, LoaderWorkers = 1 },
-    Checkpoints = new CheckpointOptions { Directory = Path.Combine(outDir, "train"), Period = 250 },
-    Evaluation = new EvaluationOptions { AtEnd = true, ValidationLoss = false },
-    Runtime = new RuntimeOptions { LogPeriod = 20 },
-    Seed = 1,
-};
-Console.WriteLine($"[2/5] training a compact Mask R-CNN ResNet-18 FPN for {Quickstart.TrainingBudget.TotalMinutes:F1} minutes of {options.Data.BatchSize}-image steps " +
+// The recipe (samples/Shared/QuickstartRecipe.cs says why each setting): a compact Mask R-CNN
+// R18-FPN from scratch within a time budget that the cosine schedule follows.
+var options = QuickstartRecipe.Training(Path.Combine(outDir, "train"), evaluateAtEnd: true);
+Console.WriteLine($"[2/5] training a compact Mask R-CNN ResNet-18 FPN for {QuickstartRecipe.TrainingBudget.TotalMinutes:F1} minutes of {options.Data.BatchSize}-image steps " +
                   $"(checkpoints in {options.Checkpoints.Directory}; Ctrl+C stops after saving one, a rerun resumes)");
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -134,11 +95,11 @@ var predictClock = Stopwatch.StartNew();
 for (int i = 0; i < held.Length; i++)
 {
     var image = ImageIO.Read(held[i]);
-    var detections = detector.Predict(image).Instances!.WithMinimumScore(Quickstart.OverlayScore);
+    var detections = detector.Predict(image).Instances!.WithMinimumScore(QuickstartRecipe.OverlayScore);
     var overlay = Path.Combine(predictionsDir, Path.GetFileNameWithoutExtension(held[i]) + "_prediction.png");
     ImageIO.WritePng(detector.Draw(image, new SegmentationResult(detections)), overlay);
     var found = detections.Labels.GroupBy(l => detector.ClassNames[l]).Select(g => $"{g.Count()} {g.Key}");
-    Console.WriteLine($"      {Path.GetFileName(held[i])}: {detections.Count} instance(s) with score ≥ {Quickstart.OverlayScore} ({string.Join(", ", found)}) -> {overlay}");
+    Console.WriteLine($"      {Path.GetFileName(held[i])}: {detections.Count} instance(s) with score ≥ {QuickstartRecipe.OverlayScore} ({string.Join(", ", found)}) -> {overlay}");
 }
 Console.WriteLine($"[4/5] wrote {held.Length} overlays in {predictClock.Elapsed.TotalSeconds:F1} s");
 
@@ -162,13 +123,3 @@ Console.WriteLine($"  overlays     {predictionsDir}");
 Console.WriteLine($"  model        {modelPath}");
 Console.WriteLine($"  try: dotnet run --project src/Cli -c Release -- predict --model {modelPath} --images {SyntheticDatasetGenerator.ImageDirectory(dataDir, "val")} --out {Path.Combine(outDir, "cli_predictions")}");
 return 0;
-
-internal static class Quickstart
-{
-    /// <summary>The training budget, so that the whole quickstart (data, training, evaluation,
-    /// overlays) stays under 10 minutes on 2 cores.</summary>
-    public static readonly TimeSpan TrainingBudget = TimeSpan.FromMinutes(8.5);
-
-    /// <summary>Detections drawn on the overlays score at least this.</summary>
-    public const float OverlayScore = 0.3f;
-}

@@ -46,7 +46,7 @@ public static class SafeTensors
     /// and optional <paramref name="metadata"/> to <paramref name="path"/>, atomically.</summary>
     public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
-        EnsureLittleEndian();
+        TensorBytes.EnsureLittleEndian("safetensors");
         using var scope = DisposeScope.Enter();
         var entries = new List<(string Name, Tensor Data)>();
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -70,7 +70,7 @@ public static class SafeTensors
                 BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
                 stream.Write(length);
                 stream.Write(header);
-                foreach (var (_, data) in entries) WriteData(stream, data);
+                foreach (var (_, data) in entries) TensorBytes.Write(stream, data);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, path, overwrite: true);
@@ -132,21 +132,6 @@ public static class SafeTensors
         return buffer.ToArray();
     }
 
-    private static unsafe void WriteData(Stream stream, Tensor data)
-    {
-        long bytes = data.NumEl * data.DType.ElementSize();
-        if (bytes == 0) return;
-        var p = (byte*)NativeMethods.mls_tensor_data_ptr(data.Handle);
-        if (p == null) throw new TorchException(NativeMethods.LastError());
-        for (long done = 0; done < bytes;)
-        {
-            int chunk = (int)Math.Min(bytes - done, 1 << 30);
-            stream.Write(new ReadOnlySpan<byte>(p + done, chunk));
-            done += chunk;
-        }
-        GC.KeepAlive(data);
-    }
-
     // ---- reading
 
     /// <summary>Reads and validates the header only.</summary>
@@ -159,7 +144,7 @@ public static class SafeTensors
     /// <summary>Reads every tensor (onto <paramref name="device"/>, CPU by default) and the metadata.</summary>
     public static SafeTensorsContent Read(string path, Device? device = null)
     {
-        EnsureLittleEndian();
+        TensorBytes.EnsureLittleEndian("safetensors");
         using var stream = OpenRead(path);
         var (infos, metadata) = ReadHeader(stream, path, out long dataStart);
         var tensors = new OrderedDictionary<string, Tensor>();
@@ -168,7 +153,7 @@ public static class SafeTensors
             foreach (var info in infos)
             {
                 var t = ReadTensor(stream, dataStart, info, path);
-                tensors[info.Name] = device is { } d && d != Device.Cpu ? MoveTo(t, d) : t;
+                tensors[info.Name] = device is { } d && d != Device.Cpu ? TensorBytes.MoveTo(t, d) : t;
             }
         }
         catch
@@ -208,34 +193,20 @@ public static class SafeTensors
         return OptimizerStateDict.FromTensors(content.Tensors, content.Metadata, path);
     }
 
-    private static Tensor MoveTo(Tensor t, Device device)
-    {
-        var moved = t.To(device);
-        t.Dispose();
-        return moved;
-    }
-
     private static FileStream OpenRead(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"safetensors file not found: {path}", path);
         return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
     }
 
-    private static unsafe Tensor ReadTensor(Stream stream, long dataStart, SafeTensorInfo info, string path)
+    private static Tensor ReadTensor(Stream stream, long dataStart, SafeTensorInfo info, string path)
     {
         var t = Tensor.Empty(info.Shape, info.DType);
         if (info.ByteLength == 0) return t;
         try
         {
-            var p = (byte*)NativeMethods.mls_tensor_data_ptr(t.Handle);
-            if (p == null) throw new TorchException(NativeMethods.LastError());
             stream.Position = dataStart + info.Begin;
-            for (long done = 0; done < info.ByteLength;)
-            {
-                int chunk = (int)Math.Min(info.ByteLength - done, 1 << 30);
-                stream.ReadExactly(new Span<byte>(p + done, chunk));
-                done += chunk;
-            }
+            TensorBytes.ReadInto(stream, t, info.ByteLength);
             return t;
         }
         catch (EndOfStreamException e)
@@ -331,8 +302,4 @@ public static class SafeTensors
         return new SafeTensorInfo(prop.Name, match.DType, shape, begin, end);
     }
 
-    private static void EnsureLittleEndian()
-    {
-        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors I/O needs a little-endian machine");
-    }
 }

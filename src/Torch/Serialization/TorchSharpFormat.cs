@@ -168,7 +168,7 @@ public static class TorchSharpFormat
     /// </summary>
     public static OrderedDictionary<string, Tensor> Read(string path, Device? device = null)
     {
-        EnsureLittleEndian();
+        TensorBytes.EnsureLittleEndian("TorchSharp file");
         using var stream = OpenRead(path);
         var infos = ReadHeader(stream, path);
         var tensors = new OrderedDictionary<string, Tensor>();
@@ -177,7 +177,7 @@ public static class TorchSharpFormat
             foreach (var info in infos)
             {
                 var t = ReadTensor(stream, info, path);
-                tensors[info.Name] = device is { } d && d != Device.Cpu ? MoveTo(t, d) : t;
+                tensors[info.Name] = device is { } d && d != Device.Cpu ? TensorBytes.MoveTo(t, d) : t;
             }
         }
         catch
@@ -319,22 +319,14 @@ public static class TorchSharpFormat
 
     private static string SupportedList() => string.Join(", ", Supported.Select(s => $"{s.Code} {s.DType}"));
 
-    private static unsafe Tensor ReadTensor(FileStream stream, TorchSharpTensorInfo info, string path)
+    private static Tensor ReadTensor(FileStream stream, TorchSharpTensorInfo info, string path)
     {
         var t = Tensor.Empty(info.Shape, info.DType);
         if (info.ByteLength == 0) return t;
         try
         {
-            var p = (byte*)NativeMethods.mls_tensor_data_ptr(t.Handle);
-            if (p == null) throw new TorchException(NativeMethods.LastError());
             stream.Position = info.DataOffset;
-            for (long done = 0; done < info.ByteLength;)
-            {
-                int chunk = (int)Math.Min(info.ByteLength - done, 1 << 30);
-                stream.ReadExactly(new Span<byte>(p + done, chunk));
-                done += chunk;
-            }
-            GC.KeepAlive(t);
+            TensorBytes.ReadInto(stream, t, info.ByteLength);
             return t;
         }
         catch (EndOfStreamException e)
@@ -360,7 +352,7 @@ public static class TorchSharpFormat
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(tensors);
-        EnsureLittleEndian();
+        TensorBytes.EnsureLittleEndian("TorchSharp file");
         using var scope = DisposeScope.Enter();
         var entries = new List<(string Name, long Code, Tensor Data)>();
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -388,7 +380,7 @@ public static class TorchSharpFormat
                         WriteLeb128(writer, data.Shape.Length);
                         foreach (var s in data.Shape) WriteLeb128(writer, s);
                         writer.Flush();
-                        WriteData(stream, data);
+                        TensorBytes.Write(stream, data);
                     }
                 }
                 stream.Flush(flushToDisk: true);
@@ -422,29 +414,7 @@ public static class TorchSharpFormat
         } while (v != 0);
     }
 
-    private static unsafe void WriteData(Stream stream, Tensor data)
-    {
-        long bytes = data.NumEl * data.DType.ElementSize();
-        if (bytes == 0) return;
-        var p = (byte*)NativeMethods.mls_tensor_data_ptr(data.Handle);
-        if (p == null) throw new TorchException(NativeMethods.LastError());
-        for (long done = 0; done < bytes;)
-        {
-            int chunk = (int)Math.Min(bytes - done, 1 << 30);
-            stream.Write(new ReadOnlySpan<byte>(p + done, chunk));
-            done += chunk;
-        }
-        GC.KeepAlive(data);
-    }
-
     // ---- helpers
-
-    private static Tensor MoveTo(Tensor t, Device device)
-    {
-        var moved = t.To(device);
-        t.Dispose();
-        return moved;
-    }
 
     private static FileStream OpenRead(string path)
     {
@@ -453,10 +423,6 @@ public static class TorchSharpFormat
         return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
     }
 
-    private static void EnsureLittleEndian()
-    {
-        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("TorchSharp file I/O needs a little-endian machine");
-    }
 
     /// <summary>Byte-level reading with errors that name the file and the offset.</summary>
     private sealed class Reader(FileStream stream, string path)
