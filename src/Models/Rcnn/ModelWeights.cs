@@ -92,14 +92,19 @@ public static class ModelWeights
 
     /// <summary>
     /// Copies <paramref name="stateDict"/> into <paramref name="model"/> (values cast to each entry's
-    /// dtype and device; legacy torchvision names such as "rpn.head.conv.weight" are upgraded by the
-    /// modules). Fails with a <see cref="StateDictException"/> naming every missing, unexpected or
-    /// mis-shaped key that <paramref name="options"/> does not allow; with
-    /// <see cref="WeightLoadOptions.SkipMismatched"/> mis-shaped entries are skipped and reported instead.
-    /// Entries are checked against the model by name before anything is copied, so a refused
-    /// checkpoint leaves the model unchanged — unless some names match only after a module's legacy
-    /// upgrade, in which case the check happens while loading and matched entries may have been copied.
+    /// dtype and device). The modules' legacy-upgrade hooks run first, as in PyTorch's
+    /// <c>load_state_dict</c>: old torchvision names such as "rpn.head.conv.weight" are renamed and
+    /// entries a module ignores are dropped (a BatchNorm2d checkpoint's <c>num_batches_tracked</c>
+    /// loads into torchvision's FrozenBatchNorm2d backbone). Then every name and shape is checked
+    /// before anything is copied, so a refused checkpoint leaves the model unchanged: a
+    /// <see cref="StateDictException"/> names every missing, unexpected or mis-shaped key that
+    /// <paramref name="options"/> does not allow; with <see cref="WeightLoadOptions.SkipMismatched"/>
+    /// mis-shaped entries are skipped and reported instead.
     /// </summary>
+    /// <param name="model">The module to fill.</param>
+    /// <param name="stateDict">Checkpoint entries by PyTorch state-dict name.</param>
+    /// <param name="options">How strict the match is; <see cref="WeightLoadOptions.Strict"/> when null.</param>
+    /// <param name="source">Where the entries came from (a file name), for error messages.</param>
     public static WeightLoadReport Load(Module model, IReadOnlyDictionary<string, Tensor> stateDict, WeightLoadOptions? options = null,
         string? source = null)
     {
@@ -112,7 +117,7 @@ public static class ModelWeights
         var working = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var skipped = new List<string>();
         var mismatched = new List<string>();
-        foreach (var (key, value) in stateDict)
+        foreach (var (key, value) in model.UpgradeLegacyKeys(stateDict))
         {
             if (expected.TryGetValue(key, out var target) && !SameShape(target.Shape, value.Shape))
             {
@@ -123,22 +128,15 @@ public static class ModelWeights
             working[key] = value;
         }
         var skippedKeys = skipped.Select(s => s[..s.IndexOf(':')]).ToHashSet(StringComparer.Ordinal);
-        // Names only a legacy upgrade hook maps onto the model are resolved inside LoadStateDict;
-        // everything that matches by name is checked here, before any copy.
-        var missingNow = expected.Keys.Where(k => !working.ContainsKey(k) && !skippedKeys.Contains(k)).ToList();
-        var unexpectedNow = working.Keys.Where(k => !expected.ContainsKey(k)).ToList();
-        bool maybeLegacy = missingNow.Count > 0 && unexpectedNow.Count > 0;
-        if (mismatched.Count > 0 || (!maybeLegacy && ((!options.AllowMissing && missingNow.Count > 0) || (!options.AllowUnexpected && unexpectedNow.Count > 0))))
-            throw new StateDictException(what, options.AllowMissing ? Array.Empty<string>() : missingNow,
-                options.AllowUnexpected ? Array.Empty<string>() : unexpectedNow, mismatched.Select(m => "size mismatch for " + m).ToList());
-
-        var result = model.LoadStateDict(working, strict: false);
-        var missing = result.MissingKeys.Where(k => !skippedKeys.Contains(k)).ToList();
-        var unexpected = result.UnexpectedKeys.ToList();
-        if ((!options.AllowMissing && missing.Count > 0) || (!options.AllowUnexpected && unexpected.Count > 0))
+        var missing = expected.Keys.Where(k => !working.ContainsKey(k) && !skippedKeys.Contains(k)).ToList();
+        var unexpected = working.Keys.Where(k => !expected.ContainsKey(k)).ToList();
+        if (mismatched.Count > 0 || (!options.AllowMissing && missing.Count > 0) || (!options.AllowUnexpected && unexpected.Count > 0))
             throw new StateDictException(what, options.AllowMissing ? Array.Empty<string>() : missing,
-                options.AllowUnexpected ? Array.Empty<string>() : unexpected, Array.Empty<string>());
-        var loaded = expected.Keys.Where(k => !result.MissingKeys.Contains(k)).ToList();
+                options.AllowUnexpected ? Array.Empty<string>() : unexpected, mismatched.Select(m => "size mismatch for " + m).ToList());
+
+        foreach (var key in unexpected) working.Remove(key);
+        model.LoadStateDict(working, strict: false);  // names checked above; its hooks change nothing more
+        var loaded = expected.Keys.Where(working.ContainsKey).ToList();
         return new WeightLoadReport(loaded, skipped, missing, unexpected);
     }
 

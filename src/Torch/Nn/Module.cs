@@ -159,8 +159,7 @@ public abstract class Module : IDisposable
     public StateDictLoadResult LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
     {
         using var scope = DisposeScope.Enter();  // frees tensors the upgrade hooks and reshapes create
-        var working = new OrderedDictionary<string, Tensor>();
-        foreach (var (k, v) in stateDict) working[k] = v;
+        var working = UpgradeLegacyKeys(stateDict);
         var expected = new HashSet<string>(StringComparer.Ordinal);
         var missing = new List<string>();
         var mismatched = new List<string>();
@@ -173,7 +172,6 @@ public abstract class Module : IDisposable
         static void LoadInto(Module m, string prefix, OrderedDictionary<string, Tensor> dict, HashSet<string> expected,
             List<string> missing, List<string> mismatched)
         {
-            m.UpgradeStateDict(prefix, dict);
             var local = m.parameters.Where(kv => kv.Value is not null)
                 .Concat(m.buffers.Where(kv => kv.Value is not null && !m.nonPersistentBuffers.Contains(kv.Key)));
             foreach (var (name, target) in local)
@@ -194,6 +192,32 @@ public abstract class Module : IDisposable
                 using (NoGradScope.Enter()) target.CopyFrom(source);
             }
             foreach (var (name, child) in m.modules) LoadInto(child, prefix + name + ".", dict, expected, missing, mismatched);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="stateDict"/> as this module will load it: every module's legacy-upgrade hook
+    /// (<see cref="UpgradeStateDict"/>) applied from the root down, so keys are renamed to today's
+    /// layout, keys a module ignores are dropped (FrozenBatchNorm2d's num_batches_tracked) and
+    /// absent defaults are added. Lets a caller compare names with <see cref="StateDict"/> before
+    /// anything is copied. The input is not modified; tensors a hook creates belong to the caller's
+    /// <see cref="DisposeScope"/>. Applying it twice changes nothing more.
+    /// </summary>
+    /// <param name="stateDict">Checkpoint entries by full dotted name.</param>
+    /// <returns>A new dictionary, in the input's order where keys were kept.</returns>
+    public OrderedDictionary<string, Tensor> UpgradeLegacyKeys(IReadOnlyDictionary<string, Tensor> stateDict)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        var working = new OrderedDictionary<string, Tensor>();
+        foreach (var (k, v) in stateDict) working[k] = v;
+        Upgrade(this, "", working);
+        return working;
+
+        // Pre-order, as PyTorch's load hooks: a parent may rename keys its children then see.
+        static void Upgrade(Module m, string prefix, OrderedDictionary<string, Tensor> dict)
+        {
+            m.UpgradeStateDict(prefix, dict);
+            foreach (var (name, child) in m.modules) Upgrade(child, prefix + name + ".", dict);
         }
     }
 

@@ -117,6 +117,48 @@ public sealed class WeightLoadingTests
             Assert.AreEqual(0.25, Value(fiveClass!, current).Mean().ItemDouble(), 1e-7, $"{current} was not loaded from its legacy name");
     }
 
+    /// <summary>
+    /// A state dict of torchvision's untrained model (weights=None: BatchNorm2d in the ResNet body,
+    /// 53 num_batches_tracked entries; names and shapes from torchvision in keys_*_untrained.json)
+    /// loads strictly into our FrozenBatchNorm2d model, as torchvision's own FrozenBatchNorm2d
+    /// load hook allows, and every value arrives.
+    /// </summary>
+    [TestMethod]
+    [DataRow("maskrcnn_resnet50_fpn")]
+    [DataRow("keypointrcnn_resnet50_fpn")]
+    public void AStateDictOfTorchvisionsUntrainedModelWithNumBatchesTrackedLoadsStrictly(string modelName)
+    {
+        using var scope = DisposeScope.Enter();
+        var fixture = DetectionFixture.Load($"keys_{modelName}_untrained.json");
+        var entries = new List<KeyValuePair<string, Tensor>>();
+        foreach (var e in fixture.Root.GetProperty("keys").EnumerateArray())
+        {
+            string name = e[0].GetString()!;
+            long[] shape = e[1].EnumerateArray().Select(d => d.GetInt64()).ToArray();
+            entries.Add(new(name, name.EndsWith(".num_batches_tracked", StringComparison.Ordinal)
+                ? Tensor.Full(shape, 7, DType.Int64)
+                : Tensor.FromArray(DeterministicWeights.Values(name, shape).Select(v => (float)v).ToArray(), shape, null)));
+        }
+        Assert.AreEqual(53, entries.Count(kv => kv.Key.EndsWith(".num_batches_tracked", StringComparison.Ordinal)), "the fixture is the BatchNorm2d layout");
+
+        var path = Path.Combine(Path.GetTempPath(), $"mlnetseg-untrained-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            SafeTensors.Save(path, entries);
+            using GeneralizedRcnn model = modelName.StartsWith("mask", StringComparison.Ordinal) ? MaskRcnn.ResNet50Fpn() : KeypointRcnn.ResNet50Fpn();
+            var report = model.LoadWeights(path);
+            Assert.AreEqual(0, report.Missing.Count + report.Unexpected.Count + report.SkippedMismatched.Count);
+            var state = model.StateDict();
+            Assert.AreEqual(entries.Count - 53, report.Loaded.Count);
+            foreach (var (key, value) in state)
+            {
+                var expected = DeterministicWeights.Values(key, value.Shape).Select(v => (float)v).ToArray();
+                CollectionAssert.AreEqual(expected, value.Contiguous().ToArray<float>(), key);
+            }
+        }
+        finally { File.Delete(path); }
+    }
+
     [TestMethod]
     public void SafeTensorsFileLoadsAndAPthCheckpointFromTorchSaveLoads()
     {
