@@ -29,6 +29,13 @@ public sealed record WeightLoadOptions
     /// <summary>For checkpoints that wrap the state dict (e.g. {"model": ..., "epoch": 3}): the key
     /// of the state dict in a PyTorch file; null reads the top level.</summary>
     public string? StateDictKey { get; init; }
+
+    /// <summary>
+    /// Load a file of a known torchvision weight set (<see cref="TorchvisionWeights"/>, recognised by
+    /// its file name) even when the model's FrozenBatchNorm2d eps is not the one the set needs.
+    /// Off by default: such a model predicts badly without any other sign.
+    /// </summary>
+    public bool IgnoreTorchvisionSettings { get; init; }
 }
 
 /// <summary>What a load did. Keys are the model's state-dict names.</summary>
@@ -99,7 +106,9 @@ public static class ModelWeights
     /// before anything is copied, so a refused checkpoint leaves the model unchanged: a
     /// <see cref="StateDictException"/> names every missing, unexpected or mis-shaped key that
     /// <paramref name="options"/> does not allow; with <see cref="WeightLoadOptions.SkipMismatched"/>
-    /// mis-shaped entries are skipped and reported instead.
+    /// mis-shaped entries are skipped and reported instead. When <paramref name="source"/> is the file
+    /// of a known torchvision weight set, the model's FrozenBatchNorm2d eps must be the set's
+    /// (<see cref="TorchvisionWeights"/>; an <see cref="ArgumentException"/> says how to build it).
     /// </summary>
     /// <param name="model">The module to fill.</param>
     /// <param name="stateDict">Checkpoint entries by PyTorch state-dict name.</param>
@@ -112,6 +121,7 @@ public static class ModelWeights
         ArgumentNullException.ThrowIfNull(stateDict);
         options ??= WeightLoadOptions.Strict;
         string what = source is null ? model.GetType().Name : $"{model.GetType().Name} from {source}";
+        if (source is not null && !options.IgnoreTorchvisionSettings) TorchvisionWeights.CheckSettings(model, source);
         using var scope = DisposeScope.Enter();
         var expected = model.StateDict();
         var working = new Dictionary<string, Tensor>(StringComparer.Ordinal);

@@ -66,8 +66,9 @@ public sealed record RcnnOptions
     public double MaskThreshold { get; init; } = 0.5;
 
     // ---- Backbone
-    /// <summary>eps of the FrozenBatchNorm2d layers (v1 models). torchvision's legacy COCO_V1
-    /// Mask R-CNN and Keypoint R-CNN weights were trained with 0: set 0 to reproduce them.</summary>
+    /// <summary>eps of the FrozenBatchNorm2d layers (v1 models); torchvision's default 1e-5. Published
+    /// weights need the value torchvision builds them with (0 for the COCO_V1 Mask R-CNN and
+    /// Keypoint R-CNN sets): build from <see cref="TorchvisionWeights"/> rather than setting it by hand.</summary>
     public double FrozenBatchNormEps { get; init; } = 1e-5;
 
     /// <summary>Backbone stages that will be trained (0–5); the rest are frozen (torchvision's

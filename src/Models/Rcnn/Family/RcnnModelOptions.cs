@@ -67,6 +67,20 @@ public sealed record MaskRcnnOptions : RcnnModelOptions
 {
     [System.Text.Json.Serialization.JsonIgnore]
     public override string Family => MaskRcnnFamily.FamilyName;
+
+    /// <summary>
+    /// Fine-tuning from a published torchvision weight set: torchvision's ResNet-50-FPN architecture and
+    /// widths, the set's FrozenBatchNorm2d eps and <see cref="ModelOptions.PretrainedWeights"/> =
+    /// <paramref name="path"/>; the dataset's classes replace COCO's (the class-specific layers start fresh).
+    /// </summary>
+    /// <param name="weights">A Mask R-CNN set of <see cref="TorchvisionWeights"/>.</param>
+    /// <param name="path">The set's file.</param>
+    /// <param name="settings">Input sizes, sampling and thresholds (torchvision's defaults when null).</param>
+    public static MaskRcnnOptions FromTorchvision(TorchvisionWeightSet weights, string path, RcnnOptions? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        return weights.FineTuning(new MaskRcnnOptions(), path, settings);
+    }
 }
 
 /// <summary>Keypoint R-CNN (boxes, classes, keypoints); the dataset needs keypoints and a keypoint schema.</summary>
@@ -74,6 +88,19 @@ public sealed record KeypointRcnnOptions : RcnnModelOptions
 {
     [System.Text.Json.Serialization.JsonIgnore]
     public override string Family => KeypointRcnnFamily.FamilyName;
+
+    /// <summary>
+    /// Fine-tuning from a published torchvision weight set: torchvision's ResNet-50-FPN architecture and
+    /// widths, the set's FrozenBatchNorm2d eps and <see cref="ModelOptions.PretrainedWeights"/> = <paramref name="path"/>.
+    /// </summary>
+    /// <param name="weights">A Keypoint R-CNN set of <see cref="TorchvisionWeights"/>.</param>
+    /// <param name="path">The set's file.</param>
+    /// <param name="settings">Input sizes, sampling and thresholds (torchvision's defaults when null).</param>
+    public static KeypointRcnnOptions FromTorchvision(TorchvisionWeightSet weights, string path, RcnnOptions? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        return weights.FineTuning(new KeypointRcnnOptions(), path, settings);
+    }
 
     public override void Validate()
     {
