@@ -98,10 +98,10 @@ internal sealed partial class EvalDetections
                 case CocoIouType.Bbox:
                     var xyxy = instances.Boxes[j];
                     // Boxes.ToXywh's float arithmetic, then widened, as a results file written from it holds.
-                    var box = new double[] { xyxy[0], xyxy[1], (float)(xyxy[2] - xyxy[0]), (float)(xyxy[3] - xyxy[1]) };
+                    var box = new double[] { xyxy.X1, xyxy.Y1, (float)(xyxy.X2 - xyxy.X1), (float)(xyxy.Y2 - xyxy.Y1) };
                     if (!double.IsFinite(box[0]) || !double.IsFinite(box[1]) || !double.IsFinite(box[2]) || !double.IsFinite(box[3]) || box[2] < 0 || box[3] < 0)
                         throw new ArgumentException(
-                            $"prediction {i} (image {imageIds[i]}): instance {j} has box [{xyxy[0]}, {xyxy[1]}, {xyxy[2]}, {xyxy[3]}]; boxes must be finite with x2 >= x1 and y2 >= y1");
+                            $"prediction {i} (image {imageIds[i]}): instance {j} has box [{xyxy.X1}, {xyxy.Y1}, {xyxy.X2}, {xyxy.Y2}]; boxes must be finite with x2 >= x1 and y2 >= y1");
                     d.Boxes[k] = box;
                     d.Area[k] = box[2] * box[3];
                     break;

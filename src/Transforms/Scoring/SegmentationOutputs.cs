@@ -45,8 +45,8 @@ internal sealed class ScoredRow
     {
         if (instances.Keypoints is not { } keypoints) return Array.Empty<float>();
         var data = keypoints.Data.ToArray();
-        if (instances.KeypointScores is { } scores)
-            for (int i = 0; i < scores.Count; i++) data[3 * i + 2] = scores[i];
+        var scores = instances.KeypointScoreData;
+        for (int i = 0; i < scores.Length; i++) data[3 * i + 2] = scores[i];
         return data;
     }
 

@@ -55,7 +55,7 @@ public static class Visualizer
         for (int i = 0; i < n; i++)
         {
             var b = instances.Boxes[i];
-            Painter.DrawBox(canvas, b[0], b[1], b[2], b[3], colours[i], options.BoxThickness);
+            Painter.DrawBox(canvas, b.X1, b.Y1, b.X2, b.Y2, colours[i], options.BoxThickness);
         }
 
         if (instances.Keypoints is { } keypoints)
@@ -66,7 +66,7 @@ public static class Visualizer
         return canvas;
     }
 
-    private static void DrawKeypoints(Image canvas, Keypoints keypoints, IReadOnlyList<float>? scores, Rgb[] colours, VisualizerOptions options)
+    private static void DrawKeypoints(Image canvas, Keypoints keypoints, IReadOnlyList<IReadOnlyList<float>>? scores, Rgb[] colours, VisualizerOptions options)
     {
         int k = keypoints.KeypointsPerInstance;
         var schema = options.KeypointSchema ?? (k == KeypointSchema.CocoPerson.Count ? KeypointSchema.CocoPerson : null);
@@ -74,7 +74,7 @@ public static class Visualizer
             throw new ArgumentException($"the keypoint schema has {schema.Count} keypoints but the instances have {k}", nameof(options));
         for (int i = 0; i < keypoints.Count; i++)
         {
-            bool Shown(int j) => keypoints.Visibility(i, j) > 0 && (scores is null || scores[i * k + j] > options.KeypointScoreThreshold);
+            bool Shown(int j) => keypoints.Visibility(i, j) > 0 && (scores is null || scores[i][j] > options.KeypointScoreThreshold);
             if (schema is not null)
                 foreach (var (from, to) in schema.Skeleton)
                     if (Shown(from) && Shown(to))
@@ -100,9 +100,9 @@ public static class Visualizer
             text += " " + scores[i].ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
         var box = instances.Boxes[i];
         var (_, h) = BitmapFont.Measure(text, options.FontScale);
-        int x = (int)Math.Floor(box[0]) + 1;
-        int y = (int)Math.Floor(box[1]) - h - 1;
-        if (y < 1) y = (int)Math.Floor(box[1]) + options.BoxThickness + 1;
+        int x = (int)Math.Floor(box.X1) + 1;
+        int y = (int)Math.Floor(box.Y1) - h - 1;
+        if (y < 1) y = (int)Math.Floor(box.Y1) + options.BoxThickness + 1;
         Painter.DrawText(canvas, x, y, text, Contrast(colour), options.FontScale, background: colour);
     }
 

@@ -7,9 +7,10 @@ namespace MLNetSeg.Vision.Structures;
 /// <remarks>
 /// The arithmetic of conversions, areas, clipping and IoU follows torchvision.ops in float32
 /// step by step, so results match torchvision bit for bit on the same inputs. Instances are
-/// immutable: every operation returns a new <see cref="Boxes"/>.
+/// immutable: every operation returns a new <see cref="Boxes"/>. <c>boxes[i]</c> is a <see cref="Box"/>;
+/// <see cref="Data"/> is the flat row-major view.
 /// </remarks>
-public sealed class Boxes
+public sealed class Boxes : IReadOnlyList<Box>
 {
     private readonly float[] _xyxy;
 
@@ -32,18 +33,36 @@ public sealed class Boxes
     /// <summary>All boxes, row-major <c>(x1, y1, x2, y2)</c>.</summary>
     public ReadOnlySpan<float> Data => _xyxy;
 
-    /// <summary>Box <paramref name="index"/> as <c>(x1, y1, x2, y2)</c>.</summary>
-    public ReadOnlySpan<float> this[int index]
+    /// <summary>Box <paramref name="index"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">There is no box <paramref name="index"/>.</exception>
+    public Box this[int index]
     {
         get
         {
             if ((uint)index >= (uint)Count)
                 throw new ArgumentOutOfRangeException(nameof(index), $"Box {index} does not exist; there are {Count}.");
-            return _xyxy.AsSpan(index * 4, 4);
+            int o = index * 4;
+            return new Box(_xyxy[o], _xyxy[o + 1], _xyxy[o + 2], _xyxy[o + 3]);
         }
     }
 
+    /// <summary>The boxes in order.</summary>
+    public IEnumerator<Box> GetEnumerator()
+    {
+        for (int i = 0; i < Count; i++) yield return this[i];
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>From <c>(x1, y1, x2, y2)</c> rows (a copy); the same as the constructor.</summary>
     public static Boxes FromXyxy(float[] xyxy) => new(xyxy);
+
+    /// <summary>From <see cref="Box"/> values.</summary>
+    public static Boxes From(IEnumerable<Box> boxes)
+    {
+        ArgumentNullException.ThrowIfNull(boxes);
+        return new Boxes(boxes.SelectMany(b => new[] { b.X1, b.Y1, b.X2, b.Y2 }).ToArray(), owned: true);
+    }
 
     /// <summary>From <c>(x, y, w, h)</c> rows (COCO's bbox layout): x2 = x + w, y2 = y + h.</summary>
     public static Boxes FromXywh(float[] xywh)

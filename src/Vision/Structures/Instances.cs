@@ -9,14 +9,29 @@ namespace MLNetSeg.Vision.Structures;
 /// names the field that disagrees. The object is immutable: <see cref="Select(int[])"/> and the
 /// filters return new instances. In an ML.NET pipeline the fields map onto the columns named in
 /// their documentation.
+/// <para>Two views of the same data: per instance, <c>instances[i]</c> (an <see cref="Instance"/> with
+/// its box, label, score, mask and keypoints) and <c>foreach</c>; per field, the columns
+/// (<see cref="Boxes"/>, <see cref="Labels"/>, <see cref="Scores"/>, ...) as torchvision's output dict
+/// has them, with flat row-major spans (<see cref="Boxes.Data"/>, <see cref="Keypoints.Data"/>,
+/// <see cref="KeypointScoreData"/>) for bulk work.</para>
 /// </remarks>
-public sealed class Instances
+public sealed class Instances : IReadOnlyList<Instance>
 {
     private readonly int[] _labels;
     private readonly float[]? _scores;
     private readonly Rle[]? _masks;
     private readonly float[]? _keypointScores;
 
+    /// <summary>Creates instances from per-field columns (copied); every field given must have one entry per box.</summary>
+    /// <param name="imageHeight">Height in pixels of the image the coordinates refer to.</param>
+    /// <param name="imageWidth">Width in pixels of the image.</param>
+    /// <param name="boxes">One box per instance.</param>
+    /// <param name="labels">Contiguous class index per instance.</param>
+    /// <param name="scores">Confidence per instance; null for ground truth.</param>
+    /// <param name="masks">Full-image mask per instance (each <paramref name="imageHeight"/> × <paramref name="imageWidth"/>).</param>
+    /// <param name="keypoints">Keypoints per instance.</param>
+    /// <param name="keypointScores">Keypoint confidences, <c>Count × K</c> row-major (torchvision's <c>keypoints_scores</c> flattened).</param>
+    /// <exception cref="ArgumentException">A field's length disagrees with the box count, or a mask's size with the image's.</exception>
     public Instances(
         int imageHeight,
         int imageWidth,
@@ -90,7 +105,8 @@ public sealed class Instances
     /// <summary>Category per instance (contiguous class index, not the COCO category id). ML.NET column: <c>Label</c> / <c>PredictedLabel</c>.</summary>
     public IReadOnlyList<int> Labels => _labels;
 
-    /// <summary>Confidence per instance; null for ground truth. ML.NET column: <c>Score</c>.</summary>
+    /// <summary>Confidence per instance. Null only for ground truth: every model's predictions carry it
+    /// (<c>instances[i].Score</c> is the same value per instance). ML.NET column: <c>Score</c>.</summary>
     public IReadOnlyList<float>? Scores => _scores;
 
     /// <summary>Binary mask per instance, full-image size, as COCO RLE; null when the model has no mask head. ML.NET column: <c>PredictedMasks</c>.</summary>
@@ -100,10 +116,51 @@ public sealed class Instances
     public Keypoints? Keypoints { get; }
 
     /// <summary>
-    /// Confidence per keypoint, <c>Count × K</c> row-major (torchvision's <c>keypoints_scores</c>);
-    /// null unless keypoints were predicted.
+    /// Confidence per keypoint, <c>KeypointScores[i][k]</c> for keypoint k of instance i (torchvision's
+    /// <c>keypoints_scores</c>, [N, K]); null unless keypoints were predicted.
     /// </summary>
-    public IReadOnlyList<float>? KeypointScores => _keypointScores;
+    public IReadOnlyList<IReadOnlyList<float>>? KeypointScores =>
+        _keypointScores is null ? null : _keypointScoreRows ??= Rows(_keypointScores, Keypoints!.KeypointsPerInstance, Count);
+
+    /// <summary><see cref="KeypointScores"/> flattened, <c>Count × K</c> row-major; empty when there are none.</summary>
+    public ReadOnlySpan<float> KeypointScoreData => _keypointScores;
+
+    /// <summary>Instance <paramref name="index"/> with every field this object carries.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">There is no instance <paramref name="index"/>.</exception>
+    public Instance this[int index]
+    {
+        get
+        {
+            var box = Boxes[index];  // validates the index
+            IReadOnlyList<Keypoint>? keypoints = null;
+            if (Keypoints is { } kp)
+            {
+                int k = kp.KeypointsPerInstance;
+                var row = new Keypoint[k];
+                for (int j = 0; j < k; j++)
+                    row[j] = new Keypoint(kp.X(index, j), kp.Y(index, j), kp.Visibility(index, j), _keypointScores?[index * k + j]);
+                keypoints = row;
+            }
+            return new Instance(box, _labels[index], _scores?[index], _masks?[index], keypoints);
+        }
+    }
+
+    /// <summary>The instances in order (see the indexer).</summary>
+    public IEnumerator<Instance> GetEnumerator()
+    {
+        for (int i = 0; i < Count; i++) yield return this[i];
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    private IReadOnlyList<IReadOnlyList<float>>? _keypointScoreRows;
+
+    private static IReadOnlyList<IReadOnlyList<float>> Rows(float[] flat, int width, int count)
+    {
+        var rows = new IReadOnlyList<float>[count];
+        for (int i = 0; i < count; i++) rows[i] = Array.AsReadOnly(flat[(i * width)..((i + 1) * width)]);
+        return Array.AsReadOnly(rows);
+    }
 
     /// <summary>The instances at <paramref name="indices"/>, in that order, with every field sliced alike.</summary>
     public Instances Select(int[] indices)
@@ -151,6 +208,7 @@ public sealed class Instances
         return Filter(i => _scores[i] >= threshold);
     }
 
+    /// <summary>A one-line summary: the count, the image size and the fields present.</summary>
     public override string ToString()
     {
         var fields = new List<string> { "boxes", "labels" };

@@ -98,7 +98,7 @@ public abstract class ModelParityTests
             var actualKeypoints = Tensor.FromArray(p.Keypoints.Data.ToArray(), p.Count, k, 3);
             DetectionAssert.CloseRows(fx.Output(prefix + "keypoints"), actualKeypoints, order, KeypointTolerance, $"{what}: keypoints");
             // Keypoint scores are heatmap logits at the argmax; float32 noise only.
-            DetectionAssert.CloseRows(fx.Output(prefix + "keypoints_scores"), Tensor.FromArray(p.KeypointScores!.ToArray(), p.Count, k),
+            DetectionAssert.CloseRows(fx.Output(prefix + "keypoints_scores"), Tensor.FromArray(p.KeypointScoreData.ToArray(), p.Count, k),
                 order, 1e-3, $"{what}: keypoint scores");
         }
     }

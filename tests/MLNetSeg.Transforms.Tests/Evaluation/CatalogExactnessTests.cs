@@ -184,7 +184,7 @@ public sealed class CatalogExactnessTests
                 for (int d = 0; d < p.Count; d++)
                 {
                     var b = p.Boxes[d];
-                    double[] det = [b[0], b[1], b[2] - b[0], b[3] - b[1]];
+                    double[] det = [b.X1, b.Y1, b.X2 - b.X1, b.Y2 - b.Y1];
                     double a = BoxIou(det, json, anns[g].IsCrowd), c = BoxIou(det, column, anns[g].IsCrowd);
                     maxIouChange = Math.Max(maxIouChange, Math.Abs(a - c));
                     if (a > 0) foreach (var t in thresholds) closest = Math.Min(closest, Math.Abs(a - t));

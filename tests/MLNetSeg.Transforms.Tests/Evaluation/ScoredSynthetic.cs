@@ -265,7 +265,7 @@ internal sealed class ScoredSynthetic
                 PredictedBoundingBoxes = p.Boxes.ToXyxy(),
                 PredictedMasks = p.Masks?.Select(MaskEncoding.Encode).ToArray() ?? [],
                 PredictedKeypoints = p.Count == 0 ? [] : Enumerable.Range(0, p.Count * KeypointCount)
-                    .SelectMany(q => new[] { p.Keypoints!.Data[3 * q], p.Keypoints.Data[3 * q + 1], p.KeypointScores![q] }).ToArray(),
+                    .SelectMany(q => new[] { p.Keypoints!.Data[3 * q], p.Keypoints.Data[3 * q + 1], p.KeypointScoreData[q] }).ToArray(),
                 PredictedSemanticLabels = semantic.Labels.ToArray().Select(v => (ushort)v).ToArray(),
             };
         }

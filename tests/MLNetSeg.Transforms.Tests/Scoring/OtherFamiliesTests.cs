@@ -57,7 +57,7 @@ public sealed class OtherFamiliesTests
                     int at = (i * k + j) * 3;
                     Assert.AreEqual(typed.Keypoints.X(i, j), p.PredictedKeypoints[at]);
                     Assert.AreEqual(typed.Keypoints.Y(i, j), p.PredictedKeypoints[at + 1]);
-                    Assert.AreEqual(typed.KeypointScores![i * k + j], p.PredictedKeypoints[at + 2], "the third value is the keypoint's score");
+                    Assert.AreEqual(typed.KeypointScores![i][j], p.PredictedKeypoints[at + 2], "the third value is the keypoint's score");
                     compared++;
                 }
         }

@@ -57,7 +57,9 @@ public class BoxesTests
         CollectionAssert.AreEqual(new float[] { 20, 21, 22, 23, 0, 0, 1, 1, 20, 21, 22, 23 }, boxes.Select(new[] { 2, 0, 2 }).ToXyxy());
         CollectionAssert.AreEqual(new float[] { 10, 10, 12, 13 }, boxes.Select(new[] { false, true, false }).ToXyxy());
         Assert.AreEqual(0, boxes.Select(Array.Empty<int>()).Count);
-        CollectionAssert.AreEqual(new float[] { 10, 10, 12, 13 }, boxes[1].ToArray());
+        Assert.AreEqual(new Box(10, 10, 12, 13), boxes[1]);
+        CollectionAssert.AreEqual(new[] { new Box(0, 0, 1, 1), new Box(10, 10, 12, 13), new Box(20, 21, 22, 23) }, boxes.ToArray());
+        Assert.AreEqual((2f, 3f, 6f), (boxes[1].Width, boxes[1].Height, boxes[1].Area));
     }
 
     [TestMethod]

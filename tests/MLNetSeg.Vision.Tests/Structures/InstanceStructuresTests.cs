@@ -100,6 +100,26 @@ public class InstanceStructuresTests
     }
 
     [TestMethod]
+    public void AnInstanceIsOneRowOfEveryField()
+    {
+        var boxes = Boxes.FromXyxy(new float[] { 0, 0, 2, 2, 1, 1, 3, 4 });
+        var masks = new[] { Rle.FromBox(new double[] { 0, 0, 2, 2 }, 5, 6), Rle.FromBox(new double[] { 1, 1, 2, 3 }, 5, 6) };
+        var keypoints = new Keypoints(2, 2, new float[] { 1, 2, 2, 3, 4, 1, 5, 6, 0, 7, 8, 2 });
+        var inst = new Instances(5, 6, boxes, new[] { 7, 8 }, new[] { 0.9f, 0.3f }, masks, keypoints, new[] { 0.1f, 0.2f, 0.3f, 0.4f });
+
+        var second = inst[1];
+        Assert.AreEqual(new Box(1, 1, 3, 4), second.Box);
+        Assert.AreEqual((8, 0.3f), (second.Label, second.Score!.Value));
+        Assert.AreSame(masks[1], second.Mask);
+        CollectionAssert.AreEqual(new[] { new Keypoint(5, 6, 0, 0.3f), new Keypoint(7, 8, 2, 0.4f) }, second.Keypoints!.ToArray());
+        CollectionAssert.AreEqual(new[] { 7, 8 }, inst.Select(i => i.Label).ToArray(), "foreach / LINQ walk the instances in order");
+        Assert.ThrowsException<ArgumentOutOfRangeException>(() => inst[2]);
+
+        var groundTruth = new Instances(5, 6, boxes, new[] { 7, 8 });
+        Assert.AreEqual(new Instance(new Box(0, 0, 2, 2), 7, null, null, null), groundTruth[0]);
+    }
+
+    [TestMethod]
     public void InstancesSelectSlicesEveryFieldAlike()
     {
         var boxes = Boxes.FromXyxy(new float[] { 0, 0, 2, 2, 1, 1, 3, 4, 2, 0, 4, 1 });
@@ -120,7 +140,9 @@ public class InstanceStructuresTests
         CollectionAssert.AreEqual(new float[] { 2, 0, 4, 1, 0, 0, 2, 2 }, picked.Boxes.ToXyxy());
         Assert.AreSame(masks[2], picked.Masks![0]);
         CollectionAssert.AreEqual(new float[] { 12, 13, 14, 15, 16, 17, 0, 1, 2, 3, 4, 5 }, picked.Keypoints!.Data.ToArray());
-        CollectionAssert.AreEqual(new[] { 0.5f, 0.6f, 0.1f, 0.2f }, picked.KeypointScores!.ToArray());
+        CollectionAssert.AreEqual(new[] { 0.5f, 0.6f, 0.1f, 0.2f }, picked.KeypointScoreData.ToArray());
+        CollectionAssert.AreEqual(new[] { 0.5f, 0.6f }, picked.KeypointScores![0].ToArray(), "KeypointScores[i][k]: instance i's K scores");
+        CollectionAssert.AreEqual(new[] { 0.1f, 0.2f }, picked.KeypointScores[1].ToArray());
 
         var confident = inst.WithMinimumScore(0.5f);
         CollectionAssert.AreEqual(new[] { 7, 9 }, confident.Labels.ToArray());
