@@ -41,6 +41,12 @@ public enum Reduction
 /// same aten operator as torch.nn.functional does in torch 1.13, with the same argument
 /// checks, so results (and gradients) match PyTorch's.
 /// </summary>
+/// <remarks>
+/// The results, and any intermediates a function creates, are new tensors that belong to the
+/// current <see cref="DisposeScope"/> (or to the caller when none is open); the inputs are never
+/// disposed. Autograd records the calls as torch does. Arguments this class checks itself fail with
+/// <see cref="ArgumentException"/>; errors raised inside libtorch throw <see cref="TorchException"/>.
+/// </remarks>
 public static partial class Functional
 {
     private static readonly Op ConvOp = new("conv2d"), ConvTransposeOp = new("conv_transpose2d", "input"),

@@ -78,6 +78,9 @@ public static class TorchRuntime
 }
 
 /// <summary>Disables gradient recording on this thread until disposed (torch.no_grad()).</summary>
+/// <remarks>Obtain one from <see cref="Enter"/> or <see cref="EnableGrad"/> and dispose it on the same
+/// thread. Do not create one with <c>new NoGradScope()</c> or <c>default</c>: such a value entered
+/// nothing, yet disposing it turns gradient recording off.</remarks>
 public readonly struct NoGradScope : IDisposable
 {
     private readonly bool previous;

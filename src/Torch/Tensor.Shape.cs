@@ -36,7 +36,7 @@ public sealed partial class Tensor
     /// −1 appends one at the end.</summary>
     public Tensor Unsqueeze(long dim) => UnsqueezeOp.Invoke(this, dim);
 
-    /// <summary>Removes every size-1 dimension.</summary>
+    /// <summary>Removes every size-1 dimension (a view; torch.squeeze).</summary>
     public Tensor Squeeze() => SqueezeOp.Invoke(this);
 
     /// <summary>Removes the dim if its size is 1 (otherwise returns an alias, like torch).</summary>

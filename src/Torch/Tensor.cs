@@ -13,9 +13,11 @@ namespace MLNetSeg.Torch;
 /// Conventions shared by all members (the class is split over the files Tensor.*.cs), so that
 /// single members do not repeat them:
 /// <list type="bullet">
-/// <item><description>Every member that returns a <see cref="Tensor"/> returns a new handle the caller owns;
-/// it is registered with the thread's innermost <see cref="DisposeScope"/>, if one is open. The
-/// handle may still share storage with this tensor: views (documented as such) and aliases do.</description></item>
+/// <item><description>Every member that returns a <see cref="Tensor"/> returns a new handle the caller owns,
+/// except those documented to return this tensor (the in-place members, <see cref="RequiresGrad_"/>
+/// and the dispose-scope helpers). A new handle is registered with the thread's innermost
+/// <see cref="DisposeScope"/>, if one is open. It may still share storage with this tensor: views
+/// (documented as such) and aliases do.</description></item>
 /// <item><description>Members whose name ends in an underscore (<c>Add_</c>, <c>Fill_</c>, <c>MaskedFill_</c>, ...)
 /// modify this tensor in place and return this same object, like torch's in-place methods.</description></item>
 /// <item><description>Operations call libtorch's aten operators through the dispatcher, so broadcasting,
