@@ -1,13 +1,26 @@
 namespace MLNetSeg.Torch;
 
 /// <summary>Device kinds; the values are c10::DeviceType's.</summary>
-public enum DeviceType { Cpu = 0, Cuda = 1 }
+public enum DeviceType
+{
+    /// <summary>The host CPU.</summary>
+    Cpu = 0,
+    /// <summary>An NVIDIA GPU through CUDA (needs a CUDA build of libtorch).</summary>
+    Cuda = 1,
+}
 
 /// <summary>Where a tensor lives. Every API that creates tensors takes one, so the same code
 /// runs on CUDA when the native engine is built against a CUDA libtorch.</summary>
+/// <param name="Type">The kind of device.</param>
+/// <param name="Index">The device number (CUDA ordinal); −1 means the current device of that kind.</param>
 public readonly record struct Device(DeviceType Type, int Index = -1)
 {
+    /// <summary>The CPU (torch.device("cpu")).</summary>
     public static readonly Device Cpu = new(DeviceType.Cpu);
+
+    /// <summary>The CUDA device with ordinal <paramref name="index"/> (torch.device("cuda:N")).
+    /// Creating the value checks nothing; using it on a machine without that GPU fails in libtorch
+    /// (<see cref="TorchException"/>).</summary>
     public static Device Cuda(int index = 0) => new(DeviceType.Cuda, index);
 
     /// <summary>Parses "cpu", "cuda", "cuda:1".</summary>
@@ -20,6 +33,7 @@ public readonly record struct Device(DeviceType Type, int Index = -1)
         throw new FormatException($"'{text}' is not a device (expected cpu, cuda or cuda:N)");
     }
 
+    /// <summary>torch's spelling, which <see cref="Parse"/> reads back: "cpu", "cuda" or "cuda:N".</summary>
     public override string ToString() =>
         Type == DeviceType.Cpu ? "cpu" : Index < 0 ? "cuda" : $"cuda:{Index}";
 }

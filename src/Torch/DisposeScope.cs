@@ -3,7 +3,7 @@ namespace MLNetSeg.Torch;
 /// <summary>
 /// Frees native tensors deterministically: every tensor created on this thread while the
 /// scope is the innermost one is disposed with the scope, except those moved out
-/// (<see cref="MoveToOuter"/>) or detached (<see cref="Tensor.DetachFromDisposeScope"/>).
+/// (<see cref="MoveToOuter(Tensor)"/>) or detached (<see cref="Tensor.DetachFromDisposeScope"/>).
 /// <code>using (var scope = DisposeScope.Enter()) { var y = f(x); result = scope.MoveToOuter(y); }</code>
 /// </summary>
 public sealed class DisposeScope : IDisposable
@@ -18,6 +18,8 @@ public sealed class DisposeScope : IDisposable
     /// <summary>The innermost open scope on this thread, or null.</summary>
     public static DisposeScope? Current => current;
 
+    /// <summary>Opens a scope nested in the current one (if any) and makes it the innermost scope of
+    /// this thread. Dispose it on the same thread, in reverse order of opening (a <c>using</c> does).</summary>
     public static DisposeScope Enter() => current = new DisposeScope(current);
 
     /// <summary>Number of live tensors this scope will dispose.</summary>
@@ -38,11 +40,15 @@ public sealed class DisposeScope : IDisposable
         return tensor;
     }
 
+    /// <summary>Hands each of <paramref name="tensors"/> to the enclosing scope (or to no scope), as
+    /// <see cref="MoveToOuter(Tensor)"/> does.</summary>
     public void MoveToOuter(IEnumerable<Tensor> tensors)
     {
         foreach (var t in tensors) MoveToOuter(t);
     }
 
+    /// <summary>Disposes every tensor this scope still owns and makes the enclosing scope the current
+    /// one again. Later calls do nothing.</summary>
     public void Dispose()
     {
         if (disposed) return;

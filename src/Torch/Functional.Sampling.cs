@@ -1,16 +1,55 @@
 namespace MLNetSeg.Torch;
 
 /// <summary>Interpolation used by <see cref="Functional.Interpolate"/>.</summary>
-public enum InterpolationMode { Nearest, NearestExact, Bilinear, Bicubic, Area }
+public enum InterpolationMode
+{
+    /// <summary>PyTorch's 'nearest': source index floor(dst · scale), which is off by half a pixel
+    /// (kept for compatibility, as in PyTorch).</summary>
+    Nearest,
+    /// <summary>'nearest-exact': source index floor((dst + 0.5) · scale), the correct nearest neighbour.</summary>
+    NearestExact,
+    /// <summary>'bilinear': linear interpolation in both dimensions.</summary>
+    Bilinear,
+    /// <summary>'bicubic': cubic convolution (a = −0.75); may overshoot the input range.</summary>
+    Bicubic,
+    /// <summary>'area': adaptive average pooling to the output size.</summary>
+    Area,
+}
 
 /// <summary>Sampling kernel of <see cref="Functional.GridSample"/>; the numbers are aten's.</summary>
-public enum GridSampleMode { Bilinear = 0, Nearest = 1, Bicubic = 2 }
+public enum GridSampleMode
+{
+    /// <summary>Bilinear interpolation of the four neighbours.</summary>
+    Bilinear = 0,
+    /// <summary>The nearest input pixel.</summary>
+    Nearest = 1,
+    /// <summary>Bicubic interpolation of the 4 × 4 neighbourhood.</summary>
+    Bicubic = 2,
+}
 
 /// <summary>What <see cref="Functional.GridSample"/> reads outside the input; the numbers are aten's.</summary>
-public enum GridSamplePadding { Zeros = 0, Border = 1, Reflection = 2 }
+public enum GridSamplePadding
+{
+    /// <summary>Zero outside the input.</summary>
+    Zeros = 0,
+    /// <summary>The nearest border pixel's value.</summary>
+    Border = 1,
+    /// <summary>The value mirrored at the border.</summary>
+    Reflection = 2,
+}
 
 /// <summary>How <see cref="Functional.Pad"/> fills the border.</summary>
-public enum PadMode { Constant, Reflect, Replicate, Circular }
+public enum PadMode
+{
+    /// <summary>A constant value (F.pad's 'constant').</summary>
+    Constant,
+    /// <summary>Mirror without repeating the edge: 3 2 | 1 2 3 (F.pad's 'reflect').</summary>
+    Reflect,
+    /// <summary>Repeat the edge value: 1 1 | 1 2 3 (F.pad's 'replicate').</summary>
+    Replicate,
+    /// <summary>Wrap around: 2 3 | 1 2 3 (F.pad's 'circular').</summary>
+    Circular,
+}
 
 public static partial class Functional
 {

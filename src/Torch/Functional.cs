@@ -5,26 +5,48 @@ namespace MLNetSeg.Torch;
 /// <c>_size_2_t</c>): a single number means the same value for both.
 /// <code>Functional.Conv2d(x, w, stride: 2, padding: (1, 0));</code>
 /// </summary>
+/// <param name="H">The value for the height (rows) dimension.</param>
+/// <param name="W">The value for the width (columns) dimension.</param>
 public readonly record struct Size2(long H, long W)
 {
+    /// <summary>The same value for height and width.</summary>
     public static implicit operator Size2(int both) => new(both, both);
+    /// <summary>The same value for height and width.</summary>
     public static implicit operator Size2(long both) => new(both, both);
+    /// <summary>A (height, width) tuple.</summary>
     public static implicit operator Size2((int H, int W) pair) => new(pair.H, pair.W);
+    /// <summary>A (height, width) tuple.</summary>
     public static implicit operator Size2((long H, long W) pair) => new(pair.H, pair.W);
 
+    /// <summary>{ H, W }, the int[2] list aten's operators take.</summary>
     public long[] ToArray() => new[] { H, W };
 
+    /// <summary>"3" when both are equal, "(3, 5)" otherwise, as PyTorch prints module arguments.</summary>
     public override string ToString() => H == W ? H.ToString() : $"({H}, {W})";
 }
 
 /// <summary>How a loss reduces its per-element values; the numbers are aten's.</summary>
-public enum Reduction { None = 0, Mean = 1, Sum = 2 }
+public enum Reduction
+{
+    /// <summary>No reduction: the loss per element, shaped like the input (reduction='none').</summary>
+    None = 0,
+    /// <summary>The mean over elements (reduction='mean', the default of torch's losses).</summary>
+    Mean = 1,
+    /// <summary>The sum over elements (reduction='sum').</summary>
+    Sum = 2,
+}
 
 /// <summary>
 /// The torch.nn.functional surface: layers as functions of tensors. Every function calls the
 /// same aten operator as torch.nn.functional does in torch 1.13, with the same argument
 /// checks, so results (and gradients) match PyTorch's.
 /// </summary>
+/// <remarks>
+/// The results, and any intermediates a function creates, are new tensors that belong to the
+/// current <see cref="DisposeScope"/> (or to the caller when none is open); the inputs are never
+/// disposed. Autograd records the calls as torch does. Arguments this class checks itself fail with
+/// <see cref="ArgumentException"/>; errors raised inside libtorch throw <see cref="TorchException"/>.
+/// </remarks>
 public static partial class Functional
 {
     private static readonly Op ConvOp = new("conv2d"), ConvTransposeOp = new("conv_transpose2d", "input"),
@@ -104,6 +126,8 @@ public static partial class Functional
         return GroupNormOp.Invoke(input, numGroups, weight, bias, eps, true);
     }
 
+    /// <summary>max(x, 0) elementwise (F.relu). With <paramref name="inplace"/> the input is
+    /// overwritten and returned (F.relu_; autograd refuses it on a leaf that requires grad).</summary>
     public static Tensor Relu(Tensor input, bool inplace = false)
     {
         if (!inplace) return ReluOp.Invoke(input);
@@ -111,11 +135,15 @@ public static partial class Functional
         return input;
     }
 
+    /// <summary>1 / (1 + e⁻ˣ) elementwise (torch.sigmoid).</summary>
     public static Tensor Sigmoid(Tensor input) => SigmoidOp.Invoke(input);
 
-    /// <summary>Softmax along <paramref name="dim"/>, optionally computed in <paramref name="dtype"/>.</summary>
+    /// <summary>Softmax along <paramref name="dim"/> (F.softmax): exp(x) / Σ exp(x), each slice summing
+    /// to 1; computed (and returned) in <paramref name="dtype"/> when given.</summary>
     public static Tensor Softmax(Tensor input, long dim, DType? dtype = null) => SoftmaxOp.Invoke(input, dim, dtype);
 
+    /// <summary>log(softmax(x)) along <paramref name="dim"/>, computed stably (F.log_softmax); in
+    /// <paramref name="dtype"/> when given.</summary>
     public static Tensor LogSoftmax(Tensor input, long dim, DType? dtype = null) => LogSoftmaxOp.Invoke(input, dim, dtype);
 
     /// <summary>2-d max pooling (F.max_pool2d); the stride defaults to the kernel size.</summary>
@@ -130,6 +158,8 @@ public static partial class Functional
         AvgPoolOp.Invoke(input, kernelSize.ToArray(), (stride ?? kernelSize).ToArray(), (padding ?? 0).ToArray(),
             ceilMode, countIncludePad, divisorOverride);
 
+    /// <summary>Average pooling of an (N, C, H, W) or (C, H, W) input to a fixed output size, each
+    /// output cell averaging its share of the input (F.adaptive_avg_pool2d).</summary>
     public static Tensor AdaptiveAvgPool2d(Tensor input, Size2 outputSize) => AdaptiveAvgPoolOp.Invoke(input, outputSize.ToArray());
 
     /// <summary>Zeroes elements with probability p and scales the rest by 1/(1−p) when training

@@ -17,26 +17,48 @@ public readonly struct OpArg
 
     private OpArg(ValueTag tag, long i = 0, double d = 0, object? r = null) { Tag = tag; Int = i; Double = d; Ref = r; }
 
+    /// <summary>Python's None: an absent optional argument (an optional tensor, dtype, list, ...).</summary>
     public static readonly OpArg None = new(ValueTag.None);
+    /// <summary>Takes the default value the schema declares for this argument, like leaving a Python
+    /// keyword argument out.</summary>
     public static readonly OpArg Default = new(ValueTag.Default);
 
+    /// <summary>A tensor argument, borrowed for the call (its handle stays the caller's); null is None.</summary>
     public static implicit operator OpArg(Tensor? t) => t is null ? None : new(ValueTag.Tensor, r: t);
+    /// <summary>An <c>int</c> (or <c>Scalar</c>) argument; an integer scalar keeps integer tensors integer.</summary>
     public static implicit operator OpArg(long v) => new(ValueTag.Int, i: v);
+    /// <summary>An <c>int</c> (or <c>Scalar</c>) argument.</summary>
     public static implicit operator OpArg(int v) => new(ValueTag.Int, i: v);
+    /// <summary>A <c>float</c> (or <c>Scalar</c>) argument; a float scalar promotes integer tensors.</summary>
     public static implicit operator OpArg(double v) => new(ValueTag.Double, d: v);
+    /// <summary>A <c>float</c> (or <c>Scalar</c>) argument, widened to double.</summary>
     public static implicit operator OpArg(float v) => new(ValueTag.Double, d: v);
+    /// <summary>A <c>bool</c> argument.</summary>
     public static implicit operator OpArg(bool v) => new(ValueTag.Bool, i: v ? 1 : 0);
+    /// <summary>An <c>int[]</c> argument (sizes, dims); null is None. Copied for the call.</summary>
     public static implicit operator OpArg(long[]? v) => v is null ? None : new(ValueTag.IntList, r: v);
+    /// <summary>A <c>float[]</c> argument (e.g. scale factors); null is None. Copied for the call.</summary>
     public static implicit operator OpArg(double[]? v) => v is null ? None : new(ValueTag.DoubleList, r: v);
+    /// <summary>A <c>bool[]</c> argument; null is None.</summary>
     public static implicit operator OpArg(bool[]? v) => v is null ? None : new(ValueTag.BoolList, r: v);
+    /// <summary>A <c>Tensor[]</c> or <c>Tensor?[]</c> argument (null entries are undefined tensors,
+    /// as aten::index takes them); null is None. The tensors are borrowed for the call.</summary>
     public static implicit operator OpArg(Tensor?[]? v) => v is null ? None : new(ValueTag.TensorList, r: v);
+    /// <summary>A <c>str</c> argument (e.g. a reduction or padding mode), passed as UTF-8; null is None.</summary>
     public static implicit operator OpArg(string? v) => v is null ? None : new(ValueTag.String, r: v);
+    /// <summary>A <c>ScalarType</c> argument.</summary>
     public static implicit operator OpArg(DType v) => new(ValueTag.Int, i: (long)v);
+    /// <summary>An optional <c>ScalarType</c> argument; null is None (the op picks the dtype).</summary>
     public static implicit operator OpArg(DType? v) => v is null ? None : new(ValueTag.Int, i: (long)v.Value);
+    /// <summary>A <c>Device</c> argument.</summary>
     public static implicit operator OpArg(Device v) => new(ValueTag.Device, i: (long)v.Type, d: v.Index);
+    /// <summary>An optional <c>Device</c> argument; null is None.</summary>
     public static implicit operator OpArg(Device? v) => v is null ? None : (OpArg)v.Value;
+    /// <summary>An optional <c>int</c> argument; null is None.</summary>
     public static implicit operator OpArg(long? v) => v is null ? None : new(ValueTag.Int, i: v.Value);
+    /// <summary>An optional <c>float</c> argument; null is None.</summary>
     public static implicit operator OpArg(double? v) => v is null ? None : new(ValueTag.Double, d: v.Value);
+    /// <summary>An optional <c>bool</c> argument; null is None.</summary>
     public static implicit operator OpArg(bool? v) => v is null ? None : (OpArg)v.Value;
 }
 
@@ -45,20 +67,37 @@ public readonly struct OpArg
 /// stack ("aten::add", "Tensor"). Every aten and torchvision op is reachable this way,
 /// autograd included; arguments not given take the schema's defaults.
 /// </summary>
+/// <remarks>
+/// Create each op once (typically a <c>static readonly</c> field) and call it from any thread:
+/// the operator is looked up on first use and cached. Arguments are positional, in schema order.
+/// Tensors it returns are new handles owned by the caller (registered with the current
+/// <see cref="DisposeScope"/>). A failure in the dispatcher or the kernel (wrong argument types,
+/// shape errors, ...) throws <see cref="TorchException"/> with torch's message.
+/// <code>var add = new Op("add", "Tensor"); using var z = add.Invoke(x, y, 1);  // x + 1·y</code>
+/// </remarks>
 public sealed unsafe class Op
 {
     private const int MaxResults = 16;
     private IntPtr handle;
 
+    /// <summary>Names an operator; nothing is looked up until the first call (or <see cref="Schema"/>),
+    /// which throws <see cref="TorchException"/> when the dispatcher has no such operator.</summary>
+    /// <param name="name">The operator name; without a namespace ("add") it is "aten::add".
+    /// Other namespaces are spelled out ("torchvision::nms").</param>
+    /// <param name="overload">The overload name from the schema ("Tensor", "Scalar", "dim_IntList"), or
+    /// "" for the unnamed overload.</param>
     public Op(string name, string overload = "")
     {
         Name = name.Contains("::") ? name : "aten::" + name;
         Overload = overload;
     }
 
+    /// <summary>The qualified operator name, e.g. "aten::add".</summary>
     public string Name { get; }
+    /// <summary>The overload name ("" for the default overload).</summary>
     public string Overload { get; }
 
+    /// <summary>"namespace::name.overload", as torch prints an overload.</summary>
     public override string ToString() => Overload.Length == 0 ? Name : $"{Name}.{Overload}";
 
     /// <summary>The op's schema as registered, e.g. "aten::add.Tensor(Tensor self, ...)".</summary>

@@ -21,7 +21,9 @@ public static class TorchRuntime
         set => NativeMethods.Check(NativeMethods.mls_set_num_threads(value));
     }
 
+    /// <summary>Number of CUDA devices libtorch can use; 0 with a CPU-only build or without a GPU.</summary>
     public static int CudaDeviceCount => NativeMethods.mls_cuda_device_count();
+    /// <summary>True when at least one CUDA device can be used (torch.cuda.is_available()).</summary>
     public static bool CudaAvailable => CudaDeviceCount > 0;
 
     /// <summary>Seeds libtorch's CPU and CUDA generators.</summary>
@@ -38,6 +40,8 @@ public static class TorchRuntime
         return new Tensor(NativeMethods.Check(NativeMethods.mls_get_rng_state((int)d.Type, d.Index)));
     }
 
+    /// <summary>Restores a generator state taken by <see cref="GetRngState"/> for the same device, so
+    /// the random numbers drawn next repeat those drawn after it was taken.</summary>
     public static void SetRngState(Tensor state, Device? device = null)
     {
         var d = device ?? Device.Cpu;
@@ -74,15 +78,22 @@ public static class TorchRuntime
 }
 
 /// <summary>Disables gradient recording on this thread until disposed (torch.no_grad()).</summary>
+/// <remarks>Obtain one from <see cref="Enter"/> or <see cref="EnableGrad"/> and dispose it on the same
+/// thread. Do not create one with <c>new NoGradScope()</c> or <c>default</c>: such a value entered
+/// nothing, yet disposing it turns gradient recording off.</remarks>
 public readonly struct NoGradScope : IDisposable
 {
     private readonly bool previous;
     private NoGradScope(bool enable) => previous = NativeMethods.mls_set_grad_enabled(enable ? 1 : 0) != 0;
 
+    /// <summary>Disables gradient recording on this thread until the returned scope is disposed
+    /// (<c>using (NoGradScope.Enter()) { ... }</c>); nests, each scope restoring the previous setting.</summary>
     public static NoGradScope Enter() => new(false);
     /// <summary>Re-enables gradients inside a no-grad region (torch.enable_grad()).</summary>
     public static NoGradScope EnableGrad() => new(true);
+    /// <summary>Whether operations on this thread are currently recorded by autograd (torch.is_grad_enabled()).</summary>
     public static bool IsGradEnabled => NativeMethods.mls_grad_enabled() != 0;
 
+    /// <summary>Restores the gradient setting that was in force when the scope was entered.</summary>
     public void Dispose() => NativeMethods.mls_set_grad_enabled(previous ? 1 : 0);
 }

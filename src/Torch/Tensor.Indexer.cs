@@ -9,21 +9,38 @@ namespace MLNetSeg.Torch;
 /// </summary>
 public readonly struct TensorIndex
 {
-    public enum IndexKind { Select, Slice, Ellipsis, NewAxis, Tensor }
+    /// <summary>What an index entry does.</summary>
+    public enum IndexKind
+    {
+        /// <summary>An integer: picks one position and removes the dim (<see cref="Index"/>).</summary>
+        Select,
+        /// <summary>start:stop:step: keeps the dim (<see cref="Start"/>, <see cref="Stop"/>, <see cref="Step"/>).</summary>
+        Slice,
+        /// <summary>"...": as many full slices as needed.</summary>
+        Ellipsis,
+        /// <summary>None: inserts a dim of size 1.</summary>
+        NewAxis,
+        /// <summary>An int64 index or bool mask tensor (<see cref="TensorIndex.Tensor"/>).</summary>
+        Tensor,
+    }
 
     private TensorIndex(IndexKind kind, long index = 0, long? start = null, long? stop = null, long step = 1, Tensor? tensor = null)
     {
         Kind = kind; Index = index; Start = start; Stop = stop; Step = step; Tensor = tensor;
     }
 
+    /// <summary>What this entry does; decides which of the other properties apply.</summary>
     public IndexKind Kind { get; }
 
     /// <summary>The position a Select index picks (negative counts from the end).</summary>
     public long Index { get; }
 
-    /// <summary>Slice bounds (null = open; negative counts from the end) and step (positive).</summary>
+    /// <summary>The inclusive start of a slice (null = open; negative counts from the end;
+    /// out-of-range bounds are clamped, as in Python).</summary>
     public long? Start { get; }
+    /// <summary>The exclusive end of a slice (null = open; negative counts from the end).</summary>
     public long? Stop { get; }
+    /// <summary>The step of a slice (positive; 1 for a plain range).</summary>
     public long Step { get; }
 
     /// <summary>The index or mask of an advanced index.</summary>
@@ -46,14 +63,20 @@ public readonly struct TensorIndex
         return new(IndexKind.Slice, start: start, stop: stop, step: step);
     }
 
+    /// <summary>Python's integer index: picks one position and removes the dim (negative counts from the end).</summary>
     public static TensorIndex Select(long index) => new(IndexKind.Select, index: index);
 
+    /// <summary>An integer selects one position (<see cref="Select"/>).</summary>
     public static implicit operator TensorIndex(long index) => Select(index);
+    /// <summary>An integer selects one position (<see cref="Select"/>).</summary>
     public static implicit operator TensorIndex(int index) => Select(index);
 
+    /// <summary>A <see cref="System.Index"/> selects one position; <c>^1</c> is the last, like Python's −1.</summary>
     public static implicit operator TensorIndex(Index index) =>
         Select(index.IsFromEnd ? -(long)index.Value : index.Value);
 
+    /// <summary>A <see cref="System.Range"/> is a slice with step 1: <c>1..3</c> is Python's <c>1:3</c>,
+    /// <c>..^1</c> is <c>:-1</c>, <c>..</c> is <c>:</c>.</summary>
     public static implicit operator TensorIndex(Range range)
     {
         // ^0 as a start means "at the end" (an empty slice); as a stop, "no bound".
@@ -66,9 +89,12 @@ public readonly struct TensorIndex
         return new(IndexKind.Slice, start: start, stop: stop);
     }
 
+    /// <summary>A tensor is an advanced index: int64 positions (gathered, a copy) or a bool mask
+    /// (its true positions). Null is refused; use <see cref="NewAxis"/> for Python's None.</summary>
     public static implicit operator TensorIndex(Tensor tensor) =>
         new(IndexKind.Tensor, tensor: tensor ?? throw new ArgumentNullException(nameof(tensor), "use TensorIndex.NewAxis for Python's None"));
 
+    /// <summary>The entry in Python's notation ("3", "1:5:2", "...", "None"), or the shape and dtype of a tensor index.</summary>
     public override string ToString() => Kind switch
     {
         IndexKind.Select => Index.ToString(),

@@ -20,14 +20,18 @@ public sealed partial class Tensor
     /// <summary>A copy with src written at index along dim (out[index[i][j]][j] = src[i][j] for dim 0).
     /// With duplicate indices the winner is unspecified, as in torch.</summary>
     public Tensor Scatter(long dim, Tensor index, Tensor src) => ScatterSrc.Invoke(this, dim, index, src);
+    /// <summary>A copy with the scalar <paramref name="value"/> written at <paramref name="index"/>
+    /// along <paramref name="dim"/> (torch.scatter with a value).</summary>
     public Tensor Scatter(long dim, Tensor index, double value) => ScatterValue.Invoke(this, dim, index, value);
 
+    /// <summary>In-place <see cref="Scatter(long, Tensor, Tensor)"/> (torch's <c>scatter_</c>); returns this.</summary>
     public Tensor Scatter_(long dim, Tensor index, Tensor src)
     {
         ScatterSrcInplace.InvokeVoid(this, dim, index, src);
         return this;
     }
 
+    /// <summary>In-place <see cref="Scatter(long, Tensor, double)"/> (torch's <c>scatter_</c>); returns this.</summary>
     public Tensor Scatter_(long dim, Tensor index, double value)
     {
         ScatterValueInplace.InvokeVoid(this, dim, index, value);
@@ -37,6 +41,8 @@ public sealed partial class Tensor
     /// <summary>A copy with src added at index along dim; duplicate indices accumulate.</summary>
     public Tensor ScatterAdd(long dim, Tensor index, Tensor src) => ScatterAddOp.Invoke(this, dim, index, src);
 
+    /// <summary>In-place <see cref="ScatterAdd"/> (torch's <c>scatter_add_</c>): duplicate indices
+    /// accumulate; returns this.</summary>
     public Tensor ScatterAdd_(long dim, Tensor index, Tensor src)
     {
         ScatterAddInplace.InvokeVoid(this, dim, index, src);
@@ -79,6 +85,8 @@ public sealed partial class Tensor
     /// <summary>A copy with a 0-d value tensor wherever mask is true (differentiable w.r.t. value).</summary>
     public Tensor MaskedFill(Tensor mask, Tensor value) => MaskedFillT.Invoke(this, mask, value);
 
+    /// <summary>In place, <paramref name="value"/> (converted to this dtype) wherever the broadcast
+    /// bool mask is true (torch's <c>masked_fill_</c>); returns this.</summary>
     public Tensor MaskedFill_(Tensor mask, double value)
     {
         MaskedFillInplaceS.InvokeVoid(this, mask, value);
@@ -93,6 +101,8 @@ public sealed partial class Tensor
         return this;
     }
 
+    /// <summary>In place, a 0-d <paramref name="value"/> tensor wherever the broadcast bool mask is
+    /// true (torch's <c>masked_fill_</c>); returns this.</summary>
     public Tensor MaskedFill_(Tensor mask, Tensor value)
     {
         MaskedFillInplaceT.InvokeVoid(this, mask, value);
@@ -117,6 +127,8 @@ public sealed partial class Tensor
     public (Tensor Values, Tensor Indices) Sort(long dim = -1, bool descending = false, bool stable = false) =>
         Pair(SortStable.InvokeMany(this, stable, dim, descending), "sort");
 
+    /// <summary>The int64 indices that sort along <paramref name="dim"/> (torch.argsort), i.e.
+    /// the Indices of <see cref="Sort"/>.</summary>
     public Tensor Argsort(long dim = -1, bool descending = false, bool stable = false) =>
         ArgsortStable.Invoke(this, stable, dim, descending);
 

@@ -32,9 +32,11 @@ public sealed partial class Tensor
     /// <summary>Splits one dim into the given sizes (one may be −1).</summary>
     public Tensor Unflatten(long dim, params long[] sizes) => UnflattenOp.Invoke(this, dim, sizes);
 
+    /// <summary>Inserts a dimension of size 1 at <paramref name="dim"/> (a view; torch.unsqueeze);
+    /// −1 appends one at the end.</summary>
     public Tensor Unsqueeze(long dim) => UnsqueezeOp.Invoke(this, dim);
 
-    /// <summary>Removes every size-1 dimension.</summary>
+    /// <summary>Removes every size-1 dimension (a view; torch.squeeze).</summary>
     public Tensor Squeeze() => SqueezeOp.Invoke(this);
 
     /// <summary>Removes the dim if its size is 1 (otherwise returns an alias, like torch).</summary>
@@ -42,14 +44,19 @@ public sealed partial class Tensor
 
     /// <summary>Broadcasts size-1 dims to the given sizes without copying (−1 keeps a size).</summary>
     public Tensor Expand(params long[] sizes) => ExpandOp.Invoke(this, sizes);
+    /// <summary><see cref="Expand"/> to the shape of <paramref name="other"/> (a view; torch's <c>expand_as</c>).</summary>
     public Tensor ExpandAs(Tensor other) => ExpandAsOp.Invoke(this, other);
 
     /// <summary>Tiles the data: dim i is repeated repeats[i] times (copies, unlike Expand).</summary>
     public Tensor Repeat(params long[] repeats) => RepeatOp.Invoke(this, repeats);
+    /// <summary>Repeats the data like <see cref="Repeat"/> (copies; torch.tile), but a shorter
+    /// <paramref name="repeats"/> list is padded with leading ones instead of being refused.</summary>
     public Tensor Tile(params long[] repeats) => TileOp.Invoke(this, repeats);
 
     /// <summary>Repeats each element (of the flattened tensor when dim is null) `repeats` times.</summary>
     public Tensor RepeatInterleave(long repeats, long? dim = null) => RepeatInterleaveInt.Invoke(this, repeats, dim);
+    /// <summary>Repeats element (or slice along <paramref name="dim"/>) i <c>repeats[i]</c> times,
+    /// with a 1-d int64 tensor of counts (torch.repeat_interleave); the flattened tensor when dim is null.</summary>
     public Tensor RepeatInterleave(Tensor repeats, long? dim = null) => RepeatInterleaveTensor.Invoke(this, repeats, dim);
 
     /// <summary>Concatenates along an existing dim; all other sizes must match.</summary>
@@ -87,6 +94,7 @@ public sealed partial class Tensor
     public Tensor Roll(long shift, long? dim = null) =>
         RollOp.Invoke(this, new[] { shift }, dim is null ? Array.Empty<long>() : new[] { dim.Value });
 
+    /// <summary>Rolls by <c>shifts[i]</c> along <c>dims[i]</c> for each pair, wrapping around (torch.roll; copies).</summary>
     public Tensor Roll(long[] shifts, long[] dims) => RollOp.Invoke(this, shifts, dims);
 
     private static Tensor?[] ToArgList(IReadOnlyList<Tensor> tensors, string op)

@@ -9,6 +9,28 @@ namespace MLNetSeg.Torch;
 /// <see cref="DisposeScope"/> do so) to free native memory deterministically; a finalizer
 /// is only the safety net.
 /// </summary>
+/// <remarks>
+/// Conventions shared by all members (the class is split over the files Tensor.*.cs), so that
+/// single members do not repeat them:
+/// <list type="bullet">
+/// <item><description>Every member that returns a <see cref="Tensor"/> returns a new handle the caller owns,
+/// except those documented to return this tensor (the in-place members, <see cref="RequiresGrad_"/>
+/// and the dispose-scope helpers). A new handle is registered with the thread's innermost
+/// <see cref="DisposeScope"/>, if one is open. It may still share storage with this tensor: views
+/// (documented as such) and aliases do.</description></item>
+/// <item><description>Members whose name ends in an underscore (<c>Add_</c>, <c>Fill_</c>, <c>MaskedFill_</c>, ...)
+/// modify this tensor in place and return this same object, like torch's in-place methods.</description></item>
+/// <item><description>Operations call libtorch's aten operators through the dispatcher, so broadcasting,
+/// type promotion, gradients and error checks are torch's. Autograd records an operation when an
+/// input requires grad and no <see cref="NoGradScope"/> is active. A <see cref="double"/> scalar
+/// acts like a Python float (an integer tensor promotes to float32), a <see cref="long"/> scalar like a
+/// Python int.</description></item>
+/// <item><description>Dimension arguments may be negative, counting from the end as in torch.</description></item>
+/// <item><description>Errors raised by libtorch (shape mismatch, unsupported dtype, dimension out of range, ...)
+/// throw <see cref="TorchException"/> with torch's message; using a disposed tensor throws
+/// <see cref="ObjectDisposedException"/>.</description></item>
+/// </list>
+/// </remarks>
 public sealed unsafe partial class Tensor : IDisposable
 {
     private IntPtr handle;
@@ -22,6 +44,8 @@ public sealed unsafe partial class Tensor : IDisposable
         DisposeScope.Current?.Register(this);
     }
 
+    /// <summary>The safety net for a tensor nobody disposed: frees its native handle on the
+    /// finalizer thread and counts it in <see cref="TorchRuntime.FinalizedTensors"/>.</summary>
     ~Tensor()
     {
         var h = Interlocked.Exchange(ref handle, IntPtr.Zero);
@@ -43,11 +67,18 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>The dispose scope that owns this tensor, if any.</summary>
     internal DisposeScope? Scope { get; set; }
 
+    /// <summary>True once <see cref="Dispose"/> released this handle; any further use of the tensor
+    /// throws <see cref="ObjectDisposedException"/>.</summary>
     public bool IsDisposed => handle == IntPtr.Zero;
 
     internal IntPtr Handle =>
         handle != IntPtr.Zero ? handle : throw new ObjectDisposedException(nameof(Tensor), "the tensor was disposed");
 
+    /// <summary>
+    /// Releases this handle's reference to the native tensor now (idempotent). The memory itself is
+    /// freed when no other reference remains: views and aliases of the same storage, the autograd
+    /// graph, or a module keep it alive until they are released too.
+    /// </summary>
     public void Dispose()
     {
         var h = Interlocked.Exchange(ref handle, IntPtr.Zero);
@@ -75,8 +106,10 @@ public sealed unsafe partial class Tensor : IDisposable
 
     // ---- metadata
 
+    /// <summary>Number of dimensions (torch's <c>dim()</c>); 0 for a scalar tensor.</summary>
     public int Dim => Check(NativeMethods.mls_tensor_ndim(Handle));
 
+    /// <summary>The size of every dimension (torch's <c>shape</c>); each read returns a new array.</summary>
     public long[] Shape
     {
         get
@@ -93,6 +126,8 @@ public sealed unsafe partial class Tensor : IDisposable
         }
     }
 
+    /// <summary>How many storage elements one step along each dimension skips (torch's
+    /// <c>stride()</c>); a new array on each read. A contiguous [a, b, c] tensor has strides [b·c, c, 1].</summary>
     public long[] Strides
     {
         get
@@ -113,8 +148,10 @@ public sealed unsafe partial class Tensor : IDisposable
         return shape[d];
     }
 
+    /// <summary>The element type.</summary>
     public DType DType => (DType)Check(NativeMethods.mls_tensor_dtype(Handle));
 
+    /// <summary>The device the data lives on.</summary>
     public Device Device
     {
         get
@@ -125,6 +162,8 @@ public sealed unsafe partial class Tensor : IDisposable
         }
     }
 
+    /// <summary>Total number of elements, the product of <see cref="Shape"/> (1 for a 0-d tensor;
+    /// torch's <c>numel()</c>).</summary>
     public long NumEl
     {
         get
@@ -135,10 +174,18 @@ public sealed unsafe partial class Tensor : IDisposable
         }
     }
 
+    /// <summary>True when the elements are dense in row-major order (torch's <c>is_contiguous()</c>).
+    /// Views such as <see cref="Transpose"/> or <see cref="Permute"/> usually are not;
+    /// <see cref="Contiguous"/> makes a dense copy.</summary>
     public bool IsContiguous => Check(NativeMethods.mls_tensor_is_contiguous(Handle)) != 0;
 
     // ---- autograd
 
+    /// <summary>
+    /// Whether autograd records the operations that use this tensor (torch's <c>requires_grad</c>).
+    /// Only leaf tensors can be switched, and only floating-point ones can require grad; libtorch's
+    /// refusal throws <see cref="TorchException"/>.
+    /// </summary>
     public bool RequiresGrad
     {
         get => Check(NativeMethods.mls_tensor_requires_grad(Handle)) != 0;
@@ -152,9 +199,14 @@ public sealed unsafe partial class Tensor : IDisposable
         return this;
     }
 
+    /// <summary>True for a tensor no recorded operation produced: created by the user, or computed
+    /// while nothing required grad. <see cref="Backward"/> fills the <see cref="Grad"/> of leaves
+    /// only (see <see cref="RetainGrad"/> for the others).</summary>
     public bool IsLeaf => Check(NativeMethods.mls_tensor_is_leaf(Handle)) != 0;
 
-    /// <summary>The accumulated gradient (a new handle each read), or null.</summary>
+    /// <summary>The accumulated gradient (torch's <c>.grad</c>), or null. Each read returns a new
+    /// handle, sharing the gradient's storage, that the caller disposes. Setting stores a reference
+    /// to the given tensor (the caller keeps its own handle); null clears the gradient.</summary>
     public Tensor? Grad
     {
         get
@@ -168,10 +220,17 @@ public sealed unsafe partial class Tensor : IDisposable
         set => Check(NativeMethods.mls_tensor_set_grad(Handle, value?.Handle ?? IntPtr.Zero));
     }
 
-    /// <summary>Keeps .Grad for a non-leaf tensor after backward.</summary>
+    /// <summary>Makes <see cref="Backward"/> fill <see cref="Grad"/> of this non-leaf tensor too
+    /// (torch's <c>retain_grad()</c>).</summary>
     public void RetainGrad() => Check(NativeMethods.mls_tensor_retain_grad(Handle));
 
-    /// <summary>Computes gradients of this tensor w.r.t. the graph leaves (torch's backward()).</summary>
+    /// <summary>Computes gradients of this tensor w.r.t. the graph leaves (torch's backward()) and
+    /// accumulates them into their <see cref="Grad"/>.</summary>
+    /// <param name="gradient">d(output)/d(this), shaped like this tensor; may be null only for a
+    /// one-element tensor (a loss), where it means 1.</param>
+    /// <param name="retainGraph">Keeps the graph's saved tensors so that Backward can run through it again;
+    /// otherwise they are freed and a second call fails.</param>
+    /// <param name="createGraph">Records the backward pass itself, for higher-order gradients.</param>
     public void Backward(Tensor? gradient = null, bool retainGraph = false, bool createGraph = false)
     {
         Check(NativeMethods.mls_backward(Handle, gradient?.Handle ?? IntPtr.Zero, retainGraph ? 1 : 0, createGraph ? 1 : 0));
@@ -180,7 +239,13 @@ public sealed unsafe partial class Tensor : IDisposable
 
     // ---- data in and out
 
-    /// <summary>A tensor holding a copy of <paramref name="data"/> with the given shape.</summary>
+    /// <summary>A tensor holding a copy of <paramref name="data"/> with the given shape (like
+    /// <c>torch.tensor(data).reshape(shape)</c>); the dtype follows <typeparamref name="T"/> (see
+    /// <see cref="DTypeExtensions.Of{T}"/>).</summary>
+    /// <param name="data">The elements in row-major order.</param>
+    /// <param name="shape">The sizes; their product must equal the length of <paramref name="data"/>
+    /// (<see cref="ArgumentException"/> otherwise).</param>
+    /// <param name="device">Where to put the tensor; the CPU when null.</param>
     public static Tensor FromArray<T>(ReadOnlySpan<T> data, ReadOnlySpan<long> shape, Device? device = null) where T : unmanaged
     {
         long count = 1;
@@ -198,9 +263,13 @@ public sealed unsafe partial class Tensor : IDisposable
             return new Tensor(NativeMethods.mls_tensor_from_data(p, s, shape.Length, (int)DTypeExtensions.Of<T>(), (int)d.Type, d.Index));
     }
 
+    /// <summary>A CPU tensor holding a copy of <paramref name="data"/>; with no shape, a 1-d tensor of
+    /// all the elements.</summary>
     public static Tensor FromArray<T>(T[] data, params long[] shape) where T : unmanaged =>
         FromArray<T>(data.AsSpan(), shape.Length == 0 ? new[] { (long)data.Length } : shape);
 
+    /// <summary>A tensor holding a copy of <paramref name="data"/> with the given shape, on
+    /// <paramref name="device"/> (the CPU when null).</summary>
     public static Tensor FromArray<T>(T[] data, long[] shape, Device? device) where T : unmanaged =>
         FromArray<T>(data.AsSpan(), shape, device);
 
@@ -217,7 +286,10 @@ public sealed unsafe partial class Tensor : IDisposable
         return result;
     }
 
-    /// <summary>Copies the elements into <paramref name="destination"/>, whose length must equal NumEl.</summary>
+    /// <summary>Copies the elements (row-major; from any device and layout) into
+    /// <paramref name="destination"/>, whose length must equal <see cref="NumEl"/>
+    /// (<see cref="TorchException"/> otherwise). Only the byte count is checked:
+    /// <typeparamref name="T"/> should match <see cref="DType"/>, as <see cref="ToArray{T}"/> enforces.</summary>
     public void CopyTo<T>(Span<T> destination) where T : unmanaged
     {
         fixed (T* p = destination)
@@ -234,7 +306,8 @@ public sealed unsafe partial class Tensor : IDisposable
         return new ReadOnlySpan<T>((void*)p, checked((int)NumEl));
     }
 
-    /// <summary>The value of a one-element tensor.</summary>
+    /// <summary>The value of a one-element tensor as a double (torch's <c>item()</c>), copied to the
+    /// host; <see cref="TorchException"/> when the tensor has more than one element.</summary>
     public double ItemDouble()
     {
         double d; long i;
@@ -242,6 +315,8 @@ public sealed unsafe partial class Tensor : IDisposable
         return d;
     }
 
+    /// <summary>The value of a one-element tensor as an integer (a floating-point value is truncated
+    /// towards zero); <see cref="TorchException"/> when the tensor has more than one element.</summary>
     public long ItemLong()
     {
         double d; long i;
@@ -249,8 +324,11 @@ public sealed unsafe partial class Tensor : IDisposable
         return i;
     }
 
+    /// <summary>The value of a one-element tensor, rounded to float (see <see cref="ItemDouble"/>).</summary>
     public float ItemFloat() => (float)ItemDouble();
 
+    /// <summary>A one-line description: shape, dtype, the device unless CPU, <c>requires_grad</c> when
+    /// set, and the values when there are at most 12. Never throws for a disposed tensor.</summary>
     public override string ToString()
     {
         if (IsDisposed) return "Tensor(disposed)";

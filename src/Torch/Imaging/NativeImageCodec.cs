@@ -3,10 +3,24 @@ using MLNetSeg.Torch.Native;
 namespace MLNetSeg.Torch.Imaging;
 
 /// <summary>Pixels decoded by OpenCV: HWC uint8, RGB(A) order (1 = grey, 3 = RGB, 4 = RGBA).</summary>
+/// <param name="Pixels">Height × Width × Channels bytes, row by row, channels interleaved.</param>
+/// <param name="Height">Rows.</param>
+/// <param name="Width">Columns.</param>
+/// <param name="Channels">1 (grey), 3 (RGB) or 4 (RGBA).</param>
 public sealed record NativeImagePixels(byte[] Pixels, int Height, int Width, int Channels);
 
 /// <summary>OpenCV interpolation codes understood by <see cref="NativeImageCodec.Resize"/>.</summary>
-public enum NativeInterpolation { Nearest = 0, Linear = 1, Cubic = 2, Area = 3 }
+public enum NativeInterpolation
+{
+    /// <summary>cv::INTER_NEAREST: the nearest source pixel.</summary>
+    Nearest = 0,
+    /// <summary>cv::INTER_LINEAR: bilinear interpolation.</summary>
+    Linear = 1,
+    /// <summary>cv::INTER_CUBIC: bicubic interpolation over 4 × 4 pixels.</summary>
+    Cubic = 2,
+    /// <summary>cv::INTER_AREA: pixel-area averaging, the best choice for shrinking.</summary>
+    Area = 3,
+}
 
 /// <summary>
 /// Public face of the shim's OpenCV image functions (src/Native/src/image.cpp), so that
@@ -15,7 +29,9 @@ public enum NativeInterpolation { Nearest = 0, Linear = 1, Cubic = 2, Area = 3 }
 /// </summary>
 public static unsafe class NativeImageCodec
 {
-    /// <summary>Decodes an encoded image (JPEG, PNG, or anything OpenCV reads).</summary>
+    /// <summary>Decodes an encoded image (JPEG, PNG, or anything OpenCV reads) into a managed copy
+    /// of its pixels.</summary>
+    /// <param name="encoded">The file's bytes; empty or undecodable data throws <see cref="TorchException"/>.</param>
     /// <param name="forceRgb">false keeps the file's channels (grey/RGB/RGBA); true always gives RGB.
     /// JPEG EXIF orientation is applied either way.</param>
     public static NativeImagePixels Decode(ReadOnlySpan<byte> encoded, bool forceRgb = false)

@@ -6,6 +6,17 @@ namespace MLNetSeg.Torch.Nn;
 /// </summary>
 public sealed class Conv2d : Module<Tensor, Tensor>
 {
+    /// <summary>Creates the layer with freshly initialised parameters (see <see cref="ResetParameters"/>).</summary>
+    /// <param name="inChannels">Channels C of the (N, C, H, W) input; divisible by <paramref name="groups"/>.</param>
+    /// <param name="outChannels">Channels of the output; divisible by <paramref name="groups"/>.</param>
+    /// <param name="kernelSize">The kernel's (kH, kW).</param>
+    /// <param name="stride">The kernel's step; 1 when null.</param>
+    /// <param name="padding">Implicit zero padding on each side; 0 when null.</param>
+    /// <param name="dilation">The spacing between kernel elements; 1 when null.</param>
+    /// <param name="groups">Splits the channels into groups convolved separately (inChannels for depthwise).</param>
+    /// <param name="bias">Whether to add a learned bias per output channel.</param>
+    /// <param name="dtype">The parameters' element type.</param>
+    /// <param name="device">Where to allocate the parameters; the CPU when null.</param>
     public Conv2d(long inChannels, long outChannels, Size2 kernelSize, Size2? stride = null, Size2? padding = null,
         Size2? dilation = null, long groups = 1, bool bias = true, DType dtype = DType.Float32, Device? device = null)
     {
@@ -22,19 +33,29 @@ public sealed class Conv2d : Module<Tensor, Tensor>
         ResetParameters();
     }
 
+    /// <summary>Channels of the input.</summary>
     public long InChannels { get; }
+    /// <summary>Channels of the output.</summary>
     public long OutChannels { get; }
+    /// <summary>The kernel's (kH, kW).</summary>
     public Size2 KernelSize { get; }
+    /// <summary>The kernel's step.</summary>
     public Size2 Stride { get; }
+    /// <summary>Implicit zero padding on each side of the input.</summary>
     public Size2 Padding { get; }
+    /// <summary>The spacing between kernel elements.</summary>
     public Size2 Dilation { get; }
+    /// <summary>Number of channel groups convolved separately.</summary>
     public long Groups { get; }
+    /// <summary>The kernel parameter, (outChannels, inChannels / groups, kH, kW); owned by the module.</summary>
     public Tensor Weight { get; }
+    /// <summary>The bias parameter, (outChannels), or null when created without one; owned by the module.</summary>
     public Tensor? Bias { get; }
 
     /// <summary>Re-draws the weights with PyTorch's default initialisation.</summary>
     public void ResetParameters() => ConvChecks.ResetParameters(Weight, Bias);
 
+    /// <summary>Convolves an (N, C, H, W) input into (N, outChannels, H', W') (<see cref="Functional.Conv2d"/>).</summary>
     public override Tensor Forward(Tensor input) => Functional.Conv2d(input, Weight, Bias, Stride, Padding, Dilation, Groups);
 }
 
@@ -44,6 +65,20 @@ public sealed class Conv2d : Module<Tensor, Tensor>
 /// </summary>
 public sealed class ConvTranspose2d : Module<Tensor, Tensor>
 {
+    /// <summary>Creates the layer with freshly initialised parameters (see <see cref="ResetParameters"/>).</summary>
+    /// <param name="inChannels">Channels of the input; divisible by <paramref name="groups"/>.</param>
+    /// <param name="outChannels">Channels of the output; divisible by <paramref name="groups"/>.</param>
+    /// <param name="kernelSize">The kernel's (kH, kW).</param>
+    /// <param name="stride">The upsampling step; 1 when null.</param>
+    /// <param name="padding">Rows/columns cropped from each side of the output (PyTorch's padding: the
+    /// output height is (H − 1)·stride − 2·padding + dilation·(kH − 1) + outputPadding + 1); 0 when null.</param>
+    /// <param name="outputPadding">Extra rows/columns added on one side of the output, to pick among the
+    /// sizes a strided convolution maps to the same input size; 0 when null.</param>
+    /// <param name="groups">Splits the channels into groups transposed separately.</param>
+    /// <param name="bias">Whether to add a learned bias per output channel.</param>
+    /// <param name="dilation">The spacing between kernel elements; 1 when null.</param>
+    /// <param name="dtype">The parameters' element type.</param>
+    /// <param name="device">Where to allocate the parameters; the CPU when null.</param>
     public ConvTranspose2d(long inChannels, long outChannels, Size2 kernelSize, Size2? stride = null, Size2? padding = null,
         Size2? outputPadding = null, long groups = 1, bool bias = true, Size2? dilation = null, DType dtype = DType.Float32,
         Device? device = null)
@@ -62,19 +97,32 @@ public sealed class ConvTranspose2d : Module<Tensor, Tensor>
         ResetParameters();
     }
 
+    /// <summary>Channels of the input.</summary>
     public long InChannels { get; }
+    /// <summary>Channels of the output.</summary>
     public long OutChannels { get; }
+    /// <summary>The kernel's (kH, kW).</summary>
     public Size2 KernelSize { get; }
+    /// <summary>The upsampling step.</summary>
     public Size2 Stride { get; }
+    /// <summary>Rows/columns cropped from each side of the output (PyTorch's padding).</summary>
     public Size2 Padding { get; }
+    /// <summary>Extra rows/columns added on one side of the output.</summary>
     public Size2 OutputPadding { get; }
+    /// <summary>The spacing between kernel elements.</summary>
     public Size2 Dilation { get; }
+    /// <summary>Number of channel groups transposed separately.</summary>
     public long Groups { get; }
+    /// <summary>The kernel parameter, (inChannels, outChannels / groups, kH, kW); owned by the module.</summary>
     public Tensor Weight { get; }
+    /// <summary>The bias parameter, (outChannels), or null when created without one; owned by the module.</summary>
     public Tensor? Bias { get; }
 
+    /// <summary>Re-draws the weights with PyTorch's default initialisation.</summary>
     public void ResetParameters() => ConvChecks.ResetParameters(Weight, Bias);
 
+    /// <summary>Upsamples an (N, inChannels, H, W) input to (N, outChannels, H', W')
+    /// (<see cref="Functional.ConvTranspose2d"/>).</summary>
     public override Tensor Forward(Tensor input) =>
         Functional.ConvTranspose2d(input, Weight, Bias, Stride, Padding, OutputPadding, Groups, Dilation);
 }
@@ -82,6 +130,12 @@ public sealed class ConvTranspose2d : Module<Tensor, Tensor>
 /// <summary>y = x·Wᵀ + b (torch.nn.Linear), initialised like PyTorch.</summary>
 public sealed class Linear : Module<Tensor, Tensor>
 {
+    /// <summary>Creates the layer with freshly initialised parameters (see <see cref="ResetParameters"/>).</summary>
+    /// <param name="inFeatures">Size of the input's last dimension.</param>
+    /// <param name="outFeatures">Size of the output's last dimension.</param>
+    /// <param name="bias">Whether to add a learned bias.</param>
+    /// <param name="dtype">The parameters' element type.</param>
+    /// <param name="device">Where to allocate the parameters; the CPU when null.</param>
     public Linear(long inFeatures, long outFeatures, bool bias = true, DType dtype = DType.Float32, Device? device = null)
     {
         if (inFeatures < 0 || outFeatures < 0) throw new ArgumentException($"Linear: feature counts must be non-negative, got {inFeatures} → {outFeatures}");
@@ -92,13 +146,20 @@ public sealed class Linear : Module<Tensor, Tensor>
         ResetParameters();
     }
 
+    /// <summary>Size of the input's last dimension.</summary>
     public long InFeatures { get; }
+    /// <summary>Size of the output's last dimension.</summary>
     public long OutFeatures { get; }
+    /// <summary>The weight parameter, (outFeatures, inFeatures); owned by the module.</summary>
     public Tensor Weight { get; }
+    /// <summary>The bias parameter, (outFeatures), or null when created without one; owned by the module.</summary>
     public Tensor? Bias { get; }
 
+    /// <summary>Re-draws the parameters with PyTorch's default initialisation: kaiming_uniform(a = √5)
+    /// for the weight, U(±1/√inFeatures) for the bias.</summary>
     public void ResetParameters() => ConvChecks.ResetParameters(Weight, Bias);
 
+    /// <summary>Maps (*, inFeatures) to (*, outFeatures) (<see cref="Functional.Linear"/>).</summary>
     public override Tensor Forward(Tensor input) => Functional.Linear(input, Weight, Bias);
 }
 

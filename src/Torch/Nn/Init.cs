@@ -1,10 +1,32 @@
 namespace MLNetSeg.Torch.Nn;
 
 /// <summary>Which fan a Kaiming initialiser preserves the variance of.</summary>
-public enum FanMode { FanIn, FanOut }
+public enum FanMode
+{
+    /// <summary>fan_in: keeps the variance of the activations in the forward pass (the default).</summary>
+    FanIn,
+    /// <summary>fan_out: keeps the variance of the gradients in the backward pass.</summary>
+    FanOut,
+}
 
 /// <summary>The non-linearity following a layer, for <see cref="Init.CalculateGain"/>.</summary>
-public enum Nonlinearity { Linear, Conv, Sigmoid, Tanh, Relu, LeakyRelu, Selu }
+public enum Nonlinearity
+{
+    /// <summary>No non-linearity (gain 1).</summary>
+    Linear,
+    /// <summary>A convolution with no non-linearity (gain 1; PyTorch's conv1d/2d/3d).</summary>
+    Conv,
+    /// <summary>Sigmoid (gain 1).</summary>
+    Sigmoid,
+    /// <summary>Tanh (gain 5/3).</summary>
+    Tanh,
+    /// <summary>ReLU (gain √2).</summary>
+    Relu,
+    /// <summary>Leaky ReLU (gain √(2 / (1 + slope²))).</summary>
+    LeakyRelu,
+    /// <summary>SELU (gain 3/4).</summary>
+    Selu,
+}
 
 /// <summary>
 /// Parameter initialisers (torch.nn.init): in place, without recording gradients, drawing from
@@ -68,6 +90,8 @@ public static class Init
         return Uniform_(tensor, -bound, bound);
     }
 
+    /// <summary>Fills <paramref name="tensor"/> in place with U(low, high) samples (torch.nn.init.uniform_);
+    /// returns it.</summary>
     public static Tensor Uniform_(Tensor tensor, double low = 0, double high = 1)
     {
         if (!(low <= high)) throw new ArgumentException($"Uniform_ needs low <= high, got [{low}, {high}]");
@@ -76,6 +100,8 @@ public static class Init
         return tensor;
     }
 
+    /// <summary>Fills <paramref name="tensor"/> in place with N(mean, std²) samples (torch.nn.init.normal_);
+    /// returns it.</summary>
     public static Tensor Normal_(Tensor tensor, double mean = 0, double std = 1)
     {
         if (!(std >= 0)) throw new ArgumentOutOfRangeException(nameof(std), std, "standard deviation must be non-negative");
@@ -84,6 +110,8 @@ public static class Init
         return tensor;
     }
 
+    /// <summary>Fills <paramref name="tensor"/> in place with <paramref name="value"/>
+    /// (torch.nn.init.constant_); returns it.</summary>
     public static Tensor Constant_(Tensor tensor, double value)
     {
         using var noGrad = NoGradScope.Enter();
@@ -91,7 +119,9 @@ public static class Init
         return tensor;
     }
 
+    /// <summary>Fills <paramref name="tensor"/> with zeros in place (torch.nn.init.zeros_); returns it.</summary>
     public static Tensor Zeros_(Tensor tensor) => Constant_(tensor, 0);
+    /// <summary>Fills <paramref name="tensor"/> with ones in place (torch.nn.init.ones_); returns it.</summary>
     public static Tensor Ones_(Tensor tensor) => Constant_(tensor, 1);
 
     private static long Fan(Tensor tensor, FanMode mode)

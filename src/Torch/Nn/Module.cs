@@ -7,7 +7,7 @@ namespace MLNetSeg.Torch.Nn;
 /// "bn.running_mean"), so checkpoints map one to one onto PyTorch's.
 /// <para>
 /// Registered tensors belong to the module: they are removed from any dispose scope and freed
-/// by <see cref="Dispose"/>. Their identity never changes (<see cref="To"/> and
+/// by <see cref="Dispose()"/>. Their identity never changes (<see cref="To(Device?, DType?)"/> and
 /// <see cref="LoadStateDict"/> work in place), so an optimizer can hold on to them.
 /// </para>
 /// </summary>
@@ -82,17 +82,21 @@ public abstract class Module : IDisposable
     public IEnumerable<(string Name, Tensor Parameter)> NamedParameters(bool recurse = true) =>
         NamedMembers(m => m.parameters, recurse);
 
+    /// <summary>The parameter tensors of <see cref="NamedParameters"/>, e.g. to hand to an optimizer.
+    /// They are the module's own objects, not copies: do not dispose them.</summary>
     public IEnumerable<Tensor> Parameters(bool recurse = true) => NamedParameters(recurse).Select(p => p.Parameter);
 
     /// <summary>Buffers (persistent or not) with dotted names, each tensor once.</summary>
     public IEnumerable<(string Name, Tensor Buffer)> NamedBuffers(bool recurse = true) =>
         NamedMembers(m => m.buffers, recurse);
 
+    /// <summary>The buffer tensors of <see cref="NamedBuffers"/>; the module's own objects.</summary>
     public IEnumerable<Tensor> Buffers(bool recurse = true) => NamedBuffers(recurse).Select(b => b.Buffer);
 
     /// <summary>Direct children, in registration order.</summary>
     public IEnumerable<(string Name, Module Module)> NamedChildren() => modules.Select(kv => (kv.Key, kv.Value));
 
+    /// <summary>The direct child modules, in registration order.</summary>
     public IEnumerable<Module> Children() => modules.Values;
 
     /// <summary>This module ("") and all descendants, depth first, each module once.</summary>
@@ -111,6 +115,7 @@ public abstract class Module : IDisposable
         }
     }
 
+    /// <summary>This module and all descendants, depth first, each once (see <see cref="NamedModules"/>).</summary>
     public IEnumerable<Module> Modules() => NamedModules().Select(m => m.Module);
 
     private IEnumerable<(string, Tensor)> NamedMembers(Func<Module, OrderedDictionary<string, Tensor?>> members, bool recurse)
@@ -260,6 +265,8 @@ public abstract class Module : IDisposable
         return this;
     }
 
+    /// <summary>Casts the floating-point parameters and buffers to <paramref name="dtype"/> in place,
+    /// keeping their device (see <see cref="To(Device?, DType?)"/>).</summary>
     public Module To(DType dtype) => To(null, dtype);
 
     /// <summary>Clears the gradients of all parameters: drops them (the default, like
@@ -305,15 +312,25 @@ public abstract class Module : IDisposable
 /// <summary>A module with a typed forward pass.</summary>
 public abstract class Module<TInput, TOutput> : Module
 {
+    /// <summary>Computes the module's output (torch's <c>forward</c>). The tensors it creates, the
+    /// intermediates included, belong to the current <see cref="DisposeScope"/> (or to the caller when
+    /// none is open); a module may also return its input itself (an in-place ReLU, an empty Sequential).</summary>
     public abstract TOutput Forward(TInput input);
 }
 
 /// <summary>Keys that did not line up when loading a state dict.</summary>
+/// <param name="MissingKeys">Keys the module expects that the state dict lacks (left unchanged in the module).</param>
+/// <param name="UnexpectedKeys">Keys of the state dict the module does not have (ignored).</param>
 public sealed record StateDictLoadResult(IReadOnlyList<string> MissingKeys, IReadOnlyList<string> UnexpectedKeys);
 
 /// <summary>A state dict that does not fit a module; the message names every offending key.</summary>
 public sealed class StateDictException : Exception
 {
+    /// <summary>Builds the exception with PyTorch's message for these keys.</summary>
+    /// <param name="moduleName">The module type, for the first line of the message.</param>
+    /// <param name="missingKeys">Keys the module expects that the state dict lacks.</param>
+    /// <param name="unexpectedKeys">Keys of the state dict the module does not have.</param>
+    /// <param name="sizeMismatches">One message per tensor whose shape differs.</param>
     public StateDictException(string moduleName, IReadOnlyList<string> missingKeys, IReadOnlyList<string> unexpectedKeys,
         IReadOnlyList<string> sizeMismatches)
         : base(Describe(moduleName, missingKeys, unexpectedKeys, sizeMismatches))
@@ -323,7 +340,9 @@ public sealed class StateDictException : Exception
         SizeMismatches = sizeMismatches;
     }
 
+    /// <summary>Keys the module expects that the state dict lacks.</summary>
     public IReadOnlyList<string> MissingKeys { get; }
+    /// <summary>Keys of the state dict the module does not have (empty unless loading was strict).</summary>
     public IReadOnlyList<string> UnexpectedKeys { get; }
     /// <summary>One message per tensor whose shape differs, naming the key and both shapes.</summary>
     public IReadOnlyList<string> SizeMismatches { get; }

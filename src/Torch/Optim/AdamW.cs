@@ -3,6 +3,14 @@ namespace MLNetSeg.Torch.Optim;
 /// <summary>Hyper-parameters of one AdamW parameter group (torch.optim.AdamW's defaults).</summary>
 public sealed class AdamWGroup : ParamGroup
 {
+    /// <summary>A parameter group with its own AdamW hyper-parameters (torch.optim.AdamW's defaults).</summary>
+    /// <param name="parameters">The tensors this group updates.</param>
+    /// <param name="learningRate">The step size lr.</param>
+    /// <param name="beta1">β1, the decay of the running mean of gradients, in [0, 1).</param>
+    /// <param name="beta2">β2, the decay of the running mean of squared gradients, in [0, 1).</param>
+    /// <param name="eps">Added to the denominator for numerical stability.</param>
+    /// <param name="weightDecay">The decoupled weight decay: each step first scales p by 1 − lr·weightDecay.</param>
+    /// <param name="amsGrad">Use the running maximum of the second moment (AMSGrad).</param>
     public AdamWGroup(IEnumerable<Tensor> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
         double eps = 1e-8, double weightDecay = 1e-2, bool amsGrad = false) : base(parameters, learningRate)
     {
@@ -14,10 +22,15 @@ public sealed class AdamWGroup : ParamGroup
         Validate();
     }
 
+    /// <summary>β1, the decay of the running mean of gradients.</summary>
     public double Beta1 { get; private set; }
+    /// <summary>β2, the decay of the running mean of squared gradients.</summary>
     public double Beta2 { get; private set; }
+    /// <summary>Added to the denominator for numerical stability.</summary>
     public double Eps { get; private set; }
+    /// <summary>The decoupled weight decay (p is scaled by 1 − lr·weightDecay each step).</summary>
     public double WeightDecay { get; private set; }
+    /// <summary>Whether the AMSGrad variant is used.</summary>
     public bool AmsGrad { get; private set; }
 
     private void Validate()
@@ -59,16 +72,28 @@ public sealed class AdamW : Optimizer
     private static readonly Op AddcmulInplace = new("addcmul_"), AddcdivInplace = new("addcdiv_"), SqrtOp = new("sqrt"),
         AddInplaceS = new("add_", "Scalar"), MaximumOp = new("maximum");
 
+    /// <summary>AdamW over one parameter group; see <see cref="AdamWGroup"/> for the hyper-parameters.</summary>
+    /// <param name="parameters">The tensors to update, typically <see cref="Nn.Module.Parameters"/>.</param>
+    /// <param name="learningRate">The step size lr.</param>
+    /// <param name="beta1">β1, the decay of the running mean of gradients.</param>
+    /// <param name="beta2">β2, the decay of the running mean of squared gradients.</param>
+    /// <param name="eps">Added to the denominator for numerical stability.</param>
+    /// <param name="weightDecay">The decoupled weight decay.</param>
+    /// <param name="amsGrad">Whether to use AMSGrad.</param>
     public AdamW(IEnumerable<Tensor> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
         double eps = 1e-8, double weightDecay = 1e-2, bool amsGrad = false)
         : this(new[] { new AdamWGroup(parameters, learningRate, beta1, beta2, eps, weightDecay, amsGrad) }) { }
 
+    /// <summary>AdamW over several parameter groups, each with its own hyper-parameters.</summary>
     public AdamW(IEnumerable<AdamWGroup> groups) : base(groups) { }
 
+    /// <summary>"AdamW".</summary>
     public override string Name => "AdamW";
 
+    /// <summary><see cref="Optimizer.ParamGroups"/> with their AdamW type.</summary>
     public IEnumerable<AdamWGroup> Groups => ParamGroups.Cast<AdamWGroup>();
 
+    /// <inheritdoc/>
     protected override void Update(ParamGroup paramGroup, Tensor parameter, Tensor grad, Dictionary<string, Tensor> paramState)
     {
         var group = (AdamWGroup)paramGroup;

@@ -17,6 +17,9 @@ public enum WarmupMethod
 /// </summary>
 public abstract class LrScheduler
 {
+    /// <summary>Attaches to <paramref name="optimizer"/>: a group without an
+    /// <see cref="ParamGroup.InitialLearningRate"/> gets its current rate as one, and those become the
+    /// <see cref="BaseLearningRates"/>. Derived constructors finish with <see cref="Start"/>.</summary>
     protected LrScheduler(Optimizer optimizer)
     {
         Optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer));
@@ -24,6 +27,7 @@ public abstract class LrScheduler
         BaseLearningRates = optimizer.ParamGroups.Select(g => g.InitialLearningRate!.Value).ToArray();
     }
 
+    /// <summary>The optimizer whose learning rates this scheduler sets.</summary>
     public Optimizer Optimizer { get; }
 
     /// <summary>Each group's initial learning rate, which the schedule scales.</summary>
@@ -73,6 +77,7 @@ public abstract class LrScheduler
         };
     }
 
+    /// <summary>Checks the warmup arguments: a non-negative length and a factor in (0, 1].</summary>
     protected static void ValidateWarmup(long warmupIters, double warmupFactor)
     {
         if (warmupIters < 0) throw new ArgumentOutOfRangeException(nameof(warmupIters), warmupIters, "warmup iterations must be non-negative");
@@ -88,6 +93,13 @@ public abstract class LrScheduler
 /// </summary>
 public sealed class WarmupMultiStepLr : LrScheduler
 {
+    /// <summary>Attaches the schedule and applies iteration 0.</summary>
+    /// <param name="optimizer">The optimizer whose learning rates to set.</param>
+    /// <param name="milestones">Iterations (non-decreasing) at which the rate is multiplied by <paramref name="gamma"/>.</param>
+    /// <param name="gamma">The decay factor at each milestone.</param>
+    /// <param name="warmupFactor">The rate multiplier at iteration 0.</param>
+    /// <param name="warmupIters">Iterations of warmup; 0 for none.</param>
+    /// <param name="warmupMethod">How the multiplier ramps from <paramref name="warmupFactor"/> to 1.</param>
     public WarmupMultiStepLr(Optimizer optimizer, IEnumerable<long> milestones, double gamma = 0.1, double warmupFactor = 0.001,
         long warmupIters = 1000, WarmupMethod warmupMethod = WarmupMethod.Linear) : base(optimizer)
     {
@@ -103,12 +115,18 @@ public sealed class WarmupMultiStepLr : LrScheduler
         Start();
     }
 
+    /// <summary>Iterations at which the rate is multiplied by <see cref="Gamma"/>.</summary>
     public IReadOnlyList<long> Milestones { get; }
+    /// <summary>The decay factor at each milestone.</summary>
     public double Gamma { get; }
+    /// <summary>The rate multiplier at iteration 0.</summary>
     public double WarmupFactorAtStart { get; }
+    /// <summary>Iterations of warmup.</summary>
     public long WarmupIters { get; }
+    /// <summary>How the warmup multiplier ramps up.</summary>
     public WarmupMethod Method { get; }
 
+    /// <summary>warmup(t)·γ^k, with k the number of milestones ≤ <paramref name="iteration"/>.</summary>
     public override double Factor(long iteration)
     {
         int passed = 0;
@@ -118,12 +136,19 @@ public sealed class WarmupMultiStepLr : LrScheduler
 }
 
 /// <summary>
-/// Warmup then cosine annealing from the base rate to <paramref name="etaMin"/> over
+/// Warmup then cosine annealing from the base rate to <c>etaMin</c> over
 /// <c>maxIters</c> (torch's CosineAnnealingLR with T_max = maxIters, closed form; detectron2's
 /// WarmupCosineLR when etaMin is 0): lr = warmup(t) · (η_min + (base − η_min)·(1 + cos(π·t/T))/2).
 /// </summary>
 public sealed class WarmupCosineLr : LrScheduler
 {
+    /// <summary>Attaches the schedule and applies iteration 0.</summary>
+    /// <param name="optimizer">The optimizer whose learning rates to set.</param>
+    /// <param name="maxIters">The iteration T at which the cosine reaches <paramref name="etaMin"/> (positive).</param>
+    /// <param name="etaMin">The final learning rate (absolute, not a factor).</param>
+    /// <param name="warmupFactor">The rate multiplier at iteration 0.</param>
+    /// <param name="warmupIters">Iterations of warmup; 0 for none.</param>
+    /// <param name="warmupMethod">How the multiplier ramps from <paramref name="warmupFactor"/> to 1.</param>
     public WarmupCosineLr(Optimizer optimizer, long maxIters, double etaMin = 0, double warmupFactor = 0.001, long warmupIters = 0,
         WarmupMethod warmupMethod = WarmupMethod.Linear) : base(optimizer)
     {
@@ -137,15 +162,21 @@ public sealed class WarmupCosineLr : LrScheduler
         Start();
     }
 
+    /// <summary>The iteration T at which the cosine reaches <see cref="EtaMin"/>.</summary>
     public long MaxIters { get; }
+    /// <summary>The final learning rate.</summary>
     public double EtaMin { get; }
+    /// <summary>The rate multiplier at iteration 0.</summary>
     public double WarmupFactorAtStart { get; }
+    /// <summary>Iterations of warmup.</summary>
     public long WarmupIters { get; }
+    /// <summary>How the warmup multiplier ramps up.</summary>
     public WarmupMethod Method { get; }
 
     /// <summary>The multiplier for a base rate of 1 (exact only when etaMin is 0).</summary>
     public override double Factor(long iteration) => LearningRate(1.0, iteration);
 
+    /// <summary>warmup(t)·(η_min + (base − η_min)·(1 + cos(π·t/T))/2).</summary>
     protected override double LearningRate(double baseLr, long iteration) =>
         WarmupFactor(iteration, Method, WarmupIters, WarmupFactorAtStart) *
         (EtaMin + (baseLr - EtaMin) * (1 + Math.Cos(Math.PI * iteration / MaxIters)) / 2);

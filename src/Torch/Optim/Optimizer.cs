@@ -6,6 +6,10 @@ namespace MLNetSeg.Torch.Optim;
 /// </summary>
 public abstract class ParamGroup
 {
+    /// <summary>Checks and stores the group's parameters and learning rate.</summary>
+    /// <param name="parameters">The tensors to optimise: at least one, no nulls (leaf tensors, checked by
+    /// the <see cref="Optimizer"/>). The group refers to them; it does not own them.</param>
+    /// <param name="learningRate">The step size, non-negative.</param>
     protected ParamGroup(IEnumerable<Tensor> parameters, double learningRate)
     {
         ArgumentNullException.ThrowIfNull(parameters);
@@ -16,8 +20,11 @@ public abstract class ParamGroup
         LearningRate = learningRate;
     }
 
+    /// <summary>The tensors this group updates, in the order given (which numbers them in state dicts).</summary>
     public IReadOnlyList<Tensor> Parameters { get; }
 
+    /// <summary>The current learning rate (PyTorch's "lr"); an <see cref="LrScheduler"/> rewrites it
+    /// at every step.</summary>
     public double LearningRate { get; set; }
 
     /// <summary>The learning rate schedulers scale (PyTorch's initial_lr): set by the first
@@ -61,6 +68,8 @@ public abstract class Optimizer : IDisposable
 {
     private readonly Dictionary<Tensor, Dictionary<string, Tensor>> state = new(ReferenceEqualityComparer.Instance);
 
+    /// <summary>Takes the parameter groups; every parameter must be a leaf tensor and appear only once
+    /// across them (<see cref="ArgumentException"/> otherwise).</summary>
     protected Optimizer(IEnumerable<ParamGroup> groups)
     {
         var list = groups.ToArray();
@@ -74,6 +83,7 @@ public abstract class Optimizer : IDisposable
         ParamGroups = list;
     }
 
+    /// <summary>The parameter groups, in the order given (PyTorch's <c>param_groups</c>).</summary>
     public IReadOnlyList<ParamGroup> ParamGroups { get; }
 
     /// <summary>The name saved in state dicts, checked on load ("SGD", "AdamW").</summary>
@@ -214,4 +224,6 @@ public abstract class Optimizer : IDisposable
 }
 
 /// <summary>One parameter group in a state dict: its hyper-parameters and the positions of its parameters.</summary>
+/// <param name="Options">The hyper-parameters by PyTorch name ("lr", "momentum", "initial_lr", ...; booleans as 0/1).</param>
+/// <param name="Params">The positions of the group's parameters, counted across all groups.</param>
 public sealed record ParamGroupState(IReadOnlyDictionary<string, double> Options, IReadOnlyList<int> Params);

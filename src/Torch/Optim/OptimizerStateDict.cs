@@ -13,6 +13,11 @@ public sealed class OptimizerStateDict
 {
     private const string GroupsKey = "param_groups", NameKey = "optimizer", FormatKey = "format", Format = "mlnetseg.optimizer/1";
 
+    /// <summary>Wraps the parts of a state dict; nothing is copied or validated here
+    /// (<see cref="Optimizer.LoadStateDict"/> validates on load).</summary>
+    /// <param name="optimizerName">The optimizer's <see cref="Optimizer.Name"/>.</param>
+    /// <param name="state">Per-parameter state by position across all groups.</param>
+    /// <param name="paramGroups">Each group's hyper-parameters and parameter positions.</param>
     public OptimizerStateDict(string optimizerName, IReadOnlyDictionary<int, IReadOnlyDictionary<string, Tensor>> state,
         IReadOnlyList<ParamGroupState> paramGroups)
     {
@@ -21,11 +26,13 @@ public sealed class OptimizerStateDict
         ParamGroups = paramGroups;
     }
 
+    /// <summary>The <see cref="Optimizer.Name"/> of the optimizer that wrote the state ("SGD", "AdamW").</summary>
     public string OptimizerName { get; }
 
     /// <summary>Per-parameter state by position across all groups ("momentum_buffer", "exp_avg", "step", ...).</summary>
     public IReadOnlyDictionary<int, IReadOnlyDictionary<string, Tensor>> State { get; }
 
+    /// <summary>Each group's hyper-parameters and parameter positions (PyTorch's <c>param_groups</c>).</summary>
     public IReadOnlyList<ParamGroupState> ParamGroups { get; }
 
     /// <summary>Tensors named "state.&lt;index&gt;.&lt;key&gt;" and metadata holding the optimizer name

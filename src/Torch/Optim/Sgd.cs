@@ -3,6 +3,13 @@ namespace MLNetSeg.Torch.Optim;
 /// <summary>Hyper-parameters of one SGD parameter group (torch.optim.SGD's defaults).</summary>
 public sealed class SgdGroup : ParamGroup
 {
+    /// <summary>A parameter group with its own SGD hyper-parameters.</summary>
+    /// <param name="parameters">The tensors this group updates.</param>
+    /// <param name="learningRate">The step size lr (required, as in torch.optim.SGD).</param>
+    /// <param name="momentum">The momentum factor μ (0: plain SGD).</param>
+    /// <param name="dampening">Scales the new gradient in the momentum buffer by 1 − dampening.</param>
+    /// <param name="weightDecay">The L2 penalty λ added to the gradient as λ·p.</param>
+    /// <param name="nesterov">Nesterov momentum; needs a positive momentum and zero dampening.</param>
     public SgdGroup(IEnumerable<Tensor> parameters, double learningRate, double momentum = 0, double dampening = 0,
         double weightDecay = 0, bool nesterov = false) : base(parameters, learningRate)
     {
@@ -13,9 +20,13 @@ public sealed class SgdGroup : ParamGroup
         Validate();
     }
 
+    /// <summary>The momentum factor μ (0: no momentum buffer is kept).</summary>
     public double Momentum { get; private set; }
+    /// <summary>The dampening of new gradients in the momentum buffer.</summary>
     public double Dampening { get; private set; }
+    /// <summary>The L2 penalty λ (added to the gradient as λ·p).</summary>
     public double WeightDecay { get; private set; }
+    /// <summary>Whether Nesterov momentum is used.</summary>
     public bool Nesterov { get; private set; }
 
     private void Validate()
@@ -52,16 +63,27 @@ public sealed class SgdGroup : ParamGroup
 /// </summary>
 public sealed class Sgd : Optimizer
 {
+    /// <summary>SGD over one parameter group; see <see cref="SgdGroup"/> for the hyper-parameters.</summary>
+    /// <param name="parameters">The tensors to update, typically <see cref="Nn.Module.Parameters"/>.</param>
+    /// <param name="learningRate">The step size lr.</param>
+    /// <param name="momentum">The momentum factor μ.</param>
+    /// <param name="dampening">The dampening of new gradients in the momentum buffer.</param>
+    /// <param name="weightDecay">The L2 penalty λ.</param>
+    /// <param name="nesterov">Whether to use Nesterov momentum.</param>
     public Sgd(IEnumerable<Tensor> parameters, double learningRate, double momentum = 0, double dampening = 0,
         double weightDecay = 0, bool nesterov = false)
         : this(new[] { new SgdGroup(parameters, learningRate, momentum, dampening, weightDecay, nesterov) }) { }
 
+    /// <summary>SGD over several parameter groups, each with its own hyper-parameters.</summary>
     public Sgd(IEnumerable<SgdGroup> groups) : base(groups) { }
 
+    /// <summary>"SGD".</summary>
     public override string Name => "SGD";
 
+    /// <summary><see cref="Optimizer.ParamGroups"/> with their SGD type.</summary>
     public IEnumerable<SgdGroup> Groups => ParamGroups.Cast<SgdGroup>();
 
+    /// <inheritdoc/>
     protected override void Update(ParamGroup paramGroup, Tensor parameter, Tensor grad, Dictionary<string, Tensor> paramState)
     {
         var group = (SgdGroup)paramGroup;

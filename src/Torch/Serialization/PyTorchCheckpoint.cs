@@ -11,6 +11,11 @@ namespace MLNetSeg.Torch.Serialization;
 /// <summary>A file that is not a readable PyTorch checkpoint; the message names the file and what is wrong.</summary>
 public sealed class CheckpointFormatException : Exception
 {
+    /// <summary>An error about <paramref name="path"/>.</summary>
+    /// <param name="path">The checkpoint file, or null when the error concerns an already loaded tree.</param>
+    /// <param name="message">The full message (it should name the file and the problem).</param>
+    /// <param name="forbiddenGlobal">The refused Python global, when that is the reason.</param>
+    /// <param name="inner">The underlying error (I/O, zip, ...), if any.</param>
     public CheckpointFormatException(string? path, string message, string? forbiddenGlobal = null, Exception? inner = null)
         : base(message, inner)
     {
@@ -80,7 +85,7 @@ public static class PyTorchCheckpoint
     /// <summary>
     /// Reads the whole object a checkpoint holds, as a tree of <see cref="CheckpointDict"/>,
     /// <see cref="List{T}"/>, <see cref="CheckpointTuple"/>, <see cref="Tensor"/> and primitives
-    /// (see <see cref="CheckpointDict"/>). Pass it to <see cref="StateDictFrom"/> to pick a state dict.
+    /// (see <see cref="CheckpointDict"/>). Pass it to <see cref="StateDictFrom(object?, string?)"/> to pick a state dict.
     /// </summary>
     public static object? LoadObject(string path, Device? device = null)
     {

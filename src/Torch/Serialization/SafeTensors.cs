@@ -9,12 +9,21 @@ using MLNetSeg.Torch.Optim;
 namespace MLNetSeg.Torch.Serialization;
 
 /// <summary>One tensor entry of a safetensors header; offsets are relative to the data section.</summary>
+/// <param name="Name">The tensor's name (a state-dict key).</param>
+/// <param name="DType">The element type.</param>
+/// <param name="Shape">The sizes (empty for a 0-d tensor).</param>
+/// <param name="Begin">Offset of the first data byte, from the start of the data section.</param>
+/// <param name="End">Offset just past the last data byte.</param>
 public sealed record SafeTensorInfo(string Name, DType DType, long[] Shape, long Begin, long End)
 {
+    /// <summary>Size of the tensor's data in bytes.</summary>
     public long ByteLength => End - Begin;
 }
 
 /// <summary>The tensors (in file order) and the free-form string metadata of a safetensors file.</summary>
+/// <param name="Tensors">The tensors by name, in file order; they belong to the caller (or the current
+/// <see cref="DisposeScope"/>).</param>
+/// <param name="Metadata">The header's "__metadata__" entries (empty when the file has none).</param>
 public sealed record SafeTensorsContent(OrderedDictionary<string, Tensor> Tensors, IReadOnlyDictionary<string, string> Metadata);
 
 /// <summary>
@@ -37,6 +46,8 @@ public static class SafeTensors
         (DType.UInt8, "U8"), (DType.Bool, "BOOL"),
     };
 
+    /// <summary>The safetensors dtype string of <paramref name="dtype"/> ("F32", "I64", "BOOL", ...);
+    /// <see cref="NotSupportedException"/> for a dtype the format has no code for.</summary>
     public static string DTypeCode(DType dtype) =>
         Codes.FirstOrDefault(c => c.DType == dtype).Code ?? throw new NotSupportedException($"safetensors has no code for {dtype}");
 

@@ -53,6 +53,13 @@ public enum TorchSharpFormatError
 /// <summary>A file that is not a readable TorchSharp state dict; the message names the file, the entry and what is wrong.</summary>
 public sealed class TorchSharpFormatException : Exception
 {
+    /// <summary>An error found while reading <paramref name="path"/>.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="error">The kind of problem.</param>
+    /// <param name="offset">The byte offset where it was found.</param>
+    /// <param name="entry">The name of the entry concerned, when it was read.</param>
+    /// <param name="message">The full message (it names the file, the entry and the problem).</param>
+    /// <param name="inner">The underlying error, if any.</param>
     public TorchSharpFormatException(string path, TorchSharpFormatError error, long offset, string? entry, string message, Exception? inner = null)
         : base(message, inner)
     {
@@ -76,6 +83,11 @@ public sealed class TorchSharpFormatException : Exception
 }
 
 /// <summary>One entry of a TorchSharp state-dict file: its name, dtype, shape, and where its data starts.</summary>
+/// <param name="Name">The entry's name (a state-dict key).</param>
+/// <param name="DType">The element type.</param>
+/// <param name="Shape">The sizes (empty for a 0-d tensor).</param>
+/// <param name="DataOffset">Offset of the first data byte from the start of the file.</param>
+/// <param name="ByteLength">Size of the data in bytes.</param>
 public sealed record TorchSharpTensorInfo(string Name, DType DType, long[] Shape, long DataOffset, long ByteLength);
 
 /// <summary>

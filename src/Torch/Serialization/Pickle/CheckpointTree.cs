@@ -21,6 +21,9 @@ public sealed class CheckpointDict : IReadOnlyDictionary<object, object?>
         items.TryGetValue(key, out var value) ? value
             : throw new KeyNotFoundException($"no key '{key}' in the dict (keys: {DescribeKeys()})");
 
+    /// <summary>The value under a key of any type (a <see cref="long"/> for a Python int, a
+    /// <see cref="CheckpointTuple"/>, ...), matched with <see cref="object.Equals(object?)"/>;
+    /// <see cref="KeyNotFoundException"/> listing the keys present otherwise.</summary>
     public object? this[object key] =>
         items.TryGetValue(key, out var value) ? value
             : throw new KeyNotFoundException($"no key {key} in the dict (keys: {DescribeKeys()})");
@@ -31,11 +34,17 @@ public sealed class CheckpointDict : IReadOnlyDictionary<object, object?>
     /// </summary>
     public IReadOnlyDictionary<string, object?> Attributes => attributes;
 
+    /// <summary>Number of entries.</summary>
     public int Count => items.Count;
+    /// <summary>The keys, in insertion order.</summary>
     public IEnumerable<object> Keys => items.Keys;
+    /// <summary>The values, in insertion order.</summary>
     public IEnumerable<object?> Values => items.Values;
+    /// <summary>Whether the dict holds <paramref name="key"/>.</summary>
     public bool ContainsKey(object key) => items.ContainsKey(key);
+    /// <summary>The value under <paramref name="key"/>, if present.</summary>
     public bool TryGetValue(object key, out object? value) => items.TryGetValue(key, out value);
+    /// <summary>The entries in insertion order.</summary>
     public IEnumerator<KeyValuePair<object, object?>> GetEnumerator() => items.GetEnumerator();
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
@@ -61,18 +70,25 @@ public sealed class CheckpointTuple : IReadOnlyList<object?>, IEquatable<Checkpo
 
     internal static readonly CheckpointTuple Empty = new(Array.Empty<object?>());
 
+    /// <summary>The item at <paramref name="index"/>.</summary>
     public object? this[int index] => items[index];
+    /// <summary>Number of items.</summary>
     public int Count => items.Length;
+    /// <summary>The items in order.</summary>
     public IEnumerator<object?> GetEnumerator() => ((IEnumerable<object?>)items).GetEnumerator();
     IEnumerator IEnumerable.GetEnumerator() => items.GetEnumerator();
 
     internal void SetAt(int index, object? value) => items[index] = value;
 
+    /// <summary>True when <paramref name="other"/> has the same number of items, pairwise equal
+    /// (by <see cref="object.Equals(object?, object?)"/>).</summary>
     public bool Equals(CheckpointTuple? other) =>
         other is not null && other.items.Length == items.Length && items.Zip(other.items).All(p => Equals(p.First, p.Second));
 
+    /// <summary>True when <paramref name="obj"/> is an equal <see cref="CheckpointTuple"/>.</summary>
     public override bool Equals(object? obj) => obj is CheckpointTuple t && Equals(t);
 
+    /// <summary>A hash combining the items' hashes, consistent with <see cref="Equals(CheckpointTuple?)"/>.</summary>
     public override int GetHashCode()
     {
         var hash = new HashCode();
@@ -80,5 +96,7 @@ public sealed class CheckpointTuple : IReadOnlyList<object?>, IEquatable<Checkpo
         return hash.ToHashCode();
     }
 
+    /// <summary>Python-like tuple notation from the items' <c>ToString</c>, e.g. "(1, a, None)"; a
+    /// one-item tuple ends in ",)".</summary>
     public override string ToString() => "(" + string.Join(", ", items.Select(i => i?.ToString() ?? "None")) + (items.Length == 1 ? ",)" : ")");
 }

@@ -52,7 +52,10 @@ internal sealed class Unpickler
     private long position;  // bytes consumed, for error messages
     private long opcodeAt;
 
+    /// <summary>An unpickler for one stream.</summary>
+    /// <param name="input">The pickle bytes, read from the current position.</param>
     /// <param name="where">names the stream in errors, e.g. "model.pth (archive/data.pkl)".</param>
+    /// <param name="resolver">The allow-list of globals and the source of persistent objects.</param>
     public Unpickler(Stream input, string where, IPickleResolver resolver)
     {
         this.input = input;
