@@ -39,10 +39,11 @@ public sealed class SegmentationEstimator : IEstimator<SegmentationTransformer>
     /// <summary>The options (columns, training, outputs).</summary>
     public SegmentationTrainerOptions Options { get; }
 
-    /// <summary>The model family trained.</summary>
+    /// <summary>The model family trained, from <see cref="TrainingOptions.Model"/>; its tasks decide the output columns.</summary>
     public ModelFamily Family { get; }
 
-    /// <summary>Trains on <paramref name="input"/>.</summary>
+    /// <summary>Trains on <paramref name="input"/> without a validation set (what a pipeline's <c>Fit</c> calls); see
+    /// <see cref="Fit(IDataView, IDataView?, CancellationToken)"/>.</summary>
     public SegmentationTransformer Fit(IDataView input) => Fit(input, null);
 
     /// <summary>Trains on <paramref name="trainData"/>, validating on <paramref name="validationData"/> (losses and COCO metrics, as the training options ask).</summary>

@@ -28,6 +28,8 @@ public sealed class ConsoleTrainingProgress : IProgress<TrainingProgress>
     /// <summary>A sink that drops every report.</summary>
     public static IProgress<TrainingProgress> Silent { get; } = new SilentProgress();
 
+    /// <inheritdoc/>
+    /// <remarks>Thread-safe: reports from several threads are written one at a time.</remarks>
     public void Report(TrainingProgress value)
     {
         ArgumentNullException.ThrowIfNull(value);

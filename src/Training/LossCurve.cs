@@ -103,6 +103,11 @@ public static class LossCurve
 
     private readonly record struct Point(long Iteration, double Value);
 
+    /// <param name="Name">The metric key the values come from.</param>
+    /// <param name="Label">The legend text.</param>
+    /// <param name="Colour">The SVG stroke colour.</param>
+    /// <param name="Dashed">Whether the line is dashed (validation series).</param>
+    /// <param name="Points">The (iteration, value) points drawn.</param>
     /// <param name="Skipped">Values left out (not positive on a log axis).</param>
     private sealed record Series(string Name, string Label, string Colour, bool Dashed, IReadOnlyList<Point> Points, int Skipped);
 

@@ -9,6 +9,9 @@ namespace MLNetSeg.Training;
 /// </summary>
 public sealed class MaskRcnnTrainer : SegmentationTrainer
 {
+    /// <summary>Checks and keeps the options; no data is read until <see cref="SegmentationTrainer.Fit"/>.</summary>
+    /// <param name="options">The training options; <see cref="TrainingOptions.Model"/> must be an R-CNN family's options.</param>
+    /// <exception cref="ArgumentException">The model is not an R-CNN family, or an option is out of range.</exception>
     public MaskRcnnTrainer(TrainingOptions options) : base(Check(options))
     {
     }

@@ -52,6 +52,9 @@ public sealed class MetricsLog : IProgress<TrainingProgress>
     /// first (see the class remarks). Every report is then written (iteration and validation events)
     /// and passed on to <paramref name="next"/>.
     /// </summary>
+    /// <param name="path">The metrics.jsonl file; created when missing.</param>
+    /// <param name="resumeIteration">The iteration the run resumes after (the checkpoint's), or 0 for a fresh start.</param>
+    /// <param name="next">A sink every report is passed on to (e.g. the console), or null.</param>
     /// <param name="log">Told about an incomplete last line (a write cut off by a kill), which is dropped.</param>
     /// <exception cref="InvalidDataException">A complete line of the existing file is not a metrics record
     /// (the message names the file and line).</exception>
@@ -63,6 +66,11 @@ public sealed class MetricsLog : IProgress<TrainingProgress>
         return new MetricsLog(path, next, lastValidation);
     }
 
+    /// <summary>
+    /// Appends the report's line (iteration and validation events only; a repeated validation of an iteration
+    /// already logged is skipped), flushed to disk before returning, then passes the report on to the next sink.
+    /// </summary>
+    /// <param name="value">The report.</param>
     public void Report(TrainingProgress value)
     {
         ArgumentNullException.ThrowIfNull(value);

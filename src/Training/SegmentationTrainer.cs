@@ -33,6 +33,9 @@ namespace MLNetSeg.Training;
 /// </remarks>
 public class SegmentationTrainer
 {
+    /// <summary>Validates and keeps the options; no data is read until <see cref="Fit"/>.</summary>
+    /// <param name="options">The training options, <see cref="TrainingOptions.Model"/> naming the family.</param>
+    /// <exception cref="ArgumentException">An option is out of range (the message names it), or the model family is not registered.</exception>
     public SegmentationTrainer(TrainingOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -41,6 +44,7 @@ public class SegmentationTrainer
         Options = options;
     }
 
+    /// <summary>The validated options every <see cref="Fit"/> call uses.</summary>
     public TrainingOptions Options { get; }
 
     /// <summary>Trains on <paramref name="train"/> (validating on <paramref name="validation"/> when given)

@@ -15,6 +15,11 @@ namespace MLNetSeg.Training;
 /// </summary>
 public sealed class TrainedModel : IDisposable
 {
+    /// <summary>Wraps a model and prepares it for inference; the <see cref="TrainedModel"/> then owns it.</summary>
+    /// <param name="model">The model; its weights are not changed after this call.</param>
+    /// <param name="info">Its classes, category ids and keypoint schema; must describe as many classes as the model has.</param>
+    /// <param name="summary">The training run that produced it, or null.</param>
+    /// <exception cref="ArgumentException">The class counts of <paramref name="info"/> and <paramref name="model"/> differ.</exception>
     public TrainedModel(ISegmentationModel model, ModelFileInfo info, TrainingSummary? summary = null)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
@@ -26,6 +31,7 @@ public sealed class TrainedModel : IDisposable
         Model.PrepareForInference();
     }
 
+    /// <summary>The underlying model, prepared for inference; owned and disposed by this object.</summary>
     public ISegmentationModel Model { get; }
 
     /// <summary>The family of the model (Mask R-CNN, Keypoint R-CNN, ...).</summary>
@@ -34,6 +40,7 @@ public sealed class TrainedModel : IDisposable
     /// <summary>Classes (label 0 = background), category ids, keypoint schema.</summary>
     public ModelFileInfo Info { get; }
 
+    /// <summary>Name of each contiguous label (the labels of <see cref="Instances.Labels"/>); index 0 is the background (<see cref="ModelFileInfo.ClassNames"/>).</summary>
     public IReadOnlyList<string> ClassNames => Info.ClassNames;
 
     /// <summary>The run that produced the model (null for a loaded model).</summary>
@@ -48,6 +55,7 @@ public sealed class TrainedModel : IDisposable
         return Model.Predict(tensors);
     }
 
+    /// <summary>Results for one image, in its pixels.</summary>
     public SegmentationResult Predict(Image image) => Predict(new[] { image })[0];
 
     /// <summary>Results for images read from files, <paramref name="batchSize"/> at a time; a file that cannot be read is named.</summary>
@@ -92,6 +100,7 @@ public sealed class TrainedModel : IDisposable
         return new TrainedModel(model, info);
     }
 
+    /// <summary>Disposes <see cref="Model"/> and the native memory of its weights.</summary>
     public void Dispose() => Model.Dispose();
 
     /// <summary>Model file info for a model trained on <paramref name="dataset"/>'s categories and keypoint schema.</summary>

@@ -14,21 +14,28 @@ namespace MLNetSeg.Training;
 /// <param name="Iteration">Optimizer steps completed.</param>
 /// <param name="Epoch">The data loader epoch the next batch comes from.</param>
 /// <param name="BatchInEpoch">Plan position (<c>DataLoader.PlanEpoch</c>) of the next batch in that epoch.</param>
+/// <param name="TrainingSeconds">Training time spent so far (steps and data waits, not evaluation), which a
+/// <see cref="ScheduleOptions.TimeBudget"/> run continues from.</param>
 public sealed record TrainingPosition(long Iteration, int Epoch, int BatchInEpoch, double TrainingSeconds = 0);
 
 /// <summary>The best validation result seen so far.</summary>
-/// <param name="Metric">"segm/AP", "keypoints/AP" or "bbox/AP".</param>
+/// <param name="Metric">The <see cref="EvaluationOptions.BestMetric"/> key, e.g. "segm/AP", "keypoints/AP" or "bbox/AP".</param>
+/// <param name="Value">Its value (COCO AP as a fraction in [0, 1]; higher is better).</param>
+/// <param name="Iteration">The iteration whose model scored it (saved as best.mlseg when there is a checkpoint directory).</param>
 public sealed record BestResult(string Metric, double Value, long Iteration);
 
 /// <summary>What a checkpoint says besides its tensors.</summary>
 public sealed record CheckpointInfo
 {
+    /// <summary>The checkpoint file.</summary>
     public required string Path { get; init; }
+    /// <summary>Where the run stood when the checkpoint was written.</summary>
     public required TrainingPosition Position { get; init; }
     /// <summary>The options of the run that wrote it, as JSON (see <see cref="TrainingCheckpoint.OptionsToJson"/>).</summary>
     public required JsonObject Options { get; init; }
     /// <summary>COCO category id per label 1..K of the training set.</summary>
     public required IReadOnlyList<long> CategoryIds { get; init; }
+    /// <summary>The best validation result up to the checkpoint; null when no validation has run.</summary>
     public BestResult? Best { get; init; }
 }
 
@@ -49,7 +56,9 @@ public sealed record CheckpointInfo
 /// </remarks>
 public static class TrainingCheckpoint
 {
+    /// <summary>The start of every checkpoint file name.</summary>
     public const string Prefix = "checkpoint_";
+    /// <summary>The extension of checkpoint files (safetensors content).</summary>
     public const string Extension = ".ckpt";
     private const string MetadataKey = "mlnetseg.checkpoint";
     private const string Format = "mlnetseg.checkpoint/2";
@@ -62,6 +71,7 @@ public static class TrainingCheckpoint
         WriteIndented = false,
     };
 
+    /// <summary>The file name of the checkpoint at <paramref name="iteration"/>, e.g. <c>checkpoint_0001000.ckpt</c>.</summary>
     public static string FileName(long iteration) => $"{Prefix}{iteration.ToString("D7", CultureInfo.InvariantCulture)}{Extension}";
 
     /// <summary>The checkpoints in <paramref name="directory"/>, oldest first (by iteration).</summary>

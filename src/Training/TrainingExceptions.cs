@@ -10,6 +10,11 @@ namespace MLNetSeg.Training;
 /// </summary>
 public sealed class TrainingDivergedException : Exception
 {
+    /// <summary>Creates the exception; the message names the iteration, the problem, the losses and the last checkpoint.</summary>
+    /// <param name="iteration">The 1-based iteration that went wrong.</param>
+    /// <param name="what">What was non-finite, e.g. "the gradient norm is NaN".</param>
+    /// <param name="losses">The loss components of that iteration, by name.</param>
+    /// <param name="lastCheckpoint">The newest checkpoint on disk, or null.</param>
     public TrainingDivergedException(long iteration, string what, IReadOnlyDictionary<string, double> losses, string? lastCheckpoint)
         : base(Describe(iteration, what, losses, lastCheckpoint))
     {
@@ -44,6 +49,10 @@ public sealed class TrainingDivergedException : Exception
 /// </summary>
 public sealed class TrainingCanceledException : OperationCanceledException
 {
+    /// <summary>Creates the exception; the message names the iteration and the checkpoint.</summary>
+    /// <param name="iteration">Iterations completed before stopping.</param>
+    /// <param name="checkpoint">The checkpoint written at that iteration, or null without a checkpoint directory.</param>
+    /// <param name="token">The token that was cancelled.</param>
     public TrainingCanceledException(long iteration, string? checkpoint, CancellationToken token)
         : base(checkpoint is null
             ? $"training was cancelled after iteration {iteration} (no checkpoint directory: nothing was saved)"

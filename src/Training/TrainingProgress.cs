@@ -6,7 +6,7 @@ public enum TrainingEvent
     /// <summary>Training starts (or resumes): <see cref="TrainingProgress.Message"/> describes the run.</summary>
     Started,
 
-    /// <summary>Every <see cref="TrainerOptions.LogPeriod"/> iterations: losses, rate, speed, ETA.</summary>
+    /// <summary>Every <see cref="RuntimeOptions.LogPeriod"/> iterations: losses, rate, speed, ETA.</summary>
     Iteration,
 
     /// <summary>Validation loss and/or COCO metrics are in.</summary>
@@ -27,16 +27,19 @@ public enum TrainingEvent
 /// </summary>
 public sealed record TrainingProgress
 {
+    /// <summary>What the report is about; decides which of the optional members are set.</summary>
     public required TrainingEvent Event { get; init; }
 
     /// <summary>Optimizer steps completed.</summary>
     public required long Iteration { get; init; }
 
+    /// <summary>Optimizer steps the run will take; with <see cref="ScheduleOptions.TimeBudget"/> an estimate from the pace so far.</summary>
     public required long TotalIterations { get; init; }
 
     /// <summary>The epoch the data loader is in (0-based).</summary>
     public int Epoch { get; init; }
 
+    /// <summary>Mean training losses over the reporting window by name (see the class summary); empty for events without losses.</summary>
     public IReadOnlyDictionary<string, double> Losses { get; init; } = new Dictionary<string, double>();
 
     /// <summary>The learning rate of the last step.</summary>
@@ -48,6 +51,7 @@ public sealed record TrainingProgress
     /// <summary>Seconds per iteration over the reporting window.</summary>
     public double SecondsPerIteration { get; init; }
 
+    /// <summary>Wall time since this training call started, evaluation included (time spent before a resume is not counted).</summary>
     public TimeSpan Elapsed { get; init; }
 
     /// <summary>Estimated time to the last iteration (null until an estimate exists).</summary>

@@ -30,6 +30,8 @@ public sealed record TrainingSummary
     /// <summary>The best validation result and where its model was saved.</summary>
     public BestResult? Best { get; init; }
 
+    /// <summary>The file the best validation model was saved to (best.mlseg in the checkpoint directory); null without a
+    /// checkpoint directory or validation.</summary>
     public string? BestModelPath { get; init; }
 
     /// <summary>The checkpoint written at the end.</summary>

@@ -24,7 +24,7 @@ public sealed class SegmentationScoringEstimator : IEstimator<SegmentationTransf
         settings.Validate();
     }
 
-    /// <summary>The input column.</summary>
+    /// <summary>The image column read: an <c>MLImage</c> or a text path (default <see cref="SegmentationColumns.Image"/>).</summary>
     public string ImageColumnName { get; }
 
     /// <summary>Output names, score threshold and batch size.</summary>

@@ -3,7 +3,7 @@ namespace MLNetSeg.Transforms;
 /// <summary>What a transformer outputs: column names, score threshold, batch size.</summary>
 public sealed record SegmentationScoringSettings
 {
-    /// <summary>The output column names.</summary>
+    /// <summary>The output column names (defaults: <see cref="SegmentationColumns.PredictedLabel"/>, <see cref="SegmentationColumns.Score"/>, …).</summary>
     public SegmentationOutputColumns Columns { get; init; } = new();
 
     /// <summary>Detections scoring below this are dropped (default 0: keep what the model returns; it already applies its own threshold, 0.05 for R-CNNs).</summary>

@@ -43,7 +43,7 @@ public sealed class SegmentationTransformer : ITransformer, IDisposable
     /// <summary>The model this transformer applies (its classes, family, info, typed <c>Predict</c>).</summary>
     public TrainedModel Model => _scorer.Model;
 
-    /// <summary>The input column read.</summary>
+    /// <summary>The image column read: an <c>MLImage</c> or a text path (default <see cref="SegmentationColumns.Image"/>).</summary>
     public string ImageColumnName { get; }
 
     /// <summary>Output names, score threshold and batch size.</summary>

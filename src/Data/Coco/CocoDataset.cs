@@ -14,6 +14,14 @@ public sealed class CocoDataset
     private readonly Dictionary<long, CocoImage> _imagesById;
     private readonly Dictionary<long, CocoCategory> _categoriesById;
 
+    /// <summary>Builds a dataset from entries already in memory and validates it like a loaded file.</summary>
+    /// <param name="images">The "images" list.</param>
+    /// <param name="categories">The "categories" list.</param>
+    /// <param name="annotations">The "annotations" list, in the order evaluation should see them.</param>
+    /// <param name="source">A name for error messages, e.g. the file the dataset will be saved to.</param>
+    /// <param name="info">The "info" object to write back verbatim, or null to omit it.</param>
+    /// <param name="licenses">The "licenses" list to write back verbatim, or null to omit it.</param>
+    /// <exception cref="CocoFormatException">An id is duplicated, an image or category reference dangles, or a field is invalid (see <see cref="CocoDataset"/>).</exception>
     public CocoDataset(
         IEnumerable<CocoImage> images,
         IEnumerable<CocoCategory> categories,
@@ -36,8 +44,10 @@ public sealed class CocoDataset
     /// <summary>The file the dataset came from (used in error messages), or a placeholder.</summary>
     public string Source { get; }
 
+    /// <summary>The images in file order.</summary>
     public IReadOnlyList<CocoImage> Images { get; }
 
+    /// <summary>The categories in file order (empty when the file has no "categories" list).</summary>
     public IReadOnlyList<CocoCategory> Categories { get; }
 
     /// <summary>Annotations in file order (evaluation depends on that order for ties).</summary>
@@ -49,24 +59,53 @@ public sealed class CocoDataset
     /// <summary>The "licenses" list, kept verbatim for round trips.</summary>
     public JsonElement? Licenses { get; }
 
+    /// <summary>Looks up an image by its id.</summary>
+    /// <param name="id">The <see cref="CocoImage.Id"/>.</param>
+    /// <param name="image">The image, when found.</param>
+    /// <returns>Whether the dataset has an image with that id.</returns>
     public bool TryGetImage(long id, out CocoImage image) => _imagesById.TryGetValue(id, out image!);
 
+    /// <summary>Looks up a category by its id.</summary>
+    /// <param name="id">The <see cref="CocoCategory.Id"/>.</param>
+    /// <param name="category">The category, when found.</param>
+    /// <returns>Whether the dataset has a category with that id.</returns>
     public bool TryGetCategory(long id, out CocoCategory category) => _categoriesById.TryGetValue(id, out category!);
 
+    /// <summary>The image with the given id.</summary>
+    /// <param name="id">The <see cref="CocoImage.Id"/>.</param>
+    /// <exception cref="KeyNotFoundException">No image has that id.</exception>
     public CocoImage GetImage(long id) =>
         _imagesById.TryGetValue(id, out var image) ? image : throw new KeyNotFoundException($"{Source}: no image with id {id}");
 
+    /// <summary>The category with the given id.</summary>
+    /// <param name="id">The <see cref="CocoCategory.Id"/>.</param>
+    /// <exception cref="KeyNotFoundException">No category has that id.</exception>
     public CocoCategory GetCategory(long id) =>
         _categoriesById.TryGetValue(id, out var c) ? c : throw new KeyNotFoundException($"{Source}: no category with id {id}");
 
+    /// <summary>
+    /// Reads and validates a COCO dataset json file (instances_*.json, person_keypoints_*.json). "images" is
+    /// required; "categories" and "annotations" may be absent (empty), as in an image-info test file.
+    /// </summary>
+    /// <param name="path">The json file.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="CocoFormatException">The json is malformed, is not a dataset object (e.g. a results list), or fails validation.</exception>
     public static CocoDataset Load(string path)
     {
         byte[] bytes = CocoJsonFile.ReadAllBytes(path);
         return Parse(bytes, path);
     }
 
+    /// <summary>Parses and validates a dataset held in a string; see <see cref="Load(string)"/>.</summary>
+    /// <param name="json">The json text of a dataset object.</param>
+    /// <param name="source">A name for error messages.</param>
+    /// <exception cref="CocoFormatException">The json is malformed, is not a dataset object, or fails validation.</exception>
     public static CocoDataset Parse(string json, string source = "<string>") => Parse(Encoding.UTF8.GetBytes(json), source);
 
+    /// <summary>Parses and validates a dataset from UTF-8 bytes; see <see cref="Load(string)"/>.</summary>
+    /// <param name="utf8Json">The json of a dataset object, UTF-8 encoded.</param>
+    /// <param name="source">A name for error messages, usually the file name.</param>
+    /// <exception cref="CocoFormatException">The json is malformed, is not a dataset object, or fails validation.</exception>
     public static CocoDataset Parse(ReadOnlyMemory<byte> utf8Json, string source)
     {
         using var doc = CocoJsonFile.Parse(utf8Json, source);
@@ -84,8 +123,14 @@ public sealed class CocoDataset
         return new CocoDataset(images, categories, annotations, source, info, licenses);
     }
 
+    /// <summary>
+    /// Writes the dataset as COCO json (info, licenses, images, categories, annotations; optional fields that
+    /// are null are omitted). The file is written to a temporary name and renamed, so a failed save leaves no partial file.
+    /// </summary>
+    /// <param name="path">The file to create or overwrite.</param>
     public void Save(string path) => CocoJsonFile.WriteAtomically(path, WriteTo);
 
+    /// <summary>The dataset as the json text <see cref="Save(string)"/> writes.</summary>
     public string ToJson()
     {
         using var stream = new MemoryStream();

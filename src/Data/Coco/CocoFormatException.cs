@@ -7,7 +7,12 @@ namespace MLNetSeg.Data.Coco;
 /// </summary>
 public sealed class CocoFormatException : FormatException
 {
+    /// <summary>Creates the exception with a message naming the file, the entry and the field.</summary>
+    /// <param name="message">The full message, starting with the file name.</param>
     public CocoFormatException(string message) : base(message) { }
 
+    /// <summary>Creates the exception for a lower-level failure, e.g. a <see cref="System.Text.Json.JsonException"/> of malformed json.</summary>
+    /// <param name="message">The full message, starting with the file name.</param>
+    /// <param name="inner">The exception that caused this one.</param>
     public CocoFormatException(string message, Exception inner) : base(message, inner) { }
 }

@@ -265,7 +265,7 @@ internal static class CocoJsonFile
         }
     }
 
-    /// <summary>Compressed RLE strings use the characters '0'..'o', among them '<', '>' and a backslash,
+    /// <summary>Compressed RLE strings use the characters '0'..'o', among them '&lt;', '&gt;' and a backslash,
     /// which the default encoder escapes as HTML-sensitive. COCO files are not HTML: write the
     /// characters plainly, as pycocotools does (still valid JSON).</summary>
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

@@ -9,6 +9,11 @@ namespace MLNetSeg.Data.Coco;
 /// </summary>
 public sealed class CocoResults
 {
+    /// <summary>Wraps results already in memory, validating each one.</summary>
+    /// <param name="items">The results, in the order that decides ties between equal scores.</param>
+    /// <param name="source">A name for error messages, e.g. the file the results will be saved to.</param>
+    /// <exception cref="CocoFormatException">A result has a non-finite score, none of bbox / segmentation / keypoints,
+    /// a box that is not 4 finite numbers with non-negative size, or keypoints that are not (x, y, v) triplets.</exception>
     public CocoResults(IEnumerable<CocoResult> items, string source = "<memory>")
     {
         Items = items.ToList();
@@ -19,12 +24,25 @@ public sealed class CocoResults
     /// <summary>The file the results came from (used in error messages), or a placeholder.</summary>
     public string Source { get; }
 
+    /// <summary>The results in file order.</summary>
     public IReadOnlyList<CocoResult> Items { get; }
 
+    /// <summary>Reads and validates a results json file (the list pycocotools' <c>COCO.loadRes</c> reads).</summary>
+    /// <param name="path">The json file.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="CocoFormatException">The json is malformed, is not a list (e.g. a dataset file), or a result is invalid.</exception>
     public static CocoResults Load(string path) => Parse(CocoJsonFile.ReadAllBytes(path), path);
 
+    /// <summary>Parses and validates results json held in a string; see <see cref="Load(string)"/>.</summary>
+    /// <param name="json">The json text: a list of result objects.</param>
+    /// <param name="source">A name for error messages.</param>
+    /// <exception cref="CocoFormatException">The json is malformed, is not a list, or a result is invalid.</exception>
     public static CocoResults Parse(string json, string source = "<string>") => Parse(Encoding.UTF8.GetBytes(json), source);
 
+    /// <summary>Parses and validates results json from UTF-8 bytes; see <see cref="Load(string)"/>.</summary>
+    /// <param name="utf8Json">The json, UTF-8 encoded: a list of result objects.</param>
+    /// <param name="source">A name for error messages, usually the file name.</param>
+    /// <exception cref="CocoFormatException">The json is malformed, is not a list, or a result is invalid.</exception>
     public static CocoResults Parse(ReadOnlyMemory<byte> utf8Json, string source)
     {
         using var doc = CocoJsonFile.Parse(utf8Json, source);
@@ -43,8 +61,14 @@ public sealed class CocoResults
         return new CocoResults(items, source);
     }
 
+    /// <summary>
+    /// Writes the results as a json list in the format pycocotools reads (fields absent from a result are
+    /// omitted). The file is written to a temporary name and renamed, so a failed save leaves no partial file.
+    /// </summary>
+    /// <param name="path">The file to create or overwrite.</param>
     public void Save(string path) => CocoJsonFile.WriteAtomically(path, WriteTo);
 
+    /// <summary>The results as the json text <see cref="Save(string)"/> writes.</summary>
     public string ToJson()
     {
         using var stream = new MemoryStream();

@@ -15,6 +15,10 @@ public abstract class CocoSegmentation
     /// The mask as an RLE, converted the way pycocotools' <c>COCO.annToRLE</c> does: polygons are
     /// rasterised at the image size and merged; RLEs keep their own size.
     /// </summary>
+    /// <param name="imageHeight">The height of the annotation's image in pixels (used to rasterise polygons).</param>
+    /// <param name="imageWidth">The width of the annotation's image in pixels (used to rasterise polygons).</param>
+    /// <returns>The mask as a run-length encoding.</returns>
+    /// <exception cref="InvalidOperationException">A polygon segmentation is empty or its first polygon has fewer than 4 numbers.</exception>
     public abstract Rle ToRle(int imageHeight, int imageWidth);
 
     internal abstract void WriteTo(Utf8JsonWriter writer);
@@ -23,10 +27,18 @@ public abstract class CocoSegmentation
 /// <summary>Polygon segmentation: each polygon is a flat [x1, y1, x2, y2, …] list.</summary>
 public sealed class CocoPolygons : CocoSegmentation
 {
+    /// <summary>Wraps polygons as read from or written to json.</summary>
+    /// <param name="polygons">One flat [x1, y1, x2, y2, …] list per polygon, in pixels.</param>
     public CocoPolygons(IReadOnlyList<double[]> polygons) => Polygons = polygons;
 
+    /// <summary>
+    /// The polygons, each a flat [x1, y1, x2, y2, …] list in pixels. As in pycocotools, if the first
+    /// list has exactly 4 numbers every list is read as an [x, y, width, height] box instead.
+    /// </summary>
     public IReadOnlyList<double[]> Polygons { get; }
 
+    /// <inheritdoc/>
+    /// <remarks>The polygons are rasterised at the image size and merged into one mask.</remarks>
     public override Rle ToRle(int imageHeight, int imageWidth)
     {
         if (Polygons.Count == 0)
@@ -64,6 +76,10 @@ public sealed class CocoPolygons : CocoSegmentation
 /// <summary>Uncompressed RLE: column-major run lengths starting with a run of zeros.</summary>
 public sealed class CocoUncompressedRle : CocoSegmentation
 {
+    /// <summary>Wraps an uncompressed RLE as read from or written to json.</summary>
+    /// <param name="height">The mask height, the first number of "size".</param>
+    /// <param name="width">The mask width, the second number of "size".</param>
+    /// <param name="counts">The "counts" list of run lengths.</param>
     public CocoUncompressedRle(int height, int width, uint[] counts)
     {
         Height = height;
@@ -71,12 +87,17 @@ public sealed class CocoUncompressedRle : CocoSegmentation
         Counts = counts;
     }
 
+    /// <summary>The mask height in pixels, "size"[0].</summary>
     public int Height { get; }
 
+    /// <summary>The mask width in pixels, "size"[1].</summary>
     public int Width { get; }
 
+    /// <summary>The "counts" list: alternating runs of 0s and 1s over the mask read column by column.</summary>
     public uint[] Counts { get; }
 
+    /// <inheritdoc/>
+    /// <remarks>The RLE keeps its own size; the image size is not used.</remarks>
     public override Rle ToRle(int imageHeight, int imageWidth) => new(Height, Width, Counts);
 
     internal override void WriteTo(Utf8JsonWriter writer)
@@ -96,6 +117,10 @@ public sealed class CocoUncompressedRle : CocoSegmentation
 /// <summary>Compressed RLE: the COCO LEB128-like string encoding of the run lengths.</summary>
 public sealed class CocoCompressedRle : CocoSegmentation
 {
+    /// <summary>Wraps a compressed RLE as read from or written to json.</summary>
+    /// <param name="height">The mask height, the first number of "size".</param>
+    /// <param name="width">The mask width, the second number of "size".</param>
+    /// <param name="counts">The "counts" string, as pycocotools' <c>maskUtils.encode</c> produces it.</param>
     public CocoCompressedRle(int height, int width, string counts)
     {
         Height = height;
@@ -103,14 +128,22 @@ public sealed class CocoCompressedRle : CocoSegmentation
         Counts = counts;
     }
 
+    /// <summary>The mask height in pixels, "size"[0].</summary>
     public int Height { get; }
 
+    /// <summary>The mask width in pixels, "size"[1].</summary>
     public int Width { get; }
 
+    /// <summary>The "counts" string: the run lengths in the compact ASCII encoding of pycocotools' maskApi.c.</summary>
     public string Counts { get; }
 
+    /// <summary>Compresses a mask the way pycocotools' <c>maskUtils.encode</c> does, e.g. to write it to a results file.</summary>
+    /// <param name="rle">The mask.</param>
+    /// <returns>The compressed RLE with the mask's size.</returns>
     public static CocoCompressedRle FromRle(Rle rle) => new(rle.Height, rle.Width, rle.ToCompressedString());
 
+    /// <inheritdoc/>
+    /// <remarks>The RLE keeps its own size; the image size is not used.</remarks>
     public override Rle ToRle(int imageHeight, int imageWidth) => Rle.FromCompressedString(Counts, Height, Width);
 
     internal override void WriteTo(Utf8JsonWriter writer)

@@ -18,6 +18,9 @@ namespace MLNetSeg.Data.Loading;
 public static class AspectRatioGrouping
 {
     /// <summary>0 when height / width &lt; 1 (landscape), 1 otherwise (portrait or square).</summary>
+    /// <param name="height">Image height in pixels (positive).</param>
+    /// <param name="width">Image width in pixels (positive).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
     public static int GroupOf(int height, int width)
     {
         if (height <= 0 || width <= 0) throw new ArgumentOutOfRangeException(nameof(height), $"image size must be positive, got {height}x{width}");
@@ -31,6 +34,8 @@ public static class AspectRatioGrouping
     /// </summary>
     /// <param name="order">Dataset indices in sampling order (a shuffled epoch).</param>
     /// <param name="groupIds">Group of every dataset index (non-negative).</param>
+    /// <param name="batchSize">Images per batch (at least 1).</param>
+    /// <returns>The batches, each an array of <paramref name="batchSize"/> dataset indices, in the order they are yielded.</returns>
     public static IReadOnlyList<int[]> GroupedBatches(IReadOnlyList<int> order, IReadOnlyList<int> groupIds, int batchSize)
     {
         ArgumentNullException.ThrowIfNull(order);

@@ -9,6 +9,13 @@ namespace MLNetSeg.Data.Loading;
 /// </summary>
 public sealed class BadSampleException : IOException
 {
+    /// <summary>Creates the exception for one sample.</summary>
+    /// <param name="message">The full message, naming the image file, the image id and any annotation id.</param>
+    /// <param name="datasetIndex">Position of the sample in the <see cref="DetectionDataset"/>.</param>
+    /// <param name="imageId">COCO image id of the sample.</param>
+    /// <param name="imagePath">The image file the dataset reads.</param>
+    /// <param name="annotationId">The annotation at fault, or null when the image itself is.</param>
+    /// <param name="inner">The decoding or rasterisation failure that caused this one, if any.</param>
     public BadSampleException(string message, int datasetIndex, long imageId, string imagePath, long? annotationId = null, Exception? inner = null)
         : base(message, inner)
     {
@@ -38,5 +45,8 @@ public sealed class BadSampleException : IOException
 /// </summary>
 public sealed class DataLoaderException : Exception
 {
+    /// <summary>Creates the exception, wrapping the failure of one sample.</summary>
+    /// <param name="message">The message, naming the epoch, the batch and the sample.</param>
+    /// <param name="inner">The exception the transform or collation threw.</param>
     public DataLoaderException(string message, Exception inner) : base(message, inner) { }
 }

@@ -14,6 +14,9 @@ public sealed class CategoryMapping
     private readonly string[] _names;
     private readonly Dictionary<long, int> _labelById;
 
+    /// <summary>Numbers the categories 1..K in ascending id order.</summary>
+    /// <param name="categories">The dataset's categories, in any order (usually <see cref="CocoDataset.Categories"/>).</param>
+    /// <exception cref="ArgumentException">Two categories share an id.</exception>
     public CategoryMapping(IEnumerable<CocoCategory> categories)
     {
         ArgumentNullException.ThrowIfNull(categories);
@@ -43,15 +46,21 @@ public sealed class CategoryMapping
     /// <summary>Category name of label 1, 2, … K, at index label − 1.</summary>
     public IReadOnlyList<string> Names => _names;
 
+    /// <summary>Looks up the label (1..K) of a COCO category id.</summary>
+    /// <param name="categoryId">The <see cref="CocoCategory.Id"/>.</param>
+    /// <param name="label">The label, when the id is one of the categories; otherwise 0.</param>
+    /// <returns>Whether the id is one of the categories.</returns>
     public bool TryGetLabel(long categoryId, out int label) => _labelById.TryGetValue(categoryId, out label);
 
     /// <summary>The label (1..K) of a COCO category id.</summary>
+    /// <exception cref="KeyNotFoundException">The id is not one of the categories.</exception>
     public int LabelOf(long categoryId) =>
         _labelById.TryGetValue(categoryId, out int label)
             ? label
             : throw new KeyNotFoundException($"category id {categoryId} is not one of the {Count} categories ({string.Join(", ", _categoryIds)})");
 
     /// <summary>The COCO category id of a label (1..K).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The label is background (0) or greater than K.</exception>
     public long CategoryIdOf(int label) =>
         label >= 1 && label <= Count
             ? _categoryIds[label - 1]

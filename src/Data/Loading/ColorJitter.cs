@@ -12,9 +12,11 @@ namespace MLNetSeg.Data.Loading;
 /// one factor per enabled adjustment in the order brightness, contrast, saturation.</remarks>
 public sealed class ColorJitter : IDetectionTransform
 {
+    /// <summary>Creates the jitter; with all three values 0 (the defaults) it returns samples unchanged.</summary>
     /// <param name="brightness">Brightness jitter v (0 disables it).</param>
     /// <param name="contrast">Contrast jitter v (0 disables it).</param>
     /// <param name="saturation">Saturation jitter v (0 disables it).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A value is negative or not finite.</exception>
     public ColorJitter(double brightness = 0, double contrast = 0, double saturation = 0)
     {
         Brightness = CheckJitter(brightness, nameof(brightness));
@@ -22,12 +24,16 @@ public sealed class ColorJitter : IDetectionTransform
         Saturation = CheckJitter(saturation, nameof(saturation));
     }
 
+    /// <summary>Brightness jitter v: the factor is drawn from [max(0, 1 − v), 1 + v]; 0 means no brightness change.</summary>
     public double Brightness { get; }
 
+    /// <summary>Contrast jitter v: the factor is drawn from [max(0, 1 − v), 1 + v]; 0 means no contrast change.</summary>
     public double Contrast { get; }
 
+    /// <summary>Saturation jitter v: the factor is drawn from [max(0, 1 − v), 1 + v]; 0 means no saturation change.</summary>
     public double Saturation { get; }
 
+    /// <inheritdoc/>
     public DetectionSample Apply(DetectionSample sample, Random random)
     {
         ArgumentNullException.ThrowIfNull(sample);
@@ -59,7 +65,17 @@ public sealed class ColorJitter : IDetectionTransform
 }
 
 /// <summary>What <see cref="ImageAdjust.Apply"/> changes.</summary>
-public enum ColorAdjustment { Brightness, Contrast, Saturation }
+public enum ColorAdjustment
+{
+    /// <summary><see cref="ImageAdjust.Brightness"/>.</summary>
+    Brightness,
+
+    /// <summary><see cref="ImageAdjust.Contrast"/>.</summary>
+    Contrast,
+
+    /// <summary><see cref="ImageAdjust.Saturation"/>.</summary>
+    Saturation,
+}
 
 /// <summary>
 /// torchvision.transforms.functional's colour adjustments for float [C, H, W] images in [0, 1]
@@ -68,6 +84,13 @@ public enum ColorAdjustment { Brightness, Contrast, Saturation }
 /// </summary>
 public static class ImageAdjust
 {
+    /// <summary>Applies one adjustment: <see cref="Brightness"/>, <see cref="Contrast"/> or <see cref="Saturation"/>.</summary>
+    /// <param name="image">Float32 or float64 [C, H, W] image in [0, 1], C = 1 or 3.</param>
+    /// <param name="adjustment">Which adjustment.</param>
+    /// <param name="factor">Non-negative factor: 1 leaves the image unchanged, 0 gives the blend target.</param>
+    /// <returns>The adjusted image, same shape, clamped to [0, 1], in the caller's <c>DisposeScope</c> (saturation of a grey image returns the input itself).</returns>
+    /// <exception cref="ArgumentException">The image is not a floating-point [C, H, W] tensor with 1 or 3 channels.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The factor is negative or NaN, or the adjustment is unknown.</exception>
     public static Tensor Apply(Tensor image, ColorAdjustment adjustment, double factor) => adjustment switch
     {
         ColorAdjustment.Brightness => Brightness(image, factor),

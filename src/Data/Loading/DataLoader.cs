@@ -6,6 +6,7 @@ namespace MLNetSeg.Data.Loading;
 /// <summary>How a <see cref="DataLoader"/> samples, batches and parallelises.</summary>
 public sealed record DataLoaderOptions
 {
+    /// <summary>Images per batch (torchvision's detection reference: 2 per GPU); at least 1.</summary>
     public int BatchSize { get; init; } = 2;
 
     /// <summary>Worker threads decoding and transforming batches; default: one per core.</summary>
@@ -70,6 +71,7 @@ public sealed class DataLoaderStatistics
     /// <summary>Batches handed to the consumer (a batch left out because all its samples were bad is not counted).</summary>
     public int BatchesDelivered => Volatile.Read(ref _batchesDelivered);
 
+    /// <summary>Samples left out because of a <see cref="BadSampleException"/> (only with <see cref="DataLoaderOptions.SkipBadSamples"/>).</summary>
     public int SkippedSamples => Volatile.Read(ref _skippedSamples);
 
     internal void Started()
@@ -117,6 +119,12 @@ public sealed class DataLoader
     private readonly IDetectionTransform? _transform;
     private readonly Action<string> _log;
 
+    /// <summary>Creates a loader; no work starts until an epoch is enumerated.</summary>
+    /// <param name="dataset">The samples to load.</param>
+    /// <param name="transform">The augmentation applied to every sample, or null for none.</param>
+    /// <param name="options">Batching and parallelism; null means the defaults of <see cref="DataLoaderOptions"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="DataLoaderOptions.BatchSize"/>, <see cref="DataLoaderOptions.Workers"/> or
+    /// <see cref="DataLoaderOptions.SizeDivisible"/> is below 1, or <see cref="DataLoaderOptions.PrefetchBatches"/> is negative.</exception>
     public DataLoader(DetectionDataset dataset, IDetectionTransform? transform = null, DataLoaderOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
@@ -132,8 +140,10 @@ public sealed class DataLoader
         Statistics = new DataLoaderStatistics(Capacity);
     }
 
+    /// <summary>The dataset the batches are drawn from.</summary>
     public DetectionDataset Dataset { get; }
 
+    /// <summary>The options in effect (the defaults when none were given).</summary>
     public DataLoaderOptions Options { get; }
 
     /// <summary>The bound on batches in flight.</summary>

@@ -31,6 +31,7 @@ public sealed class DetectionBatch : IDisposable
         Targets = samples.Select(s => s.Target).ToArray();
     }
 
+    /// <summary>The epoch the batch was planned for (the argument of <see cref="DataLoader.GetEpoch"/>).</summary>
     public int Epoch { get; }
 
     /// <summary>Position of the batch in its epoch's plan (<see cref="DataLoader.PlanEpoch"/>).</summary>
@@ -42,10 +43,13 @@ public sealed class DetectionBatch : IDisposable
     /// <summary>float32 [B, 3, H', W'], padded with the loader's pad value. Owned by this batch.</summary>
     public Tensor Images { get; }
 
+    /// <summary>Position of each image in the <see cref="DetectionDataset"/>.</summary>
     public IReadOnlyList<int> DatasetIndices { get; }
 
+    /// <summary>COCO image id of each image.</summary>
     public IReadOnlyList<long> ImageIds { get; }
 
+    /// <summary>The file each image was read from.</summary>
     public IReadOnlyList<string> ImagePaths { get; }
 
     /// <summary>Size of each image as stored (what predictions are mapped back to).</summary>
@@ -57,8 +61,10 @@ public sealed class DetectionBatch : IDisposable
     /// <summary>Targets in the coordinates of <see cref="ImageSizes"/>.</summary>
     public IReadOnlyList<DetectionTarget> Targets { get; }
 
+    /// <summary>Disposes <see cref="Images"/>.</summary>
     public void Dispose() => Images.Dispose();
 
+    /// <inheritdoc/>
     public override string ToString() =>
         $"DetectionBatch epoch {Epoch} #{Index}: {Count} images, {(Images.IsDisposed ? "disposed" : $"[{string.Join(", ", Images.Shape)}]")}";
 }

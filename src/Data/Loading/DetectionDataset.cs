@@ -77,6 +77,12 @@ public sealed class DetectionDataset
     private readonly Dictionary<long, List<CocoAnnotation>> _annotationsByImage;
     private readonly int[] _aspectGroups;
 
+    /// <summary>Indexes an already-loaded annotation file; no image is read until a sample is requested.</summary>
+    /// <param name="coco">The annotation file.</param>
+    /// <param name="imageDirectory">The folder the images' <c>file_name</c>s are relative to.</param>
+    /// <param name="options">What to keep and load; null means the defaults of <see cref="DetectionDatasetOptions"/>.</param>
+    /// <exception cref="CocoFormatException">The keypoint annotations disagree in count or with their categories' keypoint names.</exception>
+    /// <exception cref="ArgumentException">The keypoint options do not fit the file, or <see cref="DetectionDatasetOptions.MinKeypointsPerImage"/> is negative.</exception>
     public DetectionDataset(CocoDataset coco, string imageDirectory, DetectionDatasetOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(coco);
@@ -102,13 +108,21 @@ public sealed class DetectionDataset
     }
 
     /// <summary>Reads the annotation file (validated; see <see cref="CocoDataset"/>).</summary>
+    /// <param name="annotationFile">The COCO dataset json file.</param>
+    /// <param name="imageDirectory">The folder the images' <c>file_name</c>s are relative to.</param>
+    /// <param name="options">What to keep and load; null means the defaults.</param>
+    /// <exception cref="FileNotFoundException">The annotation file does not exist.</exception>
+    /// <exception cref="CocoFormatException">The annotation file is malformed or inconsistent.</exception>
     public static DetectionDataset Load(string annotationFile, string imageDirectory, DetectionDatasetOptions? options = null) =>
         new(CocoDataset.Load(annotationFile), imageDirectory, options);
 
+    /// <summary>The annotation file, with every image (including those <see cref="DetectionDatasetOptions.RemoveImagesWithoutAnnotations"/> leaves out).</summary>
     public CocoDataset Coco { get; }
 
+    /// <summary>The folder the images' <c>file_name</c>s are relative to.</summary>
     public string ImageDirectory { get; }
 
+    /// <summary>The options in effect (the defaults when none were given).</summary>
     public DetectionDatasetOptions Options { get; }
 
     /// <summary>Category id ↔ contiguous label mapping (label 0 is background).</summary>
@@ -132,8 +146,11 @@ public sealed class DetectionDataset
     /// </summary>
     public KeypointSchema? KeypointSchema { get; }
 
+    /// <summary>Number of samples: the file's images, less those <see cref="DetectionDatasetOptions.RemoveImagesWithoutAnnotations"/> removed.</summary>
     public int Count => _images.Length;
 
+    /// <summary>The annotation file's entry for sample <paramref name="index"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is not in 0..<see cref="Count"/> − 1.</exception>
     public CocoImage ImageInfo(int index) => _images[CheckIndex(index)];
 
     /// <summary>The image file of sample <paramref name="index"/> (image folder + <c>file_name</c>).</summary>
@@ -154,6 +171,7 @@ public sealed class DetectionDataset
     public IReadOnlyList<int> AspectGroups => _aspectGroups;
 
     /// <summary>The target of sample <paramref name="index"/> at its stored size; reads no image.</summary>
+    /// <exception cref="BadSampleException">A kept annotation has no box, or (with <see cref="DetectionDatasetOptions.LoadMasks"/>) no usable segmentation.</exception>
     public DetectionTarget GetTarget(int index)
     {
         var info = ImageInfo(index);
@@ -201,6 +219,7 @@ public sealed class DetectionDataset
     /// alpha dropped, as PIL's <c>convert("RGB")</c> in torchvision's <c>CocoDetection</c>). Its size
     /// must be the one the annotation file gives.
     /// </summary>
+    /// <exception cref="BadSampleException">The image has no <c>file_name</c>, is missing, unreadable or corrupt, or its size disagrees with the file.</exception>
     public Image LoadImage(int index)
     {
         var info = ImageInfo(index);
@@ -227,6 +246,7 @@ public sealed class DetectionDataset
     /// Sample <paramref name="index"/>: the decoded image as a float32 [3, H, W] tensor in [0, 1]
     /// (created in the caller's <see cref="DisposeScope"/>) and its target.
     /// </summary>
+    /// <exception cref="BadSampleException">The image or one of its annotations cannot be used (see <see cref="GetTarget"/> and <see cref="LoadImage"/>).</exception>
     public DetectionSample Get(int index)
     {
         var target = GetTarget(index);

@@ -16,6 +16,14 @@ namespace MLNetSeg.Data.Loading;
 /// </remarks>
 public sealed class DetectionSample
 {
+    /// <summary>Creates a sample, checking that the image is a float32 [C, H, W] tensor and that the masks have its size.</summary>
+    /// <param name="datasetIndex">Position in the <see cref="DetectionDataset"/>.</param>
+    /// <param name="imageId">COCO image id.</param>
+    /// <param name="imagePath">The image file, for messages.</param>
+    /// <param name="originalSize">Size of the image as stored, before any transform.</param>
+    /// <param name="image">Float32 [C, H, W] image with values in [0, 1]; not owned by the sample.</param>
+    /// <param name="target">The ground truth in the pixel coordinates of <paramref name="image"/>.</param>
+    /// <exception cref="ArgumentException">The image is not float32 [C, H, W], or the masks' size differs from the image's.</exception>
     public DetectionSample(int datasetIndex, long imageId, string imagePath, ImageSize originalSize, Tensor image, DetectionTarget target)
     {
         ArgumentNullException.ThrowIfNull(imagePath);
@@ -33,8 +41,10 @@ public sealed class DetectionSample
     /// <summary>Position in the <see cref="DetectionDataset"/> (the key of the sample's random stream).</summary>
     public int DatasetIndex { get; }
 
+    /// <summary>COCO image id (<see cref="Coco.CocoImage.Id"/>).</summary>
     public long ImageId { get; }
 
+    /// <summary>The image file the sample was read from (for messages).</summary>
     public string ImagePath { get; }
 
     /// <summary>Size of the image as stored, before any transform.</summary>
@@ -46,6 +56,7 @@ public sealed class DetectionSample
     /// <summary>float32 [C, H, W] (C = 3, RGB).</summary>
     public Tensor Image { get; }
 
+    /// <summary>The ground truth, in the coordinates of <see cref="Image"/>.</summary>
     public DetectionTarget Target { get; }
 
     /// <summary>The same sample with a new image and target (sizes are checked again).</summary>
@@ -55,6 +66,7 @@ public sealed class DetectionSample
     /// <summary>"sample 3 (image 42, /data/x.jpg)", for messages.</summary>
     public string Describe() => $"sample {DatasetIndex} (image {ImageId}, {ImagePath})";
 
+    /// <inheritdoc/>
     public override string ToString() => $"DetectionSample {Describe()}, {Size}, {Target}";
 
     private ImageSize CheckImage(Tensor image, DetectionTarget target)

@@ -17,6 +17,7 @@ public sealed class DetectionTarget
     private readonly float[] _areas;
     private readonly BitMask[]? _masks;
 
+    /// <summary>Creates a target; every per-instance argument must have one entry per box. The arrays are copied.</summary>
     /// <param name="boxes">Boxes, xyxy, in image pixels.</param>
     /// <param name="labels">Contiguous class per instance, 1..K (see <see cref="CategoryMapping"/>).</param>
     /// <param name="isCrowd">COCO <c>iscrowd</c> per instance (all false unless crowd annotations are kept).</param>
@@ -24,6 +25,7 @@ public sealed class DetectionTarget
     /// <param name="areas">COCO <c>area</c> per instance as written in the file (NaN where absent); not rescaled by transforms, like torchvision.</param>
     /// <param name="masks">One image-sized mask per instance, or null when masks are not loaded.</param>
     /// <param name="keypoints">[N, K, 3] keypoints, or null when the dataset has none.</param>
+    /// <exception cref="ArgumentException">A field's count differs from the number of boxes, or the masks differ in size.</exception>
     public DetectionTarget(
         Boxes boxes,
         int[] labels,
@@ -79,8 +81,10 @@ public sealed class DetectionTarget
     /// <summary>Contiguous class per instance: 1..K, 0 never occurs (it is background).</summary>
     public IReadOnlyList<int> Labels => _labels;
 
+    /// <summary>COCO <c>iscrowd</c> per instance (all false unless the dataset keeps crowd annotations).</summary>
     public IReadOnlyList<bool> IsCrowd => _isCrowd;
 
+    /// <summary>COCO annotation id per instance (for error messages and evaluation).</summary>
     public IReadOnlyList<long> AnnotationIds => _annotationIds;
 
     /// <summary>The annotation file's <c>area</c> per instance (NaN where absent).</summary>
@@ -121,6 +125,7 @@ public sealed class DetectionTarget
         new(imageSize.Height, imageSize.Width, Boxes, _labels,
             masks: _masks is null ? null : BitMasks.Encode(_masks), keypoints: Keypoints);
 
+    /// <inheritdoc/>
     public override string ToString() =>
         $"DetectionTarget ({Count} instances{(_masks is null ? "" : ", masks")}{(Keypoints is null ? "" : ", keypoints")})";
 }

@@ -12,6 +12,10 @@ namespace MLNetSeg.Data.Loading;
 /// </remarks>
 public interface IDetectionTransform
 {
+    /// <summary>Transforms one sample.</summary>
+    /// <param name="sample">The sample: image and target in the same pixel coordinates.</param>
+    /// <param name="random">The sample's random stream; the only source of randomness allowed.</param>
+    /// <returns>The transformed sample, or <paramref name="sample"/> itself when nothing changes.</returns>
     DetectionSample Apply(DetectionSample sample, Random random);
 }
 
@@ -20,6 +24,9 @@ public sealed class Compose : IDetectionTransform
 {
     private readonly IDetectionTransform[] _transforms;
 
+    /// <summary>Chains the given transforms (the array is copied).</summary>
+    /// <param name="transforms">The transforms, applied first to last; none may be null.</param>
+    /// <exception cref="ArgumentException">An element is null.</exception>
     public Compose(params IDetectionTransform[] transforms)
     {
         ArgumentNullException.ThrowIfNull(transforms);
@@ -28,8 +35,11 @@ public sealed class Compose : IDetectionTransform
         _transforms = (IDetectionTransform[])transforms.Clone();
     }
 
+    /// <summary>The transforms, in the order they run.</summary>
     public IReadOnlyList<IDetectionTransform> Transforms => _transforms;
 
+    /// <inheritdoc/>
+    /// <remarks>Every transform draws from the same <paramref name="random"/>, in order.</remarks>
     public DetectionSample Apply(DetectionSample sample, Random random)
     {
         foreach (var t in _transforms) sample = t.Apply(sample, random);

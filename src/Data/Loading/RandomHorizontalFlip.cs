@@ -13,6 +13,7 @@ public sealed class RandomHorizontalFlip : IDetectionTransform
 {
     private static readonly Op FlipOp = new("flip");
 
+    /// <summary>Creates the transform.</summary>
     /// <param name="probability">Chance of flipping (0.5 in torchvision's presets).</param>
     /// <param name="keypointSchema">
     /// Which keypoints swap (its <see cref="KeypointSchema.FlipMap"/>): pass the dataset's
@@ -20,6 +21,7 @@ public sealed class RandomHorizontalFlip : IDetectionTransform
     /// samples with keypoints use it; one whose keypoint count differs from the schema's is an error
     /// naming the sample.
     /// </param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="probability"/> is outside [0, 1].</exception>
     public RandomHorizontalFlip(double probability = 0.5, KeypointSchema? keypointSchema = null)
     {
         if (!(probability >= 0 && probability <= 1)) throw new ArgumentOutOfRangeException(nameof(probability), $"must be in [0, 1], got {probability}");
@@ -33,6 +35,8 @@ public sealed class RandomHorizontalFlip : IDetectionTransform
     /// <summary>The schema whose flip map swaps left and right keypoints.</summary>
     public KeypointSchema KeypointSchema { get; }
 
+    /// <inheritdoc/>
+    /// <remarks>Draws one <see cref="Random.NextDouble"/> and flips when it is below <see cref="Probability"/>.</remarks>
     public DetectionSample Apply(DetectionSample sample, Random random)
     {
         ArgumentNullException.ThrowIfNull(sample);
@@ -41,6 +45,9 @@ public sealed class RandomHorizontalFlip : IDetectionTransform
     }
 
     /// <summary>The mirrored sample (always flips).</summary>
+    /// <param name="sample">The sample to mirror.</param>
+    /// <param name="keypointSchema">The schema whose flip map swaps left and right keypoints.</param>
+    /// <exception cref="ArgumentException">The sample's keypoint count differs from the schema's.</exception>
     public static DetectionSample Flip(DetectionSample sample, KeypointSchema keypointSchema)
     {
         ArgumentNullException.ThrowIfNull(sample);

@@ -6,9 +6,15 @@ namespace MLNetSeg.Data.Semantic;
 
 /// <summary>One image and its label map on disk. <see cref="Name"/> is the shared key: the path
 /// relative to the folder, without extension and suffix.</summary>
+/// <param name="Name">The key shared by the image and its label map: the relative path, '/'-separated, without extension and suffix.</param>
+/// <param name="ImagePath">The image file.</param>
+/// <param name="LabelPath">The 8-bit PNG label map file.</param>
 public sealed record SemanticSample(string Name, string ImagePath, string LabelPath);
 
 /// <summary>A loaded sample: pixels and per-pixel classes of the same size.</summary>
+/// <param name="Sample">Where the files are.</param>
+/// <param name="Image">The decoded image.</param>
+/// <param name="Labels">The class of every pixel (<see cref="SemanticLabelMap.IgnoreLabel"/> for void), same size as the image.</param>
 public sealed record SemanticExample(SemanticSample Sample, Image Image, SemanticLabelMap Labels);
 
 /// <summary>How images and label maps are found and checked.</summary>
@@ -24,6 +30,7 @@ public sealed record SemanticDatasetOptions
     /// <summary>When set, <see cref="SemanticSegmentationDataset.Load"/> checks every label is a class
     /// in 0 … NumClasses−1 or <see cref="IgnoreLabel"/>.</summary>
     public int? NumClasses { get; init; }
+    /// <summary>The label of void pixels, allowed besides the classes (default 255, <see cref="SemanticLabelMap.IgnoreLabel"/>).</summary>
     public int IgnoreLabel { get; init; } = SemanticLabelMap.IgnoreLabel;
 }
 
@@ -46,14 +53,25 @@ public sealed class SemanticSegmentationDataset : IReadOnlyList<SemanticSample>
         _samples = samples;
     }
 
+    /// <summary>The folder the images were listed from.</summary>
     public string ImageDirectory { get; }
+    /// <summary>The folder the label maps were listed from.</summary>
     public string LabelDirectory { get; }
+    /// <summary>The options in effect (the defaults when none were given).</summary>
     public SemanticDatasetOptions Options { get; }
+    /// <summary>Number of image / label-map pairs.</summary>
     public int Count => _samples.Length;
+    /// <summary>The pair at <paramref name="index"/>, in ordinal order of their names.</summary>
+    /// <param name="index">0..<see cref="Count"/> − 1.</param>
     public SemanticSample this[int index] => _samples[index];
 
     /// <summary>Pairs the images in <paramref name="imageDirectory"/> with the label maps in
     /// <paramref name="labelDirectory"/> (ordinal order of their names).</summary>
+    /// <param name="imageDirectory">The folder of images (.jpg, .jpeg, .png).</param>
+    /// <param name="labelDirectory">The folder of 8-bit .png label maps.</param>
+    /// <param name="options">Suffixes, recursion and label checks; null means the defaults.</param>
+    /// <exception cref="DirectoryNotFoundException">A folder does not exist.</exception>
+    /// <exception cref="SemanticDatasetException">There are no images, an image has no label map, a label map has no image, or two files share a name.</exception>
     public static SemanticSegmentationDataset FromFolders(string imageDirectory, string labelDirectory, SemanticDatasetOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(imageDirectory);
@@ -84,6 +102,7 @@ public sealed class SemanticSegmentationDataset : IReadOnlyList<SemanticSample>
 
     /// <summary>Reads sample <paramref name="index"/>, checking that the label map matches the image
     /// size and, with <see cref="SemanticDatasetOptions.NumClasses"/>, that its labels are valid.</summary>
+    /// <exception cref="SemanticDatasetException">The sizes differ, or a label is neither a class nor the ignore label.</exception>
     public SemanticExample Load(int index)
     {
         var sample = _samples[index];
@@ -106,6 +125,7 @@ public sealed class SemanticSegmentationDataset : IReadOnlyList<SemanticSample>
         return new SemanticExample(sample, image, labels);
     }
 
+    /// <summary>The pairs in ordinal order of their names.</summary>
     public IEnumerator<SemanticSample> GetEnumerator() => ((IEnumerable<SemanticSample>)_samples).GetEnumerator();
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 

@@ -1,8 +1,19 @@
 namespace MLNetSeg.Data.Synthetic;
 
 /// <summary>COCO's object size ranges (evaluation "areaRng"), by pixel area.</summary>
-public enum AreaRange { Small, Medium, Large }
+public enum AreaRange
+{
+    /// <summary>Area below 32² = 1024 pixels.</summary>
+    Small,
 
+    /// <summary>Area between 32² and 96² = 9216 pixels.</summary>
+    Medium,
+
+    /// <summary>Area above 96² pixels.</summary>
+    Large,
+}
+
+/// <summary>The COCO area boundaries of <see cref="AreaRange"/> and the classification the synthetic generator uses to balance object sizes.</summary>
 public static class AreaRanges
 {
     /// <summary>32²: COCO small/medium boundary.</summary>

@@ -5,12 +5,23 @@ using MLNetSeg.Vision.Structures;
 namespace MLNetSeg.Data.Synthetic;
 
 /// <summary>Whether a class is a countable object (instance annotations) or amorphous background.</summary>
-public enum SyntheticClassKind { Thing, Stuff }
+public enum SyntheticClassKind
+{
+    /// <summary>A countable object: it has a COCO category and instance annotations (person and the shapes).</summary>
+    Thing,
+
+    /// <summary>Amorphous background (sky, grass, water, sand): semantic label maps only.</summary>
+    Stuff,
+}
 
 /// <summary>
 /// One class of the synthetic dataset. <see cref="SemanticLabel"/> is the pixel value in the
 /// semantic PNGs; <see cref="CategoryId"/> is the COCO category id (things only).
 /// </summary>
+/// <param name="SemanticLabel">The pixel value of the class in the semantic label maps.</param>
+/// <param name="Name">The class name, also the COCO category "name".</param>
+/// <param name="Kind">Thing or stuff.</param>
+/// <param name="CategoryId">The COCO category id for things; null for stuff.</param>
 public sealed record SyntheticClass(int SemanticLabel, string Name, SyntheticClassKind Kind, int? CategoryId);
 
 /// <summary>
@@ -34,16 +45,26 @@ public sealed record SyntheticClass(int SemanticLabel, string Name, SyntheticCla
 /// </summary>
 public static class SyntheticClasses
 {
+    /// <summary>COCO category id of person (stick figures with the 17 COCO keypoints); semantic label 0.</summary>
     public const int PersonCategoryId = 1;
+    /// <summary>COCO category id of circle; semantic label 1.</summary>
     public const int CircleCategoryId = 2;
+    /// <summary>COCO category id of square; semantic label 2.</summary>
     public const int SquareCategoryId = 3;
+    /// <summary>COCO category id of triangle; semantic label 3.</summary>
     public const int TriangleCategoryId = 4;
+    /// <summary>COCO category id of the five-pointed star; semantic label 4.</summary>
     public const int StarCategoryId = 5;
+    /// <summary>COCO category id of ellipse; semantic label 5.</summary>
     public const int EllipseCategoryId = 6;
 
+    /// <summary>Semantic label of the sky stuff class.</summary>
     public const int Sky = 6;
+    /// <summary>Semantic label of the grass stuff class.</summary>
     public const int Grass = 7;
+    /// <summary>Semantic label of the water stuff class.</summary>
     public const int Water = 8;
+    /// <summary>Semantic label of the sand stuff class.</summary>
     public const int Sand = 9;
 
     /// <summary>Pixels of "clutter" patches that belong to no class (<see cref="SemanticLabelMap.IgnoreLabel"/>).</summary>
@@ -64,8 +85,10 @@ public static class SyntheticClasses
         new(Sand, "sand", SyntheticClassKind.Stuff, null),
     ];
 
+    /// <summary>The thing classes (person and the five shapes), in category-id order.</summary>
     public static IReadOnlyList<SyntheticClass> Things { get; } = All.Where(c => c.Kind == SyntheticClassKind.Thing).ToArray();
 
+    /// <summary>The stuff classes (sky, grass, water, sand), in semantic-label order.</summary>
     public static IReadOnlyList<SyntheticClass> Stuff { get; } = All.Where(c => c.Kind == SyntheticClassKind.Stuff).ToArray();
 
     /// <summary>Number of semantic classes (labels 0 … Count − 1; 255 is ignore).</summary>
@@ -74,6 +97,9 @@ public static class SyntheticClasses
     /// <summary>The shape classes (every thing but person), in category-id order.</summary>
     internal static IReadOnlyList<int> ShapeCategoryIds { get; } = [CircleCategoryId, SquareCategoryId, TriangleCategoryId, StarCategoryId, EllipseCategoryId];
 
+    /// <summary>The semantic label of a thing's COCO category id (category id − 1).</summary>
+    /// <param name="categoryId">A category id of <see cref="Things"/>, 1..6.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The id is not a category of the synthetic dataset.</exception>
     public static int SemanticLabelOfCategory(long categoryId) =>
         categoryId is >= PersonCategoryId and <= EllipseCategoryId
             ? (int)categoryId - 1

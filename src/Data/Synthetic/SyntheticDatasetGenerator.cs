@@ -34,18 +34,35 @@ namespace MLNetSeg.Data.Synthetic;
 /// </remarks>
 public static class SyntheticDatasetGenerator
 {
+    /// <summary>The splits generated, in order: train, val.</summary>
     public static IReadOnlyList<string> Splits { get; } = ["train", "val"];
 
+    /// <summary>The COCO instances file of a split: <c>{root}/annotations/instances_{split}.json</c>.</summary>
+    /// <param name="root">The dataset's root folder (the generator's output folder).</param>
+    /// <param name="split">"train" or "val".</param>
     public static string InstancesJsonPath(string root, string split) => Path.Combine(root, "annotations", $"instances_{split}.json");
 
+    /// <summary>The COCO person keypoints file of a split: <c>{root}/annotations/person_keypoints_{split}.json</c>.</summary>
+    /// <param name="root">The dataset's root folder.</param>
+    /// <param name="split">"train" or "val".</param>
     public static string KeypointsJsonPath(string root, string split) => Path.Combine(root, "annotations", $"person_keypoints_{split}.json");
 
+    /// <summary>The image folder of a split, <c>{root}/{split}</c>, that the COCO files' <c>file_name</c>s are relative to.</summary>
+    /// <param name="root">The dataset's root folder.</param>
+    /// <param name="split">"train" or "val".</param>
     public static string ImageDirectory(string root, string split) => Path.Combine(root, split);
 
+    /// <summary>The folder of 8-bit semantic label maps of a split, <c>{root}/semantic/{split}</c> (same file names as the images).</summary>
+    /// <param name="root">The dataset's root folder.</param>
+    /// <param name="split">"train" or "val".</param>
     public static string SemanticDirectory(string root, string split) => Path.Combine(root, "semantic", split);
 
+    /// <summary>The semantic class list, <c>{root}/semantic/labels.json</c> (see <see cref="SyntheticClasses"/>).</summary>
+    /// <param name="root">The dataset's root folder.</param>
     public static string LabelsJsonPath(string root) => Path.Combine(root, "semantic", "labels.json");
 
+    /// <summary>The file name of an image and its label map: the id in six digits, e.g. <c>000001.png</c>.</summary>
+    /// <param name="imageId">The COCO image id (1-based within each split).</param>
     public static string FileName(long imageId) => $"{imageId:D6}.png";
 
     /// <summary>

@@ -4,33 +4,48 @@ using System.Text;
 namespace MLNetSeg.Data.Synthetic;
 
 /// <summary>Reported while generating: <see cref="Completed"/> of <see cref="Total"/> images of a split are written.</summary>
+/// <param name="Split">The split being written, "train" or "val".</param>
+/// <param name="Completed">Images of the split written so far.</param>
+/// <param name="Total">Images the split will have.</param>
 public sealed record SyntheticProgress(string Split, int Completed, int Total);
 
 /// <summary>What one split contains (counted from the annotations written).</summary>
 public sealed record SyntheticSplitSummary
 {
+    /// <summary>The split name, "train" or "val".</summary>
     public required string Split { get; init; }
+    /// <summary>Images written.</summary>
     public required int Images { get; init; }
     /// <summary>Non-crowd instances, persons included.</summary>
     public required int Instances { get; init; }
+    /// <summary>Crowd annotations (iscrowd 1), not counted in <see cref="Instances"/>.</summary>
     public required int CrowdRegions { get; init; }
     /// <summary>Non-crowd instances by COCO area range (area &lt; 32², 32²…96², &gt; 96²).</summary>
     public required int Small { get; init; }
+    /// <summary>Non-crowd instances with 32² &lt; area &lt; 96².</summary>
     public required int Medium { get; init; }
+    /// <summary>Non-crowd instances with area &gt; 96².</summary>
     public required int Large { get; init; }
     /// <summary>Instances stored as polygons (unoccluded, inside the frame); the rest of the non-crowd ones are compressed RLE.</summary>
     public required int PolygonSegmentations { get; init; }
     /// <summary>Objects that later objects covered completely, left out of the annotations.</summary>
     public required int FullyOccludedDropped { get; init; }
+    /// <summary>Non-crowd instances per thing class, keyed by class name (<see cref="SyntheticClass.Name"/>).</summary>
     public required IReadOnlyDictionary<string, int> InstancesByCategory { get; init; }
+    /// <summary>Person annotations in person_keypoints_{split}.json.</summary>
     public required int Persons { get; init; }
     /// <summary>Person keypoints by visibility: 2 (visible), 1 (occluded), 0 (outside the image).</summary>
     public required int KeypointsVisible { get; init; }
+    /// <summary>Person keypoints with visibility 1: inside the image but covered by a later object.</summary>
     public required int KeypointsOccluded { get; init; }
+    /// <summary>Person keypoints with visibility 0: outside the image, stored as (0, 0, 0).</summary>
     public required int KeypointsOutside { get; init; }
 }
 
 /// <summary>What <see cref="SyntheticDatasetGenerator.Generate"/> wrote.</summary>
+/// <param name="OutputDirectory">The dataset's root folder.</param>
+/// <param name="Options">The options it was generated with.</param>
+/// <param name="Splits">One summary per split, train then val.</param>
 public sealed record SyntheticDatasetSummary(string OutputDirectory, SyntheticOptions Options, IReadOnlyList<SyntheticSplitSummary> Splits)
 {
     /// <summary>A small table: images, instances by area range and category, crowd regions, keypoint visibility.</summary>

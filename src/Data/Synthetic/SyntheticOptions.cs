@@ -11,12 +11,16 @@ public sealed record SyntheticOptions
     /// <summary>Preset name, recorded in the json "info".</summary>
     public string Name { get; init; } = "custom";
 
+    /// <summary>Images in the train split (0…999999; the two splits together need at least one).</summary>
     public int TrainImages { get; init; }
 
+    /// <summary>Images in the val split (0…999999).</summary>
     public int ValImages { get; init; }
 
+    /// <summary>Image width in pixels (64…4096); every image has the same size.</summary>
     public int Width { get; init; }
 
+    /// <summary>Image height in pixels (64…4096).</summary>
     public int Height { get; init; }
 
     /// <summary>Every image is drawn from its own stream seeded by (Seed, split, index).</summary>
@@ -25,11 +29,13 @@ public sealed record SyntheticOptions
     /// <summary>Shape instances planned per image (uniform in [MinShapes, MaxShapes]); some may not fit and are skipped.</summary>
     public int MinShapes { get; init; }
 
+    /// <summary>Most shape instances planned per image (<see cref="MinShapes"/>…100).</summary>
     public int MaxShapes { get; init; }
 
     /// <summary>Up to this many stick-figure persons per image, each present with <see cref="PersonProbability"/>.</summary>
     public int MaxPersons { get; init; }
 
+    /// <summary>Chance that each of the <see cref="MaxPersons"/> person slots of an image holds a person, in [0, 1].</summary>
     public double PersonProbability { get; init; }
 
     /// <summary>Relative frequency of COCO "small" objects (area &lt; 32²) among planned objects.</summary>
@@ -83,9 +89,11 @@ public sealed record SyntheticOptions
         CrowdProbability = 0.1, ClutterProbability = 0.25,
     };
 
+    /// <summary>The names <see cref="FromPreset"/> accepts: tiny, small, full.</summary>
     public static IReadOnlyList<string> PresetNames { get; } = ["tiny", "small", "full"];
 
     /// <summary>The preset called <paramref name="name"/> (tiny, small, full; case-insensitive).</summary>
+    /// <exception cref="ArgumentException">The name is not a preset.</exception>
     public static SyntheticOptions FromPreset(string name) => name?.ToLowerInvariant() switch
     {
         "tiny" => Tiny,

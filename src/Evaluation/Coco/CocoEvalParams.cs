@@ -23,6 +23,7 @@ public sealed class CocoEvalParams
         KeypointSigmas = sigmas;
     }
 
+    /// <summary>What is evaluated; decides <see cref="MaxDetections"/>, <see cref="AreaRanges"/> and whether there are sigmas.</summary>
     public CocoIouType IouType { get; }
 
     /// <summary><c>linspace(.5, .95, 10)</c>.</summary>
@@ -49,6 +50,7 @@ public sealed class CocoEvalParams
     /// Keypoints only: one positive OKS sigma per keypoint (pycocotools' <c>kpt_oks_sigmas</c>);
     /// null means <see cref="CocoPersonKeypointSigmas"/>.
     /// </param>
+    /// <exception cref="ArgumentException">A keypoint sigma is not positive and finite.</exception>
     public static CocoEvalParams For(CocoIouType iouType, IReadOnlyList<double>? keypointSigmas = null)
     {
         const double Max = 1e5 * 1e5;

@@ -1,6 +1,9 @@
 namespace MLNetSeg.Evaluation.Coco;
 
 /// <summary>AP of one category: mean precision over IoU thresholds and recall points, area "all", the largest maxDets.</summary>
+/// <param name="CategoryId">The COCO category id.</param>
+/// <param name="Name">The category name from the ground truth.</param>
+/// <param name="Ap">AP in [0, 1], or −1 when the category has no (non-ignored) ground truth.</param>
 public sealed record CocoCategoryAp(long CategoryId, string Name, double Ap);
 
 /// <summary>
@@ -30,8 +33,10 @@ public sealed class CocoEvalResult
         PerCategoryAp = perCategory;
     }
 
+    /// <summary>The thresholds, area ranges and detection limits the arrays are indexed by.</summary>
     public CocoEvalParams Params { get; }
 
+    /// <summary>What was evaluated (<see cref="CocoEvalParams.IouType"/> of <see cref="Params"/>).</summary>
     public CocoIouType IouType => Params.IouType;
 
     /// <summary>Evaluated image ids, ascending (the K axis order of the arrays is <see cref="CategoryIds"/>).</summary>
@@ -52,6 +57,7 @@ public sealed class CocoEvalResult
     /// <summary>Short names of <see cref="Stats"/>: AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl (keypoints: AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl).</summary>
     public IReadOnlyList<string> StatNames { get; }
 
+    /// <summary>AP of each evaluated category, in <see cref="CategoryIds"/> order.</summary>
     public IReadOnlyList<CocoCategoryAp> PerCategoryAp { get; }
 
     /// <summary>The table pycocotools' summarize() prints, one line per stat.</summary>
@@ -63,5 +69,6 @@ public sealed class CocoEvalResult
     /// <summary>Wall time of <see cref="CocoEvaluator.Evaluate()"/> (preparation, matching, accumulation).</summary>
     public TimeSpan Elapsed { get; }
 
+    /// <summary>The <see cref="SummaryText"/> table.</summary>
     public override string ToString() => SummaryText;
 }

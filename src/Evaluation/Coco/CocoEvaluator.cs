@@ -17,6 +17,13 @@ public sealed class CocoEvaluator
     private readonly Func<CocoEvalParams, EvalIndex, List<string>, EvalDetections> _detections;
     private readonly List<string> _keypointWarnings = [];
 
+    /// <summary>Prepares the evaluation of a COCO results file, as pycocotools' <c>COCOeval(gt, gt.loadRes(results), iouType)</c>.</summary>
+    /// <param name="groundTruth">The ground-truth dataset.</param>
+    /// <param name="results">The detections; those outside the evaluated images and categories are ignored, those of
+    /// categories the ground truth lacks with a warning (<see cref="CocoEvalResult.Warnings"/>).</param>
+    /// <param name="iouType">What is compared: boxes, masks or keypoints.</param>
+    /// <param name="options">Image and category subsets, keypoint sigmas, threads; null means all images and categories.</param>
+    /// <exception cref="ArgumentException">The keypoint sigmas are invalid or do not fit a category's keypoint count.</exception>
     public CocoEvaluator(CocoDataset groundTruth, CocoResults results, CocoIouType iouType, CocoEvalOptions? options = null)
         : this(groundTruth, iouType, options)
     {
@@ -40,10 +47,14 @@ public sealed class CocoEvaluator
     /// <item>keypoints: (x, y, 1) triplets, area and box = the extent of the keypoints.</item>
     /// </list>
     /// </remarks>
+    /// <param name="groundTruth">The ground-truth dataset.</param>
     /// <param name="predictions">One <see cref="Instances"/> per image (scores required; masks for segm, keypoints for keypoints).</param>
     /// <param name="imageIds">The ground-truth image id of each prediction.</param>
     /// <param name="labelToCategoryId">The COCO category id of each label; instances whose category is not in the ground
     /// truth (e.g. label 0 or torchvision's "N/A" labels) are left out with a warning, as pycocotools leaves them out.</param>
+    /// <param name="iouType">What is compared: boxes, masks or keypoints.</param>
+    /// <param name="options">Image and category subsets, keypoint sigmas, threads; null means all images and categories.</param>
+    /// <exception cref="ArgumentException">The counts of predictions and image ids differ, or the keypoint sigmas are invalid.</exception>
     public CocoEvaluator(CocoDataset groundTruth, IReadOnlyList<Instances> predictions, IReadOnlyList<long> imageIds,
                          IReadOnlyList<int> labelToCategoryId, CocoIouType iouType, CocoEvalOptions? options = null)
         : this(groundTruth, iouType, options)
@@ -68,6 +79,7 @@ public sealed class CocoEvaluator
         if (iouType == CocoIouType.Keypoints) CheckKeypointCounts();
     }
 
+    /// <summary>pycocotools' <c>Params</c> for the iou type (and the keypoint sigmas in use).</summary>
     public CocoEvalParams Params { get; }
 
     /// <summary>Evaluates <paramref name="results"/> against <paramref name="groundTruth"/> in one call.</summary>
@@ -79,6 +91,13 @@ public sealed class CocoEvaluator
                                           IReadOnlyList<int> labelToCategoryId, CocoIouType iouType, CocoEvalOptions? options = null) =>
         new CocoEvaluator(groundTruth, predictions, imageIds, labelToCategoryId, iouType, options).Evaluate();
 
+    /// <summary>
+    /// Runs pycocotools' <c>evaluate()</c>, <c>accumulate()</c> and <c>summarize()</c>: matches detections to
+    /// ground truth per image and category, then builds the precision / recall arrays and the summary stats.
+    /// </summary>
+    /// <returns>The arrays, stats and per-category AP.</returns>
+    /// <exception cref="CocoFormatException">A result names an image the ground truth lacks, or lacks the field
+    /// (bbox, segmentation, keypoints) the evaluation reads, or has a mask of the wrong size.</exception>
     public CocoEvalResult Evaluate()
     {
         var clock = Stopwatch.StartNew();

@@ -32,8 +32,10 @@ public sealed class PanopticQualityEvaluator
         public int Tp, Fp, Fn;
     }
 
+    /// <summary>Creates an evaluator with empty statistics.</summary>
     /// <param name="categories">Every category that ground truth or predictions may use.</param>
     /// <param name="unscoredCategoryIds">Categories (among <paramref name="categories"/>) that are matched but not scored.</param>
+    /// <exception cref="ArgumentException">A category id is listed twice, or an unscored id is not one of the categories.</exception>
     public PanopticQualityEvaluator(IReadOnlyList<PanopticCategory> categories, IReadOnlyCollection<int>? unscoredCategoryIds = null)
     {
         ArgumentNullException.ThrowIfNull(categories);
@@ -50,13 +52,17 @@ public sealed class PanopticQualityEvaluator
             if (!_byId.ContainsKey(id)) throw new ArgumentException($"unscored category id {id} is not one of the categories", nameof(unscoredCategoryIds));
     }
 
+    /// <summary>The categories, in the order given (the order of <see cref="Compute"/>'s per-category results).</summary>
     public IReadOnlyList<PanopticCategory> Categories => _categories;
 
     /// <summary>Images added so far.</summary>
     public int ImageCount { get; private set; }
 
     /// <summary>Scores one image's prediction against its ground truth.</summary>
+    /// <param name="groundTruth">The ground-truth segment map and segment list.</param>
+    /// <param name="prediction">The predicted segment map and segment list, of the same size.</param>
     /// <param name="imageId">Names the image in error messages.</param>
+    /// <exception cref="ArgumentException">The sizes differ, a segment has an unknown category, or a map and its segment list disagree.</exception>
     public void Add(PanopticSegmentation groundTruth, PanopticSegmentation prediction, string? imageId = null)
     {
         ArgumentNullException.ThrowIfNull(groundTruth);

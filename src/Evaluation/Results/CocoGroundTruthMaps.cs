@@ -45,9 +45,11 @@ public sealed class CocoGroundTruthMaps
     private readonly SortedDictionary<long, int> _unmapped = new();
     private int _droppedSegments;
 
+    /// <summary>Indexes the annotations by image; maps are rasterised on demand, one image per call.</summary>
     /// <param name="dataset">The annotations; every image asked for must be one of its images.</param>
     /// <param name="labelToCategoryId">COCO category id per contiguous label (entry 0, the background, is not a
     /// category); needed for <see cref="Semantic"/> only.</param>
+    /// <exception cref="ArgumentException">Two labels map to the same category id.</exception>
     public CocoGroundTruthMaps(CocoDataset dataset, IReadOnlyList<int>? labelToCategoryId = null)
     {
         _dataset = dataset ?? throw new ArgumentNullException(nameof(dataset));
@@ -69,6 +71,7 @@ public sealed class CocoGroundTruthMaps
         }
     }
 
+    /// <summary>The instance dataset the maps are derived from.</summary>
     public CocoDataset Dataset => _dataset;
 
     /// <summary>What the maps made so far left out: annotations of categories without a label, annotations hidden by later ones.</summary>
@@ -128,6 +131,7 @@ public sealed class CocoGroundTruthMaps
     }
 
     /// <summary>The panoptic ground truth of one image (segment categories are COCO category ids).</summary>
+    /// <param name="imageId">A <see cref="CocoImage.Id"/> of <see cref="Dataset"/>.</param>
     /// <param name="unlabelledAsVoid">Leave unannotated pixels void (id 0) instead of one <see cref="UnlabelledCategoryId"/> segment.</param>
     public PanopticSegmentation Panoptic(long imageId, bool unlabelledAsVoid = false)
     {

@@ -25,7 +25,15 @@ public sealed class SegmentationEvaluation
 
     private static readonly string[] SemanticColumns = ["mIoU", "fwIoU", "mACC", "pACC", "BoundaryIoU"];
 
+    /// <summary>Gathers evaluations already computed; <see cref="Tasks"/> and <see cref="Metrics"/> follow from which are given.</summary>
+    /// <param name="bbox">The COCO bbox evaluation, or null.</param>
+    /// <param name="segm">The COCO segm evaluation, or null.</param>
+    /// <param name="keypoints">The COCO keypoints evaluation, or null.</param>
+    /// <param name="semantic">The semantic segmentation metrics, or null.</param>
+    /// <param name="panoptic">The panoptic quality, or null.</param>
+    /// <param name="warnings">Warnings of the evaluation as a whole; those of the COCO evaluations are added, duplicates removed.</param>
     /// <param name="imageCount">How many images were evaluated.</param>
+    /// <exception cref="ArgumentException">A COCO result is of another iou type than its parameter says.</exception>
     public SegmentationEvaluation(
         CocoEvalResult? bbox = null, CocoEvalResult? segm = null, CocoEvalResult? keypoints = null,
         SemanticSegmentationMetrics? semantic = null, PanopticQualityResult? panoptic = null,
@@ -175,6 +183,7 @@ public sealed class SegmentationEvaluation
         return string.Join("\n", tables);
     }
 
+    /// <summary>The <see cref="ToTable"/> text.</summary>
     public override string ToString() => ToTable();
 
     private static string Table(IReadOnlyList<string> header, IReadOnlyList<string[]> rows)

@@ -39,6 +39,7 @@ public static class SegmentationEvaluator
     /// <param name="imageIds">The image id of each result (unique).</param>
     /// <param name="labelToCategoryId">COCO category id per contiguous label, entry 0 the background.</param>
     /// <param name="tasks">What to evaluate; every evaluated result must carry what each task needs.</param>
+    /// <param name="options">Image subset, COCO options, Boundary IoU and class names; null means the defaults of <see cref="SegmentationEvaluationOptions"/>.</param>
     /// <exception cref="ArgumentException">Inconsistent input; the message names the image.</exception>
     public static SegmentationEvaluation Evaluate(SegmentationGroundTruth groundTruth, IReadOnlyList<SegmentationResult> results,
         IReadOnlyList<long> imageIds, IReadOnlyList<int> labelToCategoryId, SegmentationTasks tasks, SegmentationEvaluationOptions? options = null)

@@ -21,11 +21,14 @@ public sealed class SemanticSegmentationEvaluator
     private readonly long[] _boundaryIntersection, _boundaryUnion;
     private readonly string[] _classNames;
 
+    /// <summary>Creates an evaluator with an empty confusion matrix.</summary>
     /// <param name="numClasses">Classes 0 … numClasses−1.</param>
     /// <param name="classNames">Names for reports; defaults to "0", "1", …</param>
     /// <param name="ignoreLabel">Ground-truth value excluded from scoring (255 by convention).</param>
     /// <param name="computeBoundaryIou">Also accumulate Boundary IoU (costs about two more passes per image).</param>
     /// <param name="boundaryDilationRatio">Boundary width as a fraction of the image diagonal.</param>
+    /// <exception cref="ArgumentOutOfRangeException">No classes, a negative ignore label, or a non-positive dilation ratio with Boundary IoU on.</exception>
+    /// <exception cref="ArgumentException">The number of class names differs from <paramref name="numClasses"/>.</exception>
     public SemanticSegmentationEvaluator(int numClasses, IReadOnlyList<string>? classNames = null,
         int ignoreLabel = SemanticLabelMap.IgnoreLabel, bool computeBoundaryIou = true,
         double boundaryDilationRatio = MaskBoundary.DefaultDilationRatio)
@@ -46,15 +49,21 @@ public sealed class SemanticSegmentationEvaluator
         _boundaryUnion = new long[numClasses];
     }
 
+    /// <summary>C: predictions must be in 0 … C−1, ground truth too unless it is <see cref="IgnoreLabel"/>.</summary>
     public int NumClasses { get; }
+    /// <summary>The ground-truth value left out of every metric.</summary>
     public int IgnoreLabel { get; }
+    /// <summary>Whether Boundary IoU is accumulated.</summary>
     public bool ComputeBoundaryIou { get; }
+    /// <summary>Boundary width as a fraction of the image diagonal (boundary-iou-api's default 0.02).</summary>
     public double BoundaryDilationRatio { get; }
+    /// <summary>One name per class, used in reports and result keys.</summary>
     public IReadOnlyList<string> ClassNames => _classNames;
 
     /// <summary>Images added since construction or the last <see cref="Reset"/>.</summary>
     public int ImageCount { get; private set; }
 
+    /// <summary>Clears the accumulated counts, to evaluate another set of images with the same settings.</summary>
     public void Reset()
     {
         Array.Clear(_confusion);
@@ -64,7 +73,10 @@ public sealed class SemanticSegmentationEvaluator
     }
 
     /// <summary>Adds one image's predicted and ground-truth label maps (same size).</summary>
+    /// <param name="prediction">Predicted class per pixel, each in 0 … C−1.</param>
+    /// <param name="groundTruth">True class per pixel, each in 0 … C−1 or <see cref="IgnoreLabel"/>.</param>
     /// <param name="imageName">Names the image in error messages.</param>
+    /// <exception cref="ArgumentException">The sizes differ, or a label is out of range; the message names the image and pixel.</exception>
     public void Add(SemanticLabelMap prediction, SemanticLabelMap groundTruth, string? imageName = null)
     {
         ArgumentNullException.ThrowIfNull(prediction);

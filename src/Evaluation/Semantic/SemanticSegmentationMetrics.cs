@@ -16,12 +16,15 @@ public sealed record SemanticSegmentationMetrics
     public required double MeanAccuracy { get; init; }
     /// <summary>Correct pixels / labelled (non-ignored) gt pixels.</summary>
     public required double PixelAccuracy { get; init; }
+    /// <summary>IoU per class, TP / (TP + FP + FN); NaN for a class without ground-truth pixels.</summary>
     public required IReadOnlyList<double> ClassIou { get; init; }
+    /// <summary>Accuracy per class, TP / gt pixels of the class; NaN for a class without ground-truth pixels.</summary>
     public required IReadOnlyList<double> ClassAccuracy { get; init; }
     /// <summary>Per-class Boundary IoU (boundary-iou-api definition); null when not computed.</summary>
     public IReadOnlyList<double>? ClassBoundaryIou { get; init; }
     /// <summary>Mean of the defined <see cref="ClassBoundaryIou"/> entries; null when not computed.</summary>
     public double? MeanBoundaryIou { get; init; }
+    /// <summary>Name per class, in the order of the per-class lists.</summary>
     public required IReadOnlyList<string> ClassNames { get; init; }
 
     /// <summary>detectron2-style result keys and values in percent (mIoU, fwIoU, IoU-name, BoundaryIoU-name,

@@ -26,16 +26,22 @@ public sealed record TrainingOptions
     /// the classes and keypoints come from the training set.</summary>
     public required ModelOptions Model { get; init; }
 
+    /// <summary>Learning rate, momentum, weight decay, gradient accumulation and clipping (SGD).</summary>
     public OptimizerOptions Optimizer { get; init; } = new();
 
+    /// <summary>Run length (exactly one of iterations, epochs or a time budget; none is set by default, so one must be given), warmup and decay.</summary>
     public ScheduleOptions Schedule { get; init; } = new();
 
+    /// <summary>Batch size, augmentation and data loading.</summary>
     public DataOptions Data { get; init; } = new();
 
+    /// <summary>Checkpoint folder, period, retention and resuming; by default nothing is written to disk.</summary>
     public CheckpointOptions Checkpoints { get; init; } = new();
 
+    /// <summary>Validation period, validation loss and the metric that picks the best model.</summary>
     public EvaluationOptions Evaluation { get; init; } = new();
 
+    /// <summary>Threads, device, progress reporting and logging; these never change what is trained.</summary>
     public RuntimeOptions Runtime { get; init; } = new();
 
     /// <summary>Seeds the weights' initialisation, libtorch's generator (sampling inside the model) and
@@ -78,8 +84,10 @@ public sealed record OptimizerOptions
     /// <summary>Base learning rate; null applies the linear scaling rule (<see cref="TrainingOptions.EffectiveLearningRate"/>).</summary>
     public double? LearningRate { get; init; }
 
+    /// <summary>SGD momentum, as in <c>torch.optim.SGD</c> (no dampening, no Nesterov); default 0.9.</summary>
     public double Momentum { get; init; } = 0.9;
 
+    /// <summary>L2 weight decay added to the gradient of every trained parameter, as in <c>torch.optim.SGD</c>; default 1e-4.</summary>
     public double WeightDecay { get; init; } = 1e-4;
 
     /// <summary>Forward/backward passes whose gradients are summed (each loss ÷ this) before one optimizer step.</summary>
@@ -135,14 +143,18 @@ public sealed record ScheduleOptions
     /// <summary>Iterations of warmup from <see cref="WarmupFactor"/> × the base rate.</summary>
     public int WarmupIterations { get; init; } = 1000;
 
+    /// <summary>The rate at iteration 0 as a fraction of the base rate, rising linearly to 1 over
+    /// <see cref="WarmupIterations"/> (detectron2's linear warmup); in (0, 1], default 0.001.</summary>
     public double WarmupFactor { get; init; } = 0.001;
 
+    /// <summary>How the rate decays after warmup; default <see cref="LrSchedule.MultiStep"/>.</summary>
     public LrSchedule Decay { get; init; } = LrSchedule.MultiStep;
 
     /// <summary>Iterations at which <see cref="LrSchedule.MultiStep"/> multiplies the rate by <see cref="Gamma"/>;
     /// null: at 2/3 and 8/9 of the run (60k and 80k of the 90k-iteration 1x schedule; of the budget with <see cref="TimeBudget"/>).</summary>
     public IReadOnlyList<long>? Steps { get; init; }
 
+    /// <summary>The factor <see cref="LrSchedule.MultiStep"/> multiplies the rate by at each of <see cref="Steps"/>; default 0.1.</summary>
     public double Gamma { get; init; } = 0.1;
 
     /// <summary>
@@ -217,6 +229,8 @@ public sealed record CheckpointOptions
     /// <summary>A checkpoint file to resume from. Null: the newest checkpoint in <see cref="Directory"/> when there is one and <see cref="AutoResume"/> is on.</summary>
     public string? ResumeFrom { get; init; }
 
+    /// <summary>When <see cref="ResumeFrom"/> is null, continue from the newest checkpoint in <see cref="Directory"/>
+    /// if there is one (default true); false starts afresh unless <see cref="ResumeFrom"/> is given.</summary>
     public bool AutoResume { get; init; } = true;
 
     internal void Validate()
@@ -240,7 +254,7 @@ public sealed record EvaluationOptions
     public bool ValidationLoss { get; init; } = true;
 
     /// <summary>The metric that picks best.mlseg ("segm/AP", "keypoints/AP", "sem_seg/mIoU", ...); null: the
-    /// model's primary metric (segm/AP for masks, else keypoints/AP, else bbox/AP, else panoptic/PQ, else sem_seg/mIoU).</summary>
+    /// model's primary metric (segm/AP for masks, else keypoints/AP, else bbox/AP, else panoptic_seg/PQ, else sem_seg/mIoU; see <see cref="MLNetSeg.Evaluation.SegmentationEvaluation.PrimaryMetric"/>).</summary>
     public string? BestMetric { get; init; }
 
     /// <summary>Per-keypoint OKS sigmas for the keypoint evaluation; null: COCO's 17 (a model with another

@@ -95,6 +95,7 @@ public sealed class SegmentationMetrics
         return text.ToString();
     }
 
+    /// <summary>The <see cref="ToTable"/> text.</summary>
     public override string ToString() => ToTable();
 
     private static string Table(IReadOnlyList<string> header, IReadOnlyList<string[]> rows)
@@ -190,5 +191,6 @@ public sealed class CocoMetrics
 
     private double? Get(string name) => Stats.TryGetValue(name, out var v) ? v : null;
 
+    /// <summary>pycocotools' summary table (<see cref="CocoEvalResult.SummaryText"/>).</summary>
     public override string ToString() => Result.SummaryText;
 }
