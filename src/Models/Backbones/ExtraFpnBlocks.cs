@@ -31,7 +31,7 @@ public sealed class LastLevelP6P7 : ExtraFpnBlock
 {
     /// <summary>Creates the P6 and P7 convolutions (registered as "p6" and "p7", torchvision's names).</summary>
     /// <param name="inChannels">Channels of P6's input: the FPN's output channels to build P6 from P5 (torchvision's
-    /// RetinaNet v2), or C5's channels (2048 for ResNet-50) to build it from the backbone.</param>
+    /// RetinaNet and FCOS: 256), or C5's channels to build it from the backbone (RetinaNet v2: 2048).</param>
     /// <param name="outChannels">Channels of P6 and P7 (the FPN's output channels).</param>
     public LastLevelP6P7(long inChannels, long outChannels)
     {
