@@ -12,6 +12,10 @@ namespace MLNetSeg.Models.Backbones;
 /// </summary>
 public sealed class BackboneWithFpn : Module<Tensor, IReadOnlyList<(string Name, Tensor Feature)>>
 {
+    /// <summary>Joins a feature extractor and an FPN; takes ownership of both (they become registered children).</summary>
+    /// <param name="body">The ResNet stages whose outputs feed the FPN.</param>
+    /// <param name="fpn">The pyramid; its <see cref="FeaturePyramidNetwork.InChannels"/> must equal the body's <see cref="IntermediateLayerGetter.OutChannels"/>.</param>
+    /// <exception cref="ArgumentException">The body's output channels differ from the FPN's input channels.</exception>
     public BackboneWithFpn(IntermediateLayerGetter body, FeaturePyramidNetwork fpn)
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -23,7 +27,10 @@ public sealed class BackboneWithFpn : Module<Tensor, IReadOnlyList<(string Name,
         Fpn = RegisterModule("fpn", fpn);
     }
 
+    /// <summary>The feature extractor, registered as "body" (torchvision's <c>backbone.body</c>).</summary>
     public IntermediateLayerGetter Body { get; }
+
+    /// <summary>The feature pyramid, registered as "fpn" (torchvision's <c>backbone.fpn</c>).</summary>
     public FeaturePyramidNetwork Fpn { get; }
 
     /// <summary>Channels of every pyramid level (256 for the torchvision recipes).</summary>

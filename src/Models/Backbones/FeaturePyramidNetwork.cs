@@ -16,6 +16,13 @@ public sealed class FeaturePyramidNetwork
 {
     private readonly ModuleList<Sequential> innerBlocks, layerBlocks;
 
+    /// <summary>Creates the lateral and output convolutions (torchvision's <c>FeaturePyramidNetwork(in_channels_list, out_channels, extra_blocks, norm_layer)</c>).</summary>
+    /// <param name="inChannelsList">Channels of each input level, finest first (256, 512, 1024, 2048 for ResNet-50 layer1..4).</param>
+    /// <param name="outChannels">Channels of every output level (256 in torchvision's detectors).</param>
+    /// <param name="extraBlocks">Levels appended after the outputs, e.g. <see cref="LastLevelMaxPool"/>; none when null.
+    /// The FPN takes ownership (it becomes the registered child "extra_blocks").</param>
+    /// <param name="norm">Normalisation after each conv (the v2 recipe's BatchNorm2d); null for none, with conv biases (v1).</param>
+    /// <exception cref="ArgumentException">The channel list is empty or holds a non-positive value.</exception>
     public FeaturePyramidNetwork(IReadOnlyList<long> inChannelsList, long outChannels, ExtraFpnBlock? extraBlocks = null,
         NormLayer? norm = null)
     {
@@ -43,14 +50,24 @@ public sealed class FeaturePyramidNetwork
         if (extraBlocks is not null) ExtraBlocks = RegisterModule("extra_blocks", extraBlocks);
     }
 
+    /// <summary>Channels of each input level, finest first.</summary>
     public IReadOnlyList<long> InChannels { get; }
+
+    /// <summary>Channels of every output level, the extra ones included.</summary>
     public long OutChannels { get; }
+
+    /// <summary>The block that appends coarser levels ("extra_blocks"), or null.</summary>
     public ExtraFpnBlock? ExtraBlocks { get; }
+
+    /// <summary>The lateral 1×1 convolutions ("inner_blocks.i"), one per input level, finest first.</summary>
     public IReadOnlyList<Sequential> InnerBlocks => innerBlocks;
+
+    /// <summary>The 3×3 output convolutions ("layer_blocks.i"), one per input level, finest first.</summary>
     public IReadOnlyList<Sequential> LayerBlocks => layerBlocks;
 
     /// <summary>Maps the input levels (finest first, channels as <see cref="InChannels"/>) to
     /// <see cref="OutChannels"/>-channel maps of the same sizes and names, then the extra levels.</summary>
+    /// <exception cref="ArgumentException">The number of levels or a level's channels differ from <see cref="InChannels"/>.</exception>
     public override IReadOnlyList<(string Name, Tensor Feature)> Forward(IReadOnlyList<(string Name, Tensor Feature)> input)
     {
         if (input.Count != innerBlocks.Count)

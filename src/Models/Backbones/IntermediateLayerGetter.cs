@@ -18,9 +18,11 @@ public sealed class IntermediateLayerGetter : Module<Tensor, IReadOnlyList<(stri
     private readonly ResNet model;
     private readonly string?[] outputNames;  // per stage 1..K: the returned name, or null
 
+    /// <summary>Keeps the stem and stages 1..K of <paramref name="model"/>, K being the deepest requested stage, and disposes the rest.</summary>
     /// <param name="model">The ResNet whose stages to expose.</param>
     /// <param name="returnLayers">Stage names ("layer1".."layer4") and the names their outputs
     /// get, e.g. ("layer1", "0"), ("layer2", "1"). Each stage at most once.</param>
+    /// <exception cref="ArgumentException"><paramref name="returnLayers"/> is empty, names something other than layer1..layer4, or lists a stage twice.</exception>
     public IntermediateLayerGetter(ResNet model, IReadOnlyList<(string Layer, string Name)> returnLayers)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -55,6 +57,8 @@ public sealed class IntermediateLayerGetter : Module<Tensor, IReadOnlyList<(stri
     public IReadOnlyList<long> OutChannels =>
         Enumerable.Range(1, outputNames.Length - 1).Where(s => outputNames[s] is not null).Select(s => model.Spec.StageChannels(s)).ToList();
 
+    /// <summary>Runs the stem and the kept stages on an (N, 3, H, W) batch and returns the requested stages' outputs
+    /// (stride 4, 8, 16, 32 for layer1..layer4) under their new names, shallowest first.</summary>
     public override IReadOnlyList<(string Name, Tensor Feature)> Forward(Tensor images)
     {
         var features = new List<(string, Tensor)>();
@@ -70,7 +74,7 @@ public sealed class IntermediateLayerGetter : Module<Tensor, IReadOnlyList<(stri
         return features;
     }
 
-    /// <inheritdoc cref="ResNet.FuseFrozenBatchNorm"/>
+    /// <inheritdoc cref="ResNet.FuseFrozenBatchNorm()"/>
     public int FuseFrozenBatchNorm() => model.FuseFrozenBatchNorm(throughStage: outputNames.Length - 1);
 
     /// <inheritdoc cref="ResNet.UnfuseFrozenBatchNorm"/>

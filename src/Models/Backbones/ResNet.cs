@@ -20,6 +20,12 @@ public sealed class ResNet : Module<Tensor, Tensor>
     private readonly Sequential[] stages;
     private readonly AdaptiveAvgPool avgPool;
 
+    /// <summary>Builds a ResNet of the given shape (torchvision's <c>ResNet(block, layers, num_classes, groups, width_per_group, norm_layer)</c>).</summary>
+    /// <param name="spec">Block kind, blocks per stage, groups and widths.</param>
+    /// <param name="norm">Normalisation layer; null gives BatchNorm2d, torchvision's default (detection backbones pass FrozenBatchNorm2d).</param>
+    /// <param name="numClasses">Outputs of the final fully connected layer (1000 for ImageNet).</param>
+    /// <exception cref="ArgumentException">The spec does not have four positive block counts, a BasicBlock ResNet is grouped or
+    /// widened, or a width or group count is not positive.</exception>
     public ResNet(ResNetSpec spec, NormLayer? norm = null, long numClasses = 1000)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -51,12 +57,25 @@ public sealed class ResNet : Module<Tensor, Tensor>
             if (m is Conv2d conv) Init.KaimingNormal_(conv.Weight, mode: FanMode.FanOut, nonlinearity: Nonlinearity.Relu);
     }
 
+    /// <summary>Builds one of torchvision's ResNet variants, e.g. <see cref="ResNetDepth.ResNet50"/> for <c>torchvision.models.resnet50()</c>.</summary>
+    /// <param name="depth">The variant.</param>
+    /// <param name="norm">Normalisation layer; null gives BatchNorm2d, torchvision's default.</param>
+    /// <param name="numClasses">Outputs of the final fully connected layer (1000 for ImageNet).</param>
     public ResNet(ResNetDepth depth, NormLayer? norm = null, long numClasses = 1000) : this(ResNetSpec.For(depth), norm, numClasses) { }
 
+    /// <summary>The shape this network was built with.</summary>
     public ResNetSpec Spec { get; }
+
+    /// <summary>The stem's 7×7, stride-2 convolution from 3 input channels ("conv1", no bias).</summary>
     public Conv2d Conv1 { get; }
+
+    /// <summary>The stem's normalisation layer ("bn1").</summary>
     public Module<Tensor, Tensor> Bn1 { get; }
+
+    /// <summary>The stem's 3×3, stride-2 max pooling ("maxpool").</summary>
     public MaxPool2d MaxPool { get; }
+
+    /// <summary>The classifier ("fc"): pooled final features → numClasses logits. An <see cref="IntermediateLayerGetter"/> disposes it.</summary>
     public Linear Fc { get; }
 
     /// <summary>layer1..layer4 as <c>Stage(1)</c>..<c>Stage(4)</c>: sequences of residual blocks.</summary>

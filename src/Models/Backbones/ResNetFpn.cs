@@ -20,14 +20,18 @@ public static class ResNetFpn
     /// (torchvision's plain resnet50) and in the FPN (its convs without bias).</item>
     /// </list>
     /// </summary>
+    /// <param name="depth">The ResNet variant.</param>
     /// <param name="trainableLayers">0..5: how many of layer4, layer3, layer2, layer1, conv1 (and
     /// bn1 at 5) keep requires_grad; the others are frozen. torchvision's default is 3.</param>
+    /// <param name="fpnVersion">1 or 2, the recipe described above.</param>
     /// <param name="returnedLayers">ResNet stages (1..4, increasing) fed to the FPN; default all four.</param>
     /// <param name="extraBlocks">Levels after the FPN; default <see cref="LastLevelMaxPool"/> ("pool").</param>
     /// <param name="frozenBatchNormEps">FrozenBatchNorm2d eps of version 1: torchvision's 1e-5, or 0 for
     /// its legacy COCO_V1 Mask R-CNN weights.</param>
     /// <param name="baseWidth">The ResNet's stem/layer1 channels (<see cref="ResNetSpec.BaseWidth"/>; torchvision's 64).</param>
     /// <param name="fpnChannels">FPN output channels (torchvision's <see cref="OutChannels"/>).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fpnVersion"/> is not 1 or 2, or <paramref name="trainableLayers"/> is outside 0..5.</exception>
+    /// <exception cref="ArgumentException"><paramref name="returnedLayers"/> is empty, outside 1..4 or not increasing.</exception>
     public static BackboneWithFpn Create(ResNetDepth depth, int trainableLayers = 3, int fpnVersion = 1,
         IReadOnlyList<int>? returnedLayers = null, ExtraFpnBlock? extraBlocks = null, double frozenBatchNormEps = 1e-5,
         int baseWidth = 64, long fpnChannels = OutChannels)
@@ -44,10 +48,29 @@ public static class ResNetFpn
         return FromResNet(new ResNet(spec, bodyNorm), trainableLayers, returnedLayers, extraBlocks, fpnNorm, fpnChannels);
     }
 
+    /// <summary>ResNet-18 + FPN: <see cref="Create"/> with the other arguments at their defaults.</summary>
+    /// <param name="trainableLayers">How many of the last stages keep requires_grad (0..5).</param>
+    /// <param name="fpnVersion">1 (FrozenBatchNorm2d, torchvision's resnet_fpn_backbone) or 2 (BatchNorm2d, the v2 recipe).</param>
     public static BackboneWithFpn ResNet18(int trainableLayers = 3, int fpnVersion = 1) => Create(ResNetDepth.ResNet18, trainableLayers, fpnVersion);
+
+    /// <summary>ResNet-34 + FPN: <see cref="Create"/> with the other arguments at their defaults.</summary>
+    /// <param name="trainableLayers">How many of the last stages keep requires_grad (0..5).</param>
+    /// <param name="fpnVersion">1 (FrozenBatchNorm2d, torchvision's resnet_fpn_backbone) or 2 (BatchNorm2d, the v2 recipe).</param>
     public static BackboneWithFpn ResNet34(int trainableLayers = 3, int fpnVersion = 1) => Create(ResNetDepth.ResNet34, trainableLayers, fpnVersion);
+
+    /// <summary>ResNet-50 (the backbone of maskrcnn_resnet50_fpn) + FPN: <see cref="Create"/> with the other arguments at their defaults.</summary>
+    /// <param name="trainableLayers">How many of the last stages keep requires_grad (0..5).</param>
+    /// <param name="fpnVersion">1 (FrozenBatchNorm2d, torchvision's resnet_fpn_backbone) or 2 (BatchNorm2d, the v2 recipe).</param>
     public static BackboneWithFpn ResNet50(int trainableLayers = 3, int fpnVersion = 1) => Create(ResNetDepth.ResNet50, trainableLayers, fpnVersion);
+
+    /// <summary>ResNet-101 + FPN: <see cref="Create"/> with the other arguments at their defaults.</summary>
+    /// <param name="trainableLayers">How many of the last stages keep requires_grad (0..5).</param>
+    /// <param name="fpnVersion">1 (FrozenBatchNorm2d, torchvision's resnet_fpn_backbone) or 2 (BatchNorm2d, the v2 recipe).</param>
     public static BackboneWithFpn ResNet101(int trainableLayers = 3, int fpnVersion = 1) => Create(ResNetDepth.ResNet101, trainableLayers, fpnVersion);
+
+    /// <summary>ResNeXt-101 32×8d + FPN: <see cref="Create"/> with the other arguments at their defaults.</summary>
+    /// <param name="trainableLayers">How many of the last stages keep requires_grad (0..5).</param>
+    /// <param name="fpnVersion">1 (FrozenBatchNorm2d, torchvision's resnet_fpn_backbone) or 2 (BatchNorm2d, the v2 recipe).</param>
     public static BackboneWithFpn ResNeXt101_32x8d(int trainableLayers = 3, int fpnVersion = 1) =>
         Create(ResNetDepth.ResNeXt101_32x8d, trainableLayers, fpnVersion);
 

@@ -3,14 +3,31 @@ namespace MLNetSeg.Models.Backbones;
 /// <summary>The ResNet/ResNeXt variants of torchvision.models.</summary>
 public enum ResNetDepth
 {
+    /// <summary>resnet18: BasicBlock, [2, 2, 2, 2] blocks, 512 output channels.</summary>
     ResNet18,
+
+    /// <summary>resnet34: BasicBlock, [3, 4, 6, 3] blocks, 512 output channels.</summary>
     ResNet34,
+
+    /// <summary>resnet50: Bottleneck, [3, 4, 6, 3] blocks, 2048 output channels (the Mask R-CNN backbone).</summary>
     ResNet50,
+
+    /// <summary>resnet101: Bottleneck, [3, 4, 23, 3] blocks.</summary>
     ResNet101,
+
+    /// <summary>resnet152: Bottleneck, [3, 8, 36, 3] blocks.</summary>
     ResNet152,
+
+    /// <summary>resnext50_32x4d: ResNet-50's blocks with 32 groups of width 4 in the 3×3 convolutions.</summary>
     ResNeXt50_32x4d,
+
+    /// <summary>resnext101_32x8d: ResNet-101's blocks with 32 groups of width 8.</summary>
     ResNeXt101_32x8d,
+
+    /// <summary>wide_resnet50_2: ResNet-50 with bottlenecks twice as wide (width per group 128).</summary>
     WideResNet50_2,
+
+    /// <summary>wide_resnet101_2: ResNet-101 with bottlenecks twice as wide.</summary>
     WideResNet101_2,
 }
 
@@ -29,6 +46,10 @@ public enum ResidualBlockKind
 /// convolution of ResNeXt (<see cref="Groups"/> × <see cref="WidthPerGroup"/>; a wide ResNet
 /// is 1 × 128). Bottleneck width = floor(planes · WidthPerGroup / 64) · Groups, as in torchvision.
 /// </summary>
+/// <param name="Block">The residual block every stage stacks.</param>
+/// <param name="Layers">Blocks in layer1..layer4 (four positive counts), e.g. [3, 4, 6, 3] for ResNet-50.</param>
+/// <param name="Groups">Groups of the bottleneck's 3×3 convolution (torchvision's <c>groups</c>; 32 for ResNeXt).</param>
+/// <param name="WidthPerGroup">Channels per group at planes 64 (torchvision's <c>width_per_group</c>; 4 or 8 for ResNeXt, 128 for wide ResNets).</param>
 public sealed record ResNetSpec(ResidualBlockKind Block, IReadOnlyList<int> Layers, int Groups = 1, int WidthPerGroup = 64)
 {
     /// <summary>Channels of the stem and planes of layer1, doubling per stage: torchvision's 64. Other
@@ -43,6 +64,8 @@ public sealed record ResNetSpec(ResidualBlockKind Block, IReadOnlyList<int> Laye
         stage is >= 1 and <= 4 ? ((long)BaseWidth << (stage - 1)) * Expansion
             : throw new ArgumentOutOfRangeException(nameof(stage), stage, "ResNet stages are layer1..layer4");
 
+    /// <summary>The shape torchvision.models gives <paramref name="depth"/>, with <see cref="BaseWidth"/> 64.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="depth"/> is not a defined variant.</exception>
     public static ResNetSpec For(ResNetDepth depth) => depth switch
     {
         ResNetDepth.ResNet18 => new(ResidualBlockKind.Basic, new[] { 2, 2, 2, 2 }),
@@ -57,7 +80,8 @@ public sealed record ResNetSpec(ResidualBlockKind Block, IReadOnlyList<int> Laye
         _ => throw new ArgumentOutOfRangeException(nameof(depth), depth, "unknown ResNet depth"),
     };
 
-    /// <summary>The variant named as in torchvision.models ("resnet50", "resnext101_32x8d", "wide_resnet50_2").</summary>
+    /// <summary>The variant named as in torchvision.models ("resnet50", "resnext101_32x8d", "wide_resnet50_2"); case-insensitive.</summary>
+    /// <exception cref="ArgumentException">The name is not one of the nine variants.</exception>
     public static ResNetDepth ParseDepth(string torchvisionName) => torchvisionName.ToLowerInvariant() switch
     {
         "resnet18" => ResNetDepth.ResNet18,

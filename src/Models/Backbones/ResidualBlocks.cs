@@ -42,9 +42,19 @@ public abstract class ResidualBlock : Module<Tensor, Tensor>
         return Intermediate.Relu_(branch);
     }
 
+    /// <summary>torchvision's conv3x3: a 3×3 convolution without bias, padding = dilation (so stride 1 keeps the size).</summary>
+    /// <param name="inPlanes">Input channels.</param>
+    /// <param name="outPlanes">Output channels.</param>
+    /// <param name="stride">Stride (2 halves the resolution).</param>
+    /// <param name="groups">Convolution groups (ResNeXt).</param>
+    /// <param name="dilation">Dilation, also used as padding.</param>
     protected static Conv2d Conv3x3(long inPlanes, long outPlanes, long stride = 1, long groups = 1, long dilation = 1) =>
         new(inPlanes, outPlanes, 3, stride: stride, padding: dilation, dilation: dilation, groups: groups, bias: false);
 
+    /// <summary>torchvision's conv1x1: a 1×1 convolution without bias.</summary>
+    /// <param name="inPlanes">Input channels.</param>
+    /// <param name="outPlanes">Output channels.</param>
+    /// <param name="stride">Stride (2 in a downsampling projection).</param>
     protected static Conv2d Conv1x1(long inPlanes, long outPlanes, long stride = 1) =>
         new(inPlanes, outPlanes, 1, stride: stride, bias: false);
 }
@@ -55,9 +65,17 @@ public abstract class ResidualBlock : Module<Tensor, Tensor>
 /// </summary>
 public sealed class BasicBlock : ResidualBlock
 {
+    /// <summary>Output channels relative to <c>planes</c>: a BasicBlock outputs <c>planes</c> channels.</summary>
     public const int Expansion = 1;
     private readonly FusedConvNorm first, second;
 
+    /// <summary>Creates the block (torchvision's <c>BasicBlock(inplanes, planes, stride, downsample, norm_layer=norm)</c>).</summary>
+    /// <param name="inPlanes">Input channels.</param>
+    /// <param name="planes">Channels of both convolutions and of the output.</param>
+    /// <param name="norm">Normalisation after each convolution.</param>
+    /// <param name="stride">Stride of the first convolution (2 at the start of layer2..layer4).</param>
+    /// <param name="downsample">Projection of the shortcut when the stride or width changes (conv1x1 + norm); null for the identity.
+    /// The block takes ownership.</param>
     public BasicBlock(long inPlanes, long planes, NormLayer norm, long stride = 1, Sequential? downsample = null)
     {
         Conv1 = RegisterModule("conv1", Conv3x3(inPlanes, planes, stride));
@@ -70,13 +88,21 @@ public sealed class BasicBlock : ResidualBlock
         second = new FusedConvNorm(Conv2, Bn2);
     }
 
+    /// <summary>The first 3×3 convolution ("conv1"), carrying the block's stride.</summary>
     public Conv2d Conv1 { get; }
+
+    /// <summary>The norm after <see cref="Conv1"/> ("bn1").</summary>
     public Module<Tensor, Tensor> Bn1 { get; }
+
+    /// <summary>The second 3×3 convolution ("conv2").</summary>
     public Conv2d Conv2 { get; }
+
+    /// <summary>The norm after <see cref="Conv2"/> ("bn2").</summary>
     public Module<Tensor, Tensor> Bn2 { get; }
 
     private protected override IEnumerable<FusedConvNorm> BranchPairs => new[] { first, second };
 
+    /// <summary>ReLU(branch(x) + shortcut(x)) of an (N, inPlanes, H, W) input: (N, planes, H/stride, W/stride).</summary>
     public override Tensor Forward(Tensor input)
     {
         var branch = Intermediate.Then(Intermediate.Relu_(first.Forward(input)), second.Forward);
@@ -92,9 +118,20 @@ public sealed class BasicBlock : ResidualBlock
 /// </summary>
 public sealed class Bottleneck : ResidualBlock
 {
+    /// <summary>Output channels relative to <c>planes</c>: a Bottleneck outputs 4·<c>planes</c> channels.</summary>
     public const int Expansion = 4;
     private readonly FusedConvNorm first, second, third;
 
+    /// <summary>Creates the block (torchvision's <c>Bottleneck(inplanes, planes, stride, downsample, groups, base_width, dilation, norm_layer)</c>).</summary>
+    /// <param name="inPlanes">Input channels.</param>
+    /// <param name="planes">Base channels; the output has <see cref="Expansion"/>·planes.</param>
+    /// <param name="norm">Normalisation after each convolution.</param>
+    /// <param name="stride">Stride of the 3×3 convolution (2 at the start of layer2..layer4).</param>
+    /// <param name="downsample">Projection of the shortcut when the stride or width changes (conv1x1 + norm); null for the identity.
+    /// The block takes ownership.</param>
+    /// <param name="groups">Groups of the 3×3 convolution (32 for ResNeXt).</param>
+    /// <param name="widthPerGroup">torchvision's <c>base_width</c>: the inner width is floor(planes·widthPerGroup/64)·groups.</param>
+    /// <param name="dilation">Dilation (and padding) of the 3×3 convolution.</param>
     public Bottleneck(long inPlanes, long planes, NormLayer norm, long stride = 1, Sequential? downsample = null,
         long groups = 1, long widthPerGroup = 64, long dilation = 1)
     {
@@ -112,15 +149,27 @@ public sealed class Bottleneck : ResidualBlock
         third = new FusedConvNorm(Conv3, Bn3);
     }
 
+    /// <summary>The 1×1 reduction to the inner width ("conv1").</summary>
     public Conv2d Conv1 { get; }
+
+    /// <summary>The norm after <see cref="Conv1"/> ("bn1").</summary>
     public Module<Tensor, Tensor> Bn1 { get; }
+
+    /// <summary>The 3×3 (strided, grouped) convolution ("conv2").</summary>
     public Conv2d Conv2 { get; }
+
+    /// <summary>The norm after <see cref="Conv2"/> ("bn2").</summary>
     public Module<Tensor, Tensor> Bn2 { get; }
+
+    /// <summary>The 1×1 expansion to <see cref="Expansion"/>·planes channels ("conv3").</summary>
     public Conv2d Conv3 { get; }
+
+    /// <summary>The norm after <see cref="Conv3"/> ("bn3").</summary>
     public Module<Tensor, Tensor> Bn3 { get; }
 
     private protected override IEnumerable<FusedConvNorm> BranchPairs => new[] { first, second, third };
 
+    /// <summary>ReLU(branch(x) + shortcut(x)) of an (N, inPlanes, H, W) input: (N, 4·planes, H/stride, W/stride).</summary>
     public override Tensor Forward(Tensor input)
     {
         var h = Intermediate.Relu_(first.Forward(input));

@@ -49,5 +49,6 @@ public abstract class ModelFamily
             $"{DisplayName} takes {typeof(TOptions).Name}, not {options.GetType().Name} (the options of family '{options.Family}')", nameof(options));
     }
 
+    /// <summary>The display name and the file name, e.g. "Mask R-CNN (maskrcnn)".</summary>
     public override string ToString() => $"{DisplayName} ({Name})";
 }

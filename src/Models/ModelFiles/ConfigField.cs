@@ -11,6 +11,7 @@ public readonly struct ConfigField
 {
     private readonly JsonElement _element;
 
+    /// <summary>Wraps a JSON value found at <paramref name="location"/> of <paramref name="path"/>'s config.</summary>
     /// <param name="element">The JSON value.</param>
     /// <param name="location">Its dotted location in the config ("" for the root).</param>
     /// <param name="path">The model file (for error messages).</param>
@@ -30,6 +31,7 @@ public readonly struct ConfigField
     /// <summary>The raw JSON value.</summary>
     public JsonElement Element => _element;
 
+    /// <summary>Whether the value is JSON null.</summary>
     public bool IsNull => _element.ValueKind == JsonValueKind.Null;
 
     /// <summary>Whether this object has a member <paramref name="name"/>.</summary>
@@ -55,6 +57,8 @@ public readonly struct ConfigField
         return _element.EnumerateObject().Select(p => (p.Name, new ConfigField(p.Value, location.Length == 0 ? p.Name : $"{location}.{p.Name}", path))).ToArray();
     }
 
+    /// <summary>The elements of this array, each read by <paramref name="read"/> (whose errors name the element, "field[i]").</summary>
+    /// <exception cref="ModelFileException">The value is not an array, or an element cannot be read.</exception>
     public T[] Array<T>(Func<ConfigField, T> read)
     {
         if (_element.ValueKind != JsonValueKind.Array) throw Invalid($"expected an array, got {Describe(_element)}");
@@ -68,20 +72,32 @@ public readonly struct ConfigField
         return result;
     }
 
+    /// <summary>The value as a string.</summary>
+    /// <exception cref="ModelFileException">The value is not a JSON string.</exception>
     public string String() =>
         _element.ValueKind == JsonValueKind.String ? _element.GetString()! : throw Invalid($"expected a string, got {Describe(_element)}");
 
+    /// <summary>The value as a 32-bit integer.</summary>
+    /// <exception cref="ModelFileException">The value is not a number that fits an <see cref="int"/> exactly (e.g. 1.5 or 3e9).</exception>
     public int Int() =>
         _element.ValueKind == JsonValueKind.Number && _element.TryGetInt32(out var v) ? v : throw Invalid($"expected a 32-bit integer, got {Describe(_element)}");
 
+    /// <summary>Null for JSON null, otherwise <see cref="Int"/>.</summary>
+    /// <exception cref="ModelFileException">The value is neither null nor a 32-bit integer.</exception>
     public int? NullableInt() => IsNull ? null : Int();
 
+    /// <summary>The value as a 64-bit integer.</summary>
+    /// <exception cref="ModelFileException">The value is not an integer that fits a <see cref="long"/>.</exception>
     public long Long() =>
         _element.ValueKind == JsonValueKind.Number && _element.TryGetInt64(out var v) ? v : throw Invalid($"expected an integer, got {Describe(_element)}");
 
+    /// <summary>The value as a double (any JSON number, integers included).</summary>
+    /// <exception cref="ModelFileException">The value is not a number.</exception>
     public double Double() =>
         _element.ValueKind == JsonValueKind.Number ? _element.GetDouble() : throw Invalid($"expected a number, got {Describe(_element)}");
 
+    /// <summary>The value as a boolean.</summary>
+    /// <exception cref="ModelFileException">The value is not true or false.</exception>
     public bool Bool() =>
         _element.ValueKind is JsonValueKind.True or JsonValueKind.False ? _element.GetBoolean() : throw Invalid($"expected true or false, got {Describe(_element)}");
 

@@ -7,6 +7,8 @@ namespace MLNetSeg.Models.Rcnn;
 /// One image's detections as tensors, torchvision's output dict: the fields a model has no head
 /// for are null. Coordinates refer to an image of <see cref="ImageHeight"/> × <see cref="ImageWidth"/>.
 /// </summary>
+/// <param name="ImageHeight">Height in pixels of the image the coordinates refer to.</param>
+/// <param name="ImageWidth">Width in pixels of the image the coordinates refer to.</param>
 /// <param name="Boxes">[N, 4] float (x1, y1, x2, y2), by decreasing score.</param>
 /// <param name="Labels">[N] int64 class indices (0 is background and never returned).</param>
 /// <param name="Scores">[N] float class probabilities.</param>
@@ -24,6 +26,7 @@ public sealed record DetectionTensors(
     Tensor? Keypoints = null,
     Tensor? KeypointScores = null) : IDisposable
 {
+    /// <summary>Number of detections, N.</summary>
     public int Count => (int)Boxes.Size(0);
 
     /// <summary>
@@ -31,6 +34,7 @@ public sealed record DetectionTensors(
     /// probability &gt; <paramref name="maskThreshold"/> (torchvision's convention) and run-length encoded.
     /// Masks must already be pasted at image size.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The masks are not [N, 1, ImageHeight, ImageWidth].</exception>
     public Instances ToInstances(double maskThreshold = 0.5)
     {
         using var scope = DisposeScope.Enter();
@@ -69,6 +73,7 @@ public sealed record DetectionTensors(
         return result;
     }
 
+    /// <summary>Disposes every tensor of the record (the null ones excepted).</summary>
     public void Dispose()
     {
         Boxes.Dispose();

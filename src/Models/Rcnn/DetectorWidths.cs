@@ -33,10 +33,12 @@ public sealed record DetectorWidths
     /// </summary>
     public static DetectorWidths Compact { get; } = new() { Backbone = 32, Fpn = 64, BoxHead = 256, MaskHead = 64, KeypointHead = 128 };
 
+    /// <summary>Whether every width equals torchvision's (so torchvision checkpoints fit).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsTorchvision => this == Torchvision;
 
     /// <summary>Throws naming the first width that is not positive.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A width is below 1.</exception>
     public void Validate()
     {
         foreach (var (name, value) in new[] { (nameof(Backbone), Backbone), (nameof(Fpn), Fpn), (nameof(BoxHead), BoxHead),
@@ -44,6 +46,7 @@ public sealed record DetectorWidths
             if (value < 1) throw new ArgumentOutOfRangeException(name, value, $"DetectorWidths.{name} must be at least 1");
     }
 
+    /// <summary>The five widths, e.g. "backbone 64, fpn 256, box head 1024, mask head 256, keypoint head 512".</summary>
     public override string ToString() =>
         $"backbone {Backbone}, fpn {Fpn}, box head {BoxHead}, mask head {MaskHead}, keypoint head {KeypointHead}";
 }

@@ -40,10 +40,20 @@ public abstract partial class GeneralizedRcnn : Module
         Eval();
     }
 
+    /// <summary>The settings the model was built with; model files record them.</summary>
     public RcnnOptions Options { get; }
+
+    /// <summary>ResNet + FPN ("backbone").</summary>
     public BackboneWithFpn Backbone { get; }
+
+    /// <summary>The region proposal network ("rpn").</summary>
     public RegionProposalNetwork Rpn { get; }
+
+    /// <summary>The box branch and the mask or keypoint branch ("roi_heads").</summary>
     public RoiHeads RoiHeads { get; }
+
+    /// <summary>Normalisation, resizing and batching of the input, and the mapping of detections back onto the images
+    /// (not a module: it holds no parameters).</summary>
     public GeneralizedRcnnTransform Transform { get; }
 
     /// <summary>Classes including background.</summary>
@@ -58,6 +68,9 @@ public abstract partial class GeneralizedRcnn : Module
     /// result per image in original-image pixels, masks pasted at image size (probabilities).
     /// The tensors belong to the caller's dispose scope.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The model is in training mode.</exception>
+    /// <exception cref="ArgumentException">An image is not a [C, H, W] floating-point tensor with as many channels as the
+    /// normalisation has means.</exception>
     public IReadOnlyList<DetectionTensors> Detect(IReadOnlyList<Tensor> images)
     {
         ArgumentNullException.ThrowIfNull(images);
@@ -119,8 +132,10 @@ public abstract partial class GeneralizedRcnn : Module
         return Predict(tensors);
     }
 
+    /// <summary>Predict on one 8-bit image (grey and RGBA are converted to RGB; pixels / 255).</summary>
     public Instances Predict(Image image) => Predict(new[] { image })[0];
 
+    /// <summary>Predict on one float image ([3, H, W], RGB in [0, 1]); see <see cref="Predict(IReadOnlyList{Tensor})"/>.</summary>
     public Instances Predict(Tensor image) => Predict(new[] { image })[0];
 
     /// <summary>torchvision's to_tensor: RGB [3, H, W] float32 = pixel / 255.</summary>
@@ -175,6 +190,9 @@ public abstract partial class GeneralizedRcnn : Module
     /// <summary>The RPN shared by the torchvision recipes: one anchor size per FPN level
     /// (<see cref="RcnnOptions.AnchorSizes"/>, torchvision's 32–512) at <see cref="RcnnOptions.AnchorAspectRatios"/>
     /// (0.5/1/2), and an RPN head with <paramref name="convDepth"/> 3×3 convs (1 for v1, 2 for v2).</summary>
+    /// <param name="channels">FPN output channels, the RPN head's input.</param>
+    /// <param name="convDepth">3×3 conv blocks in the RPN head: 1 (v1) or 2 (v2).</param>
+    /// <param name="options">Anchor sizes and ratios, top-n limits, thresholds and sampling.</param>
     public static RegionProposalNetwork CreateRpn(long channels, int convDepth, RcnnOptions options)
     {
         var anchors = new Vision.Geometry.AnchorGenerator(
@@ -187,6 +205,10 @@ public abstract partial class GeneralizedRcnn : Module
     /// FastRCNNConvFCHead 4×conv(256, BatchNorm) + FC (v2), both <paramref name="representationSize"/>-d
     /// (torchvision: 1024). The v2 convs are 256 wide in torchvision, whatever the FPN: here they are
     /// <paramref name="channels"/> wide (256 for every torchvision FPN), so that narrow models stay narrow.</summary>
+    /// <param name="channels">FPN output channels, the RoI features' channels.</param>
+    /// <param name="version">The torchvision recipe: 1 or 2.</param>
+    /// <param name="representationSize">Width of the fully connected layers (torchvision: 1024).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="version"/> is not 1 or 2.</exception>
     public static Module<Tensor, Tensor> CreateBoxHead(long channels, int version, long representationSize = 1024) => version switch
     {
         1 => new TwoMlpHead(channels * 7 * 7, representationSize),

@@ -15,6 +15,15 @@ namespace MLNetSeg.Models.Rcnn;
 /// </summary>
 public sealed partial class GeneralizedRcnnTransform
 {
+    /// <summary>Creates the transform (torchvision's <c>GeneralizedRCNNTransform(min_size, max_size, image_mean, image_std, size_divisible)</c>);
+    /// <see cref="GeneralizedRcnn.CreateTransform"/> makes it from <see cref="RcnnOptions"/>.</summary>
+    /// <param name="minSize">Target short side in pixels (torchvision: 800).</param>
+    /// <param name="maxSize">Cap on the long side in pixels (torchvision: 1333).</param>
+    /// <param name="imageMean">Per-channel mean subtracted from the [0, 1] pixels (torchvision: ImageNet's 0.485, 0.456, 0.406).</param>
+    /// <param name="imageStd">Per-channel standard deviation divided by (torchvision: 0.229, 0.224, 0.225).</param>
+    /// <param name="sizeDivisible">The padded batch's height and width are multiples of this (32, the coarsest FPN stride).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size or the divisor is not positive.</exception>
+    /// <exception cref="ArgumentException">The means and stds differ in number or are empty, or a std is 0.</exception>
     public GeneralizedRcnnTransform(int minSize, int maxSize, IReadOnlyList<double> imageMean, IReadOnlyList<double> imageStd,
         int sizeDivisible = 32)
     {
@@ -31,10 +40,19 @@ public sealed partial class GeneralizedRcnnTransform
         SizeDivisible = sizeDivisible;
     }
 
+    /// <summary>Target short side in pixels at test time, and in training unless <see cref="TrainMinSizes"/> lists other sizes.</summary>
     public int MinSize { get; }
+
+    /// <summary>Cap on the long side in pixels: the scale is min(MinSize / short side, MaxSize / long side).</summary>
     public int MaxSize { get; }
+
+    /// <summary>Per-channel mean subtracted from the [0, 1] pixels.</summary>
     public IReadOnlyList<double> ImageMean { get; }
+
+    /// <summary>Per-channel standard deviation the pixels are divided by after the mean is subtracted.</summary>
     public IReadOnlyList<double> ImageStd { get; }
+
+    /// <summary>The padded batch's height and width are rounded up to multiples of this.</summary>
     public int SizeDivisible { get; }
 
     /// <summary>Normalises, resizes and batches float images ([C, H, W], values in [0, 1]).</summary>

@@ -10,6 +10,7 @@ namespace MLNetSeg.Models.Rcnn;
 /// <param name="ImageSizes">(height, width) of each image after resizing, before padding.</param>
 public sealed record ImageList(Tensor Tensors, IReadOnlyList<(int Height, int Width)> ImageSizes)
 {
+    /// <summary>Number of images, N.</summary>
     public int Count => ImageSizes.Count;
 
     /// <summary>Height of the padded batch.</summary>

@@ -9,6 +9,9 @@ public sealed class KeypointRcnnHeads : Module<Tensor, Tensor>
 {
     private readonly List<Conv2d> convs = new();
 
+    /// <summary>Creates the convs (torchvision's <c>KeypointRCNNHeads(in_channels, layers)</c>), initialised kaiming_normal(fan_out) with zero biases.</summary>
+    /// <param name="inChannels">Channels of the 14×14 RoI features (the FPN's, 256 in torchvision).</param>
+    /// <param name="layers">Output channels of each 3×3 conv (torchvision: eight of 512).</param>
     public KeypointRcnnHeads(long inChannels, IReadOnlyList<long> layers)
     {
         long next = inChannels;
@@ -22,8 +25,10 @@ public sealed class KeypointRcnnHeads : Module<Tensor, Tensor>
         OutChannels = next;
     }
 
+    /// <summary>Channels of the head's output: the last conv's (the input's when there is none).</summary>
     public long OutChannels { get; }
 
+    /// <summary>[R, C, 14, 14] pooled RoI features → [R, <see cref="OutChannels"/>, 14, 14] (size-preserving convs).</summary>
     public override Tensor Forward(Tensor input)
     {
         var x = input;
@@ -37,8 +42,12 @@ public sealed class KeypointRcnnHeads : Module<Tensor, Tensor>
 /// recomputed): 14×14 RoI features become 56×56 heatmaps.</summary>
 public sealed class KeypointRcnnPredictor : Module<Tensor, Tensor>
 {
+    /// <summary>Factor of the bilinear upsampling after the transposed conv (torchvision's <c>up_scale</c>).</summary>
     public const int UpScale = 2;
 
+    /// <summary>Creates kps_score_lowres (torchvision's <c>KeypointRCNNPredictor(in_channels, num_keypoints)</c>).</summary>
+    /// <param name="inChannels">Channels of the keypoint head's output (torchvision: 512).</param>
+    /// <param name="numKeypoints">Keypoints per instance, one heatmap each (17 for COCO persons).</param>
     public KeypointRcnnPredictor(long inChannels, int numKeypoints)
     {
         NumKeypoints = numKeypoints;
@@ -48,9 +57,13 @@ public sealed class KeypointRcnnPredictor : Module<Tensor, Tensor>
         ConvBlocks.KaimingNormalFanOut(KpsScoreLowres.Weight, KpsScoreLowres.Bias);
     }
 
+    /// <summary>Keypoints per instance: the number of heatmaps.</summary>
     public int NumKeypoints { get; }
+
+    /// <summary>The 4×4, stride-2 transposed conv to one low-resolution heatmap per keypoint ("kps_score_lowres").</summary>
     public ConvTranspose2d KpsScoreLowres { get; }
 
+    /// <summary>[R, C, 14, 14] head features → [R, K, 56, 56] heatmap logits.</summary>
     public override Tensor Forward(Tensor input) =>
         Functional.Interpolate(KpsScoreLowres.Forward(input), scaleFactor: (UpScale, UpScale), mode: InterpolationMode.Bilinear,
             alignCorners: false, recomputeScaleFactor: false);

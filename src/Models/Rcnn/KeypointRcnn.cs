@@ -13,6 +13,14 @@ public sealed class KeypointRcnn : GeneralizedRcnn
     /// <summary>Background and person.</summary>
     public const int DefaultNumClasses = 2;
 
+    /// <summary>Assembles a Keypoint R-CNN from its parts; <see cref="ResNet50Fpn"/> and <see cref="ModelArchitecture.Build"/> do it for the recipes.</summary>
+    /// <param name="backbone">ResNet + FPN.</param>
+    /// <param name="rpn">The region proposal network.</param>
+    /// <param name="roiHeads">The box and keypoint branches, with their RoI poolers.</param>
+    /// <param name="transform">Normalisation, resizing and batching, made from <paramref name="options"/> (<see cref="GeneralizedRcnn.CreateTransform"/>).</param>
+    /// <param name="options">The settings the parts were made with.</param>
+    /// <exception cref="ArgumentException"><paramref name="roiHeads"/> has no keypoint branch, the transform does not match the options,
+    /// or an option is out of range.</exception>
     public KeypointRcnn(BackboneWithFpn backbone, RegionProposalNetwork rpn, RoiHeads roiHeads, GeneralizedRcnnTransform transform, RcnnOptions options)
         : base(backbone, rpn, roiHeads, transform, options)
     {
@@ -25,6 +33,7 @@ public sealed class KeypointRcnn : GeneralizedRcnn
     /// <summary>keypointrcnn_resnet50_fpn: FrozenBatchNorm2d ResNet-50 (eps <see cref="RcnnOptions.FrozenBatchNormEps"/>),
     /// FPN without norm, one-conv RPN head, TwoMLPHead, keypoint head. Classes default to 2; built by
     /// <see cref="ModelArchitecture.Build"/> at torchvision's widths.</summary>
+    /// <param name="options">Sizes, thresholds and the keypoint count (17 by default); null for the defaults.</param>
     public static KeypointRcnn ResNet50Fpn(RcnnOptions? options = null)
     {
         options ??= new RcnnOptions();

@@ -16,7 +16,10 @@ namespace MLNetSeg.Models.Rcnn;
 /// </summary>
 public sealed record ModelArchitecture
 {
+    /// <summary>The <see cref="ModelType"/> of a <see cref="MaskRcnn"/>, as stored in model files ("maskrcnn").</summary>
     public const string MaskRcnnType = "maskrcnn";
+
+    /// <summary>The <see cref="ModelType"/> of a <see cref="KeypointRcnn"/>, as stored in model files ("keypointrcnn").</summary>
     public const string KeypointRcnnType = "keypointrcnn";
 
     /// <summary><see cref="MaskRcnnType"/> or <see cref="KeypointRcnnType"/>.</summary>
@@ -25,6 +28,7 @@ public sealed record ModelArchitecture
     /// <summary>torchvision recipe of the RPN and RoI heads: 1 or 2.</summary>
     public int Version { get; init; } = 1;
 
+    /// <summary>The ResNet of the backbone (torchvision's recipes: ResNet-50).</summary>
     public ResNetDepth Backbone { get; init; } = ResNetDepth.ResNet50;
 
     /// <summary>1: FrozenBatchNorm ResNet and an FPN without norm; 2: BatchNorm in both.</summary>
@@ -77,6 +81,8 @@ public sealed record ModelArchitecture
     /// together by hand in other ways are caught by <see cref="ModelFile.Save"/>, which compares
     /// the model's state dict with the one <see cref="Build"/> makes.
     /// </summary>
+    /// <exception cref="NotSupportedException">The model is not a <see cref="MaskRcnn"/> or <see cref="KeypointRcnn"/>, or its box head,
+    /// ResNet or backbone norm is none of torchvision's.</exception>
     public static ModelArchitecture Of(GeneralizedRcnn model)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -124,6 +130,9 @@ public sealed record ModelArchitecture
     /// order (backbone, RPN, box head and predictor, mask or keypoint head and predictor), so the
     /// same seed gives the same initial weights as torchvision's builders.
     /// </summary>
+    /// <param name="options">Sizes, thresholds and sampling settings; null for <see cref="RcnnOptions"/>' defaults.</param>
+    /// <exception cref="ArgumentException">The architecture or the options are out of range (see <see cref="Validate"/>), or
+    /// <see cref="RcnnOptions.AnchorSizes"/> does not have one size per FPN level (5).</exception>
     public GeneralizedRcnn Build(RcnnOptions? options = null)
     {
         Validate();
@@ -160,6 +169,8 @@ public sealed record ModelArchitecture
     }
 
     /// <summary>Throws naming the first field out of range.</summary>
+    /// <exception cref="ArgumentException">An unknown model type, version, FPN version or backbone, a width below 1, fewer than
+    /// 2 classes, or keypoints that do not match the model type (<see cref="ArgumentOutOfRangeException"/> for the ranges).</exception>
     public void Validate()
     {
         if (ModelType is not (MaskRcnnType or KeypointRcnnType))

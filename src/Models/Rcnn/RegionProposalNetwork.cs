@@ -8,11 +8,13 @@ namespace MLNetSeg.Models.Rcnn;
 /// <summary>Region proposal settings (torchvision's RegionProposalNetwork arguments and defaults).</summary>
 public sealed record RpnSettings
 {
-    /// <summary>Proposals kept per feature level before NMS, by objectness.</summary>
+    /// <summary>Proposals kept per feature level before NMS, by objectness, in training mode.</summary>
     public int PreNmsTopNTrain { get; init; } = 2000;
+    /// <summary>Proposals kept per feature level before NMS, by objectness, in eval mode.</summary>
     public int PreNmsTopNTest { get; init; } = 1000;
-    /// <summary>Proposals kept per image after NMS.</summary>
+    /// <summary>Proposals kept per image after NMS, in training mode.</summary>
     public int PostNmsTopNTrain { get; init; } = 2000;
+    /// <summary>Proposals kept per image after NMS, in eval mode.</summary>
     public int PostNmsTopNTest { get; init; } = 1000;
     /// <summary>IoU above which NMS (run per level) suppresses a proposal.</summary>
     public double NmsThresh { get; init; } = 0.7;
@@ -21,9 +23,13 @@ public sealed record RpnSettings
     /// <summary>Proposals narrower or shorter than this (pixels) are dropped.</summary>
     public double MinSize { get; init; } = 1e-3;
     // Training (anchor matching and sampling).
+    /// <summary>Anchors with IoU ≥ this with a ground-truth box are positives (each box's best anchors are positives too).</summary>
     public double FgIouThresh { get; init; } = 0.7;
+    /// <summary>Anchors whose best IoU is below this are negatives; those in between are ignored.</summary>
     public double BgIouThresh { get; init; } = 0.3;
+    /// <summary>Anchors sampled per image for the RPN losses.</summary>
     public int BatchSizePerImage { get; init; } = 256;
+    /// <summary>Largest fraction of the sampled anchors that are positives.</summary>
     public double PositiveFraction { get; init; } = 0.5;
 }
 
@@ -39,6 +45,10 @@ public sealed partial class RegionProposalNetwork : Module
 {
     private RpnSettings settings;
 
+    /// <summary>Creates the RPN (torchvision's <c>RegionProposalNetwork(anchor_generator, head, ...)</c>, the settings grouped in <see cref="RpnSettings"/>).</summary>
+    /// <param name="anchorGenerator">The anchors of every FPN level; its anchors per location must equal the head's <see cref="RpnHead.NumAnchors"/>.</param>
+    /// <param name="head">The objectness and box-delta convs, registered as "head".</param>
+    /// <param name="settings">Top-n limits, thresholds and sampling; torchvision's defaults when null.</param>
     public RegionProposalNetwork(AnchorGenerator anchorGenerator, RpnHead head, RpnSettings? settings = null)
     {
         AnchorGenerator = anchorGenerator ?? throw new ArgumentNullException(nameof(anchorGenerator));
@@ -47,17 +57,26 @@ public sealed partial class RegionProposalNetwork : Module
         BoxCoder = new BoxCoder((1.0, 1.0, 1.0, 1.0));
     }
 
+    /// <summary>Makes the anchors of every FPN level for each batch.</summary>
     public AnchorGenerator AnchorGenerator { get; }
+
+    /// <summary>The objectness and box-delta convs ("head").</summary>
     public RpnHead Head { get; }
+
     /// <summary>Top-n limits and thresholds; may be replaced between calls.</summary>
     public RpnSettings Settings
     {
         get => settings;
         set => settings = value ?? throw new ArgumentNullException(nameof(value));
     }
+
+    /// <summary>Decodes the head's deltas against the anchors, weights (1, 1, 1, 1) as in torchvision.</summary>
     public BoxCoder BoxCoder { get; }
 
+    /// <summary>The pre-NMS top-n per level of the current mode (training or eval).</summary>
     public int PreNmsTopN => Training ? Settings.PreNmsTopNTrain : Settings.PreNmsTopNTest;
+
+    /// <summary>The post-NMS top-n per image of the current mode (training or eval).</summary>
     public int PostNmsTopN => Training ? Settings.PostNmsTopNTrain : Settings.PostNmsTopNTest;
 
     /// <summary>Proposals per image: boxes [P_i, 4] in the resized image's pixels, and their
@@ -97,6 +116,8 @@ public sealed partial class RegionProposalNetwork : Module
     /// <param name="Objectness">[N·ΣA, 1] logits, image-major.</param>
     /// <param name="Deltas">[N·ΣA, 4] box deltas.</param>
     /// <param name="Anchors">[ΣA, 4], the same for every image of the batch.</param>
+    /// <param name="Boxes">Per image, [P_i, 4] filtered proposals.</param>
+    /// <param name="Scores">Per image, [P_i] objectness probabilities of the proposals.</param>
     private sealed record RpnPass(Tensor Objectness, Tensor Deltas, Tensor Anchors, Tensor[] Boxes, Tensor[] Scores);
 
     /// <summary>
@@ -129,6 +150,8 @@ public sealed partial class RegionProposalNetwork : Module
     /// <summary>torchvision's filter_proposals (see the class summary).</summary>
     /// <param name="proposals">[N, ΣA_l, 4] decoded anchors.</param>
     /// <param name="objectness">[N·ΣA_l, 1] (or [N, ΣA_l]) logits.</param>
+    /// <param name="imageSizes">(height, width) of each resized image, before padding; the proposals are clipped to it.</param>
+    /// <param name="anchorsPerLevel">Anchors per FPN level (H_l·W_l·A), in the order of the concatenation.</param>
     public (Tensor[] Boxes, Tensor[] Scores) FilterProposals(Tensor proposals, Tensor objectness,
         IReadOnlyList<(int Height, int Width)> imageSizes, IReadOnlyList<long> anchorsPerLevel)
     {

@@ -12,14 +12,20 @@ public sealed record RoiHeadsSettings
     public double ScoreThresh { get; init; } = 0.05;
     /// <summary>IoU above which class-wise NMS suppresses a detection.</summary>
     public double NmsThresh { get; init; } = 0.5;
+    /// <summary>Most detections kept per image, the highest-scoring after NMS.</summary>
     public int DetectionsPerImage { get; init; } = 100;
     /// <summary>Detections narrower or shorter than this (pixels) are dropped.</summary>
     public double MinSize { get; init; } = 1e-2;
+    /// <summary>Weights of the box coder (torchvision's <c>bbox_reg_weights</c>); read once, when the heads are built.</summary>
     public (double X, double Y, double W, double H) BoxRegressionWeights { get; init; } = (10.0, 10.0, 5.0, 5.0);
     // Training (proposal matching and sampling).
+    /// <summary>Proposals with IoU ≥ this with a ground-truth box take its class.</summary>
     public double FgIouThresh { get; init; } = 0.5;
+    /// <summary>Proposals whose best IoU is below this are background.</summary>
     public double BgIouThresh { get; init; } = 0.5;
+    /// <summary>Proposals sampled per image for the box losses.</summary>
     public int BatchSizePerImage { get; init; } = 512;
+    /// <summary>Largest fraction of the sampled proposals that are positives.</summary>
     public double PositiveFraction { get; init; } = 0.25;
     /// <summary>Most positive samples per image the mask and keypoint branches train on: a random
     /// subset when there are more. Null (torchvision): all of them.</summary>
@@ -44,6 +50,17 @@ public sealed partial class RoiHeads : Module
     /// <summary>torchvision's RoIHeads(box_roi_pool, box_head, box_predictor, ..., mask_roi_pool, mask_head,
     /// mask_predictor, keypoint_roi_pool, keypoint_head, keypoint_predictor): a branch is present when its
     /// pooler, head and predictor are all given, absent when none is.</summary>
+    /// <param name="boxRoiPool">RoIAlign of the box branch (torchvision: 7×7, sampling ratio 2).</param>
+    /// <param name="boxHead">Pooled features → box features (<see cref="TwoMlpHead"/> or <see cref="FastRcnnConvFcHead"/>), "box_head".</param>
+    /// <param name="boxPredictor">Box features → class logits and per-class deltas, "box_predictor".</param>
+    /// <param name="settings">Thresholds, limits and sampling; torchvision's defaults when null.</param>
+    /// <param name="maskRoiPool">RoIAlign of the mask branch (torchvision: 14×14).</param>
+    /// <param name="maskHead">Pooled features → mask features (<see cref="MaskRcnnHeads"/>), "mask_head".</param>
+    /// <param name="maskPredictor">Mask features → per-class mask logits, "mask_predictor".</param>
+    /// <param name="keypointRoiPool">RoIAlign of the keypoint branch (torchvision: 14×14).</param>
+    /// <param name="keypointHead">Pooled features → keypoint features (<see cref="KeypointRcnnHeads"/>), "keypoint_head".</param>
+    /// <param name="keypointPredictor">Keypoint features → heatmap logits, "keypoint_predictor".</param>
+    /// <exception cref="ArgumentException">A mask or keypoint branch is given in part.</exception>
     public RoiHeads(MultiScaleRoiAlign boxRoiPool, Module<Tensor, Tensor> boxHead, FastRcnnPredictor boxPredictor, RoiHeadsSettings? settings = null,
         MultiScaleRoiAlign? maskRoiPool = null, Module<Tensor, Tensor>? maskHead = null, MaskRcnnPredictor? maskPredictor = null,
         MultiScaleRoiAlign? keypointRoiPool = null, Module<Tensor, Tensor>? keypointHead = null, KeypointRcnnPredictor? keypointPredictor = null)
@@ -81,24 +98,48 @@ public sealed partial class RoiHeads : Module
         set => settings = value ?? throw new ArgumentNullException(nameof(value));
     }
 
+    /// <summary>Decodes the box deltas against the proposals, with <see cref="RoiHeadsSettings.BoxRegressionWeights"/>.</summary>
     public BoxCoder BoxCoder { get; }
+
+    /// <summary>RoIAlign of the box branch.</summary>
     public MultiScaleRoiAlign BoxRoiPool { get; }
+
+    /// <summary>Pooled RoI features → box features ("box_head").</summary>
     public Module<Tensor, Tensor> BoxHead { get; }
+
+    /// <summary>Box features → class logits and per-class deltas ("box_predictor").</summary>
     public FastRcnnPredictor BoxPredictor { get; }
+
+    /// <summary>RoIAlign of the mask branch; null without one.</summary>
     public MultiScaleRoiAlign? MaskRoiPool { get; }
+
+    /// <summary>Pooled RoI features → mask features ("mask_head"); null without a mask branch.</summary>
     public Module<Tensor, Tensor>? MaskHead { get; }
+
+    /// <summary>Mask features → per-class mask logits ("mask_predictor"); null without a mask branch.</summary>
     public MaskRcnnPredictor? MaskPredictor { get; }
+
+    /// <summary>RoIAlign of the keypoint branch; null without one.</summary>
     public MultiScaleRoiAlign? KeypointRoiPool { get; }
+
+    /// <summary>Pooled RoI features → keypoint features ("keypoint_head"); null without a keypoint branch.</summary>
     public Module<Tensor, Tensor>? KeypointHead { get; }
+
+    /// <summary>Keypoint features → heatmap logits ("keypoint_predictor"); null without a keypoint branch.</summary>
     public KeypointRcnnPredictor? KeypointPredictor { get; }
 
+    /// <summary>Whether the heads have a mask branch (Mask R-CNN).</summary>
     public bool HasMask => MaskHead is not null;
+
+    /// <summary>Whether the heads have a keypoint branch (Keypoint R-CNN).</summary>
     public bool HasKeypoint => KeypointHead is not null;
 
     /// <summary>Detections per image in the resized image's coordinates (masks still 28×28 per box).</summary>
     /// <param name="features">FPN levels "0".."3" (the "pool" level is not pooled from).</param>
     /// <param name="proposals">[P_i, 4] per image.</param>
     /// <param name="imageSizes">(height, width) of each resized image.</param>
+    /// <exception cref="InvalidOperationException">The heads are in training mode.</exception>
+    /// <exception cref="ArgumentException">The numbers of proposal lists and image sizes differ.</exception>
     public DetectionTensors[] Forward(IReadOnlyList<Tensor> features, IReadOnlyList<Tensor> proposals, IReadOnlyList<(int Height, int Width)> imageSizes)
     {
         if (Training) throw new InvalidOperationException("RoiHeads.Forward runs inference; call Eval() first (in training mode use ComputeLosses)");

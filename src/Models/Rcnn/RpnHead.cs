@@ -11,6 +11,12 @@ namespace MLNetSeg.Models.Rcnn;
 /// </summary>
 public sealed class RpnHead : Module<IReadOnlyList<Tensor>, (Tensor[] Objectness, Tensor[] BoxDeltas)>
 {
+    /// <summary>Creates the head (torchvision's <c>RPNHead(in_channels, num_anchors, conv_depth)</c>); every weight is drawn
+    /// from N(0, 0.01²), every bias is 0, as in torchvision.</summary>
+    /// <param name="inChannels">Channels of the FPN levels (256 in torchvision), kept by the shared convs.</param>
+    /// <param name="numAnchors">Anchors per feature-map cell (3 aspect ratios × 1 size in torchvision's recipes).</param>
+    /// <param name="convDepth">3×3 conv + ReLU blocks before the two predictors: 1 (v1) or 2 (v2).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="convDepth"/> is below 1.</exception>
     public RpnHead(long inChannels, int numAnchors, int convDepth = 1)
     {
         if (convDepth < 1) throw new ArgumentOutOfRangeException(nameof(convDepth), $"RpnHead: conv depth must be at least 1, got {convDepth}");
@@ -27,10 +33,19 @@ public sealed class RpnHead : Module<IReadOnlyList<Tensor>, (Tensor[] Objectness
             else Init.Zeros_(p);
     }
 
+    /// <summary>Channels of the FPN levels the head reads.</summary>
     public long InChannels { get; }
+
+    /// <summary>Anchors per feature-map cell, A.</summary>
     public int NumAnchors { get; }
+
+    /// <summary>The shared 3×3 conv + ReLU blocks ("conv").</summary>
     public Sequential Conv { get; }
+
+    /// <summary>The 1×1 conv to one objectness logit per anchor ("cls_logits").</summary>
     public Conv2d ClsLogits { get; }
+
+    /// <summary>The 1×1 conv to four box deltas per anchor ("bbox_pred").</summary>
     public Conv2d BboxPred { get; }
 
     /// <summary>Per level: objectness [N, A, H, W] and deltas [N, 4A, H, W].</summary>
@@ -47,6 +62,9 @@ public sealed class RpnHead : Module<IReadOnlyList<Tensor>, (Tensor[] Objectness
         return (logits, deltas);
     }
 
+    /// <summary>Renames the pre-0.13 keys "conv.weight"/"conv.bias" to "conv.0.0.weight"/"conv.0.0.bias".</summary>
+    /// <param name="prefix">This module's key prefix, e.g. "rpn.head.".</param>
+    /// <param name="stateDict">The state dict being loaded, changed in place.</param>
     protected override void UpgradeStateDict(string prefix, IDictionary<string, Tensor> stateDict)
     {
         foreach (var member in new[] { "weight", "bias" })

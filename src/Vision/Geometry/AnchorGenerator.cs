@@ -17,8 +17,10 @@ public sealed class AnchorGenerator
 {
     private readonly float[][] cellAnchors;
 
+    /// <summary>Creates a generator for one anchor set per feature level (torchvision's <c>AnchorGenerator(sizes, aspect_ratios)</c>).</summary>
     /// <param name="sizes">Anchor sizes per level, e.g. {32}, {64}, ... for an FPN.</param>
     /// <param name="aspectRatios">Aspect ratios (h/w) per level; one entry is used for every level.</param>
+    /// <exception cref="ArgumentException"><paramref name="sizes"/> is empty, or the number of aspect-ratio lists is neither 1 nor the number of levels.</exception>
     public AnchorGenerator(IReadOnlyList<IReadOnlyList<double>> sizes, IReadOnlyList<IReadOnlyList<double>> aspectRatios)
     {
         if (sizes.Count == 0) throw new ArgumentException("AnchorGenerator: no levels given");
@@ -41,15 +43,23 @@ public sealed class AnchorGenerator
         new[] { 32.0, 64, 128, 256, 512 }.Select(s => (IReadOnlyList<double>)new[] { s }).ToArray(),
         new IReadOnlyList<double>[] { new[] { 0.5, 1.0, 2.0 } });
 
+    /// <summary>Anchor sizes (side of the square anchor, in input pixels) per level, as given.</summary>
     public IReadOnlyList<IReadOnlyList<double>> Sizes { get; }
+
+    /// <summary>Aspect ratios (h/w) per level; a single list given to the constructor is repeated for every level.</summary>
     public IReadOnlyList<IReadOnlyList<double>> AspectRatios { get; }
 
+    /// <summary>Anchors per feature-map cell for each level (sizes × ratios), torchvision's
+    /// <c>num_anchors_per_location()</c>; the RPN head predicts this many objectness scores per cell.</summary>
     public int[] NumAnchorsPerLocation => Sizes.Select((s, l) => s.Count * AspectRatios[l].Count).ToArray();
 
     /// <summary>The [A, 4] zero-centred anchors of a level (float32, CPU; a copy).</summary>
     public Tensor CellAnchors(int level) => Tensor.FromArray(cellAnchors[level], cellAnchors[level].Length / 4, 4);
 
-    /// <summary>Rounded zero-centred anchors, computed in float32 as torchvision does.</summary>
+    /// <summary>Rounded zero-centred anchors, computed in float32 as torchvision's <c>generate_anchors</c> does.</summary>
+    /// <param name="scales">Anchor sizes in pixels.</param>
+    /// <param name="aspectRatios">Aspect ratios h/w.</param>
+    /// <returns>float32 [ratios·scales, 4] xyxy boxes centred on 0, ratio-major (all scales of the first ratio first).</returns>
     public static Tensor GenerateCellAnchors(IReadOnlyList<double> scales, IReadOnlyList<double> aspectRatios)
     {
         using var scope = DisposeScope.Enter();
@@ -66,7 +76,12 @@ public sealed class AnchorGenerator
     /// <summary>Anchors of every level for a batch padded to <paramref name="imageHeight"/>×<paramref name="imageWidth"/>,
     /// concatenated: [Σ H_l·W_l·A_l, 4], in <paramref name="dtype"/> on <paramref name="device"/>
     /// (the same for every image of the batch).</summary>
+    /// <param name="imageHeight">Height of the padded batch in pixels (the strides are <c>imageHeight / gridHeight</c>, integer division).</param>
+    /// <param name="imageWidth">Width of the padded batch in pixels.</param>
     /// <param name="gridSizes">(height, width) of each level's feature map.</param>
+    /// <param name="dtype">Element type of the result.</param>
+    /// <param name="device">Device of the result; CPU when null.</param>
+    /// <exception cref="ArgumentException">The number of grids differs from the number of levels, or a grid is empty.</exception>
     public Tensor Generate(long imageHeight, long imageWidth, IReadOnlyList<(long Height, long Width)> gridSizes, DType dtype = DType.Float32, Device? device = null)
     {
         using var scope = DisposeScope.Enter();

@@ -11,6 +11,10 @@ namespace MLNetSeg.Vision.Geometry;
 /// </summary>
 public sealed class BalancedPositiveNegativeSampler
 {
+    /// <summary>Creates a sampler; torchvision's RPN uses (256, 0.5) and its box head (512, 0.25).</summary>
+    /// <param name="batchSizePerImage">Number of elements to sample per image (fewer when there are not enough positives and negatives).</param>
+    /// <param name="positiveFraction">Largest fraction of the batch that may be positives, in [0, 1]; negatives fill the rest.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The batch size is negative or the fraction is outside [0, 1].</exception>
     public BalancedPositiveNegativeSampler(int batchSizePerImage, double positiveFraction)
     {
         if (batchSizePerImage < 0) throw new ArgumentOutOfRangeException(nameof(batchSizePerImage), $"sampler: batch size {batchSizePerImage} is negative");
@@ -20,11 +24,17 @@ public sealed class BalancedPositiveNegativeSampler
         PositiveFraction = positiveFraction;
     }
 
+    /// <summary>Number of elements sampled per image at most (torchvision's <c>batch_size_per_image</c>).</summary>
     public int BatchSizePerImage { get; }
+
+    /// <summary>Largest fraction of <see cref="BatchSizePerImage"/> taken from the positives (torchvision's <c>positive_fraction</c>).</summary>
     public double PositiveFraction { get; }
 
+    /// <summary>Draws, per image, up to <c>floor(BatchSizePerImage · PositiveFraction)</c> positives at random and fills the
+    /// rest of the batch with random negatives.</summary>
     /// <param name="matchedIdxs">Per image, [N] labels (−1 ignore, 0 negative, ≥ 1 positive).</param>
     /// <returns>Per image, uint8 [N] masks of the sampled positives and negatives.</returns>
+    /// <exception cref="ArgumentException">An image's labels are not one-dimensional.</exception>
     public (Tensor[] Positive, Tensor[] Negative) Sample(IReadOnlyList<Tensor> matchedIdxs)
     {
         var positives = new Tensor[matchedIdxs.Count];

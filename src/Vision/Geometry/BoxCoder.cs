@@ -13,16 +13,27 @@ public sealed class BoxCoder
     /// <summary>log(1000/16): the largest log-scale change decoding allows.</summary>
     public static readonly double DefaultBboxXformClip = Math.Log(1000.0 / 16);
 
+    /// <summary>Creates a coder with the given weights; torchvision uses (1, 1, 1, 1) for the RPN and (10, 10, 5, 5) for the box head.</summary>
+    /// <param name="weights">Factors applied to (dx, dy, dw, dh) when encoding and divided out when decoding.</param>
+    /// <param name="bboxXformClip">Upper clamp for dw and dh before exp when decoding; <see cref="DefaultBboxXformClip"/> when null.</param>
     public BoxCoder((double X, double Y, double W, double H) weights, double? bboxXformClip = null)
     {
         Weights = weights;
         BboxXformClip = bboxXformClip ?? DefaultBboxXformClip;
     }
 
+    /// <summary>Scaling of the (dx, dy, dw, dh) offsets (torchvision's <c>weights</c>).</summary>
     public (double X, double Y, double W, double H) Weights { get; }
+
+    /// <summary>Largest dw/dh (after dividing by the weights) applied when decoding, so that exp does not overflow
+    /// (torchvision's <c>bbox_xform_clip</c>).</summary>
     public double BboxXformClip { get; }
 
     /// <summary>Per-image encode: targets of <paramref name="referenceBoxes"/>[i] relative to <paramref name="proposals"/>[i].</summary>
+    /// <param name="referenceBoxes">Per image, [N_i, 4] xyxy target (ground-truth) boxes.</param>
+    /// <param name="proposals">Per image, [N_i, 4] xyxy boxes the targets are relative to.</param>
+    /// <returns>Per image, [N_i, 4] (dx, dy, dw, dh) regression targets.</returns>
+    /// <exception cref="ArgumentException">The lists differ in length or are empty.</exception>
     public Tensor[] Encode(IReadOnlyList<Tensor> referenceBoxes, IReadOnlyList<Tensor> proposals)
     {
         if (referenceBoxes.Count != proposals.Count)
@@ -40,7 +51,10 @@ public sealed class BoxCoder
         return parts;
     }
 
-    /// <summary>[N, 4] regression targets that move each proposal onto its reference box.</summary>
+    /// <summary>[N, 4] regression targets that move each proposal onto its reference box (torchvision's <c>encode_single</c>).</summary>
+    /// <param name="referenceBoxes">[N, 4] xyxy target boxes; their dtype and device are the result's.</param>
+    /// <param name="proposals">[N, 4] xyxy boxes the offsets start from.</param>
+    /// <exception cref="ArgumentException">Either tensor is not [N, 4], or the counts differ.</exception>
     public Tensor EncodeSingle(Tensor referenceBoxes, Tensor proposals)
     {
         AtenOps.CheckShape2(referenceBoxes, 4, "reference boxes", "BoxCoder.EncodeSingle");
@@ -75,6 +89,8 @@ public sealed class BoxCoder
     }
 
     /// <summary>Decodes [ΣN_i, 4·C] codes against the concatenated reference boxes: [ΣN_i, C, 4].</summary>
+    /// <param name="relCodes">[ΣN_i, 4·C] (dx, dy, dw, dh) offsets, C sets per box (one per class, or 1 for the RPN).</param>
+    /// <param name="boxes">Per image, [N_i, 4] xyxy reference boxes (anchors or proposals).</param>
     public Tensor Decode(Tensor relCodes, IReadOnlyList<Tensor> boxes)
     {
         using var scope = DisposeScope.Enter();
@@ -85,7 +101,10 @@ public sealed class BoxCoder
         return scope.MoveToOuter(predicted);
     }
 
-    /// <summary>Applies [N, 4·C] offsets to [N, 4] boxes: [N, 4·C] boxes (x1, y1, x2, y2 per class).</summary>
+    /// <summary>Applies [N, 4·C] offsets to [N, 4] boxes: [N, 4·C] boxes (x1, y1, x2, y2 per class), torchvision's <c>decode_single</c>.</summary>
+    /// <param name="relCodes">[N, 4·C] (dx, dy, dw, dh) offsets; the result has their dtype.</param>
+    /// <param name="boxes">[N, 4] xyxy reference boxes.</param>
+    /// <exception cref="ArgumentException">The shapes do not match as described.</exception>
     public Tensor DecodeSingle(Tensor relCodes, Tensor boxes)
     {
         AtenOps.CheckShape2(boxes, 4, "boxes", "BoxCoder.DecodeSingle");

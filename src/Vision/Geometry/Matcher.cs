@@ -12,9 +12,17 @@ namespace MLNetSeg.Vision.Geometry;
 /// </summary>
 public sealed class Matcher
 {
+    /// <summary>Match code of a prediction whose best quality is below <see cref="LowThreshold"/> (a negative, for the RPN and box head).</summary>
     public const long BelowLowThreshold = -1;
+
+    /// <summary>Match code of a prediction whose best quality is in [<see cref="LowThreshold"/>, <see cref="HighThreshold"/>) (ignored in training).</summary>
     public const long BetweenThresholds = -2;
 
+    /// <summary>Creates a matcher; torchvision's RPN uses (0.7, 0.3, true) and its box head (0.5, 0.5, false).</summary>
+    /// <param name="highThreshold">Quality at or above which a prediction is matched to its best ground truth.</param>
+    /// <param name="lowThreshold">Quality below which a prediction is <see cref="BelowLowThreshold"/>.</param>
+    /// <param name="allowLowQualityMatches">Whether predictions that are a ground truth's best match keep that match below the high threshold.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="lowThreshold"/> exceeds <paramref name="highThreshold"/>.</exception>
     public Matcher(double highThreshold, double lowThreshold, bool allowLowQualityMatches = false)
     {
         if (lowThreshold > highThreshold)
@@ -24,12 +32,19 @@ public sealed class Matcher
         AllowLowQualityMatches = allowLowQualityMatches;
     }
 
+    /// <summary>Quality at or above which a prediction is matched (torchvision's <c>high_threshold</c>).</summary>
     public double HighThreshold { get; }
+
+    /// <summary>Quality below which a prediction is a negative (torchvision's <c>low_threshold</c>).</summary>
     public double LowThreshold { get; }
+
+    /// <summary>Whether each ground truth's best predictions are matched to it regardless of the thresholds (torchvision's <c>allow_low_quality_matches</c>).</summary>
     public bool AllowLowQualityMatches { get; }
 
+    /// <summary>Matches every prediction (column) to the ground truth (row) of highest quality, as described on the class.</summary>
     /// <param name="matchQualityMatrix">[M, N]: M ground-truth elements × N predictions.</param>
     /// <returns>int64 [N]: ground-truth index in [0, M) or a negative code.</returns>
+    /// <exception cref="ArgumentException">The matrix is not 2-d, or it is empty (no ground truth or no predictions).</exception>
     public Tensor Match(Tensor matchQualityMatrix)
     {
         if (matchQualityMatrix.Dim != 2)

@@ -7,8 +7,13 @@ namespace MLNetSeg.Vision.Imaging;
 /// </summary>
 public static class BitmapFont
 {
+    /// <summary>Width of a glyph cell in font pixels.</summary>
     public const int GlyphWidth = 5;
+
+    /// <summary>Height of a glyph cell in font pixels.</summary>
     public const int GlyphHeight = 7;
+
+    /// <summary>Horizontal distance from one character's left edge to the next's, in font pixels (the glyph plus one blank column).</summary>
     public const int Advance = GlyphWidth + 1;
 
     // Rows for characters 32..126, 7 bytes each.

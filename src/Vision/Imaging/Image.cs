@@ -3,7 +3,20 @@ using MLNetSeg.Torch.Imaging;
 namespace MLNetSeg.Vision.Imaging;
 
 /// <summary>How <see cref="Image.Resize"/> samples (OpenCV's cv::resize modes).</summary>
-public enum Interpolation { Nearest = 0, Linear = 1, Cubic = 2, Area = 3 }
+public enum Interpolation
+{
+    /// <summary>Nearest neighbour (<c>INTER_NEAREST</c>); keeps values exactly, e.g. for label maps.</summary>
+    Nearest = 0,
+
+    /// <summary>Bilinear (<c>INTER_LINEAR</c>), the default.</summary>
+    Linear = 1,
+
+    /// <summary>Bicubic over 4×4 neighbourhoods (<c>INTER_CUBIC</c>).</summary>
+    Cubic = 2,
+
+    /// <summary>Pixel-area averaging (<c>INTER_AREA</c>); the better choice for shrinking.</summary>
+    Area = 3,
+}
 
 /// <summary>
 /// An 8-bit image held as HWC bytes: 1 channel (grey), 3 (RGB) or 4 (RGBA), row-major,
@@ -15,10 +28,20 @@ public sealed class Image
     private readonly byte[] _pixels;
 
     /// <summary>A black (all-zero) image.</summary>
+    /// <param name="height">Rows, at least 0.</param>
+    /// <param name="width">Columns, at least 0.</param>
+    /// <param name="channels">1 (grey), 3 (RGB) or 4 (RGBA).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A negative size, another channel count, or more bytes than an array can hold.</exception>
     public Image(int height, int width, int channels)
         : this(height, width, channels, new byte[CheckedLength(height, width, channels)]) { }
 
     /// <summary>Wraps <paramref name="pixels"/> (HWC, not copied).</summary>
+    /// <param name="height">Rows, at least 0.</param>
+    /// <param name="width">Columns, at least 0.</param>
+    /// <param name="channels">1 (grey), 3 (RGB) or 4 (RGBA).</param>
+    /// <param name="pixels">Exactly <c>height · width · channels</c> bytes, row-major with channels interleaved; the image writes through to them.</param>
+    /// <exception cref="ArgumentException"><paramref name="pixels"/> has the wrong length.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A negative size or another channel count.</exception>
     public Image(int height, int width, int channels, byte[] pixels)
     {
         ArgumentNullException.ThrowIfNull(pixels);
@@ -31,8 +54,12 @@ public sealed class Image
         _pixels = pixels;
     }
 
+    /// <summary>Number of rows (pixels).</summary>
     public int Height { get; }
+
+    /// <summary>Number of columns (pixels).</summary>
     public int Width { get; }
+
     /// <summary>1 = grey, 3 = RGB, 4 = RGBA.</summary>
     public int Channels { get; }
 
@@ -42,6 +69,11 @@ public sealed class Image
     /// <summary>Direct access to the backing array (HWC), e.g. to hand it to a tensor.</summary>
     public byte[] PixelArray => _pixels;
 
+    /// <summary>One byte of the image: <paramref name="channel"/> of the pixel at row <paramref name="y"/>, column <paramref name="x"/>.</summary>
+    /// <param name="y">Row, in [0, <see cref="Height"/>).</param>
+    /// <param name="x">Column, in [0, <see cref="Width"/>).</param>
+    /// <param name="channel">Channel, in [0, <see cref="Channels"/>): R, G, B, A order for colour images.</param>
+    /// <exception cref="IndexOutOfRangeException">An index is outside the image.</exception>
     public byte this[int y, int x, int channel]
     {
         get => _pixels[Offset(y, x, channel)];
@@ -51,6 +83,7 @@ public sealed class Image
     /// <summary>The <see cref="Channels"/> bytes of one pixel.</summary>
     public Span<byte> Pixel(int y, int x) => _pixels.AsSpan(Offset(y, x, 0), Channels);
 
+    /// <summary>A deep copy: same size and channels, its own pixel buffer.</summary>
     public Image Clone() => new(Height, Width, Channels, (byte[])_pixels.Clone());
 
     /// <summary>An image filled with one RGB colour.</summary>
@@ -84,6 +117,10 @@ public sealed class Image
     }
 
     /// <summary>A resized copy (OpenCV cv::resize, same channels).</summary>
+    /// <param name="height">Target rows, positive.</param>
+    /// <param name="width">Target columns, positive.</param>
+    /// <param name="interpolation">Sampling mode; bilinear by default.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The target size is not positive.</exception>
     public Image Resize(int height, int width, Interpolation interpolation = Interpolation.Linear)
     {
         if (height <= 0 || width <= 0) throw new ArgumentOutOfRangeException(nameof(height), $"target size {height}x{width} must be positive");
@@ -92,6 +129,7 @@ public sealed class Image
         return resized;
     }
 
+    /// <summary>"Image HxWxC", e.g. "Image 480x640x3".</summary>
     public override string ToString() => $"Image {Height}x{Width}x{Channels}";
 
     private int Offset(int y, int x, int channel)

@@ -23,7 +23,9 @@ public static class ImageIO
     }
 
     /// <summary>Decodes an encoded JPEG or PNG held in memory.</summary>
+    /// <param name="bytes">The encoded file contents.</param>
     /// <param name="name">Names the data in error messages (a file name or URL).</param>
+    /// <exception cref="InvalidImageException">The data is empty, not a JPEG or PNG, truncated, or cannot be decoded.</exception>
     public static Image Decode(ReadOnlySpan<byte> bytes, string name)
     {
         if (bytes.IsEmpty) throw new InvalidImageException(name, "the file is empty");

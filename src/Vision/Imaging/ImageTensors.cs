@@ -34,6 +34,15 @@ public static class ImageTensors
     public static Tensor ToTensor(this Image image, double[] mean, double[] std, Device? device = null) =>
         ToTensor(image, new ImageNormalization(mean, std), device);
 
+    /// <summary>
+    /// The image as a float32 [C, H, W] tensor normalised by <paramref name="normalization"/>: channels reversed when
+    /// <see cref="ImageNormalization.Bgr"/>, ÷255 when <see cref="ImageNormalization.ScaleTo01"/>, then (x − mean) ÷ std,
+    /// computed on <paramref name="device"/> (CPU when null).
+    /// </summary>
+    /// <param name="image">The image; its channel count must match the normalisation's.</param>
+    /// <param name="normalization">Per-channel mean and std and the channel order and scale, e.g. <see cref="ImageNormalization.Torchvision"/>.</param>
+    /// <param name="device">Where the tensor is made; CPU when null.</param>
+    /// <exception cref="ArgumentException">The number of means or stds differs from the image's channels, or a std is 0.</exception>
     public static Tensor ToTensor(this Image image, ImageNormalization normalization, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(image);

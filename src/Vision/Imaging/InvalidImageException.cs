@@ -4,6 +4,10 @@ namespace MLNetSeg.Vision.Imaging;
 /// unsupported format or bit depth. <see cref="FileName"/> names the file or buffer.</summary>
 public sealed class InvalidImageException : IOException
 {
+    /// <summary>Creates the exception; its message is "<paramref name="fileName"/>: <paramref name="reason"/>".</summary>
+    /// <param name="fileName">The file path, or the name given to the decoded buffer.</param>
+    /// <param name="reason">What is wrong, without the file name.</param>
+    /// <param name="inner">The decoder's own error, if any.</param>
     public InvalidImageException(string fileName, string reason, Exception? inner = null)
         : base($"{fileName}: {reason}", inner)
     {

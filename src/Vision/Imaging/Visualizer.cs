@@ -7,15 +7,20 @@ public sealed record VisualizerOptions
 {
     /// <summary>Opacity of instance masks (0 = invisible, 1 = opaque).</summary>
     public double MaskAlpha { get; init; } = 0.5;
+    /// <summary>Width in pixels of box outlines, drawn inward from the box's border.</summary>
     public int BoxThickness { get; init; } = 2;
+    /// <summary>Radius in pixels of the disc drawn at each keypoint.</summary>
     public double KeypointRadius { get; init; } = 3;
+    /// <summary>Width in pixels of the skeleton's lines.</summary>
     public int SkeletonThickness { get; init; } = 2;
     /// <summary>Keypoints whose score (when <see cref="Instances.KeypointScores"/> exist) is at or below this are not drawn.</summary>
     public double KeypointScoreThreshold { get; init; } = double.NegativeInfinity;
     /// <summary>Skeleton for the keypoints; null picks <see cref="KeypointSchema.CocoPerson"/> when there are 17
     /// keypoints and draws points only otherwise.</summary>
     public KeypointSchema? KeypointSchema { get; init; }
+    /// <summary>Size of the label text: each pixel of the 5×7 <see cref="BitmapFont"/> becomes a FontScale² square.</summary>
     public int FontScale { get; init; } = 1;
+    /// <summary>Whether the tag shows the score (two decimals) after the class name, when the instances have scores.</summary>
     public bool ShowScores { get; init; } = true;
 }
 
@@ -29,7 +34,12 @@ public static class Visualizer
     /// <summary>A new RGB image (the input is not modified; grey is expanded, alpha dropped) with
     /// <paramref name="instances"/> drawn on it. Layers, bottom to top: masks, boxes, skeletons,
     /// keypoints, labels.</summary>
+    /// <param name="image">The image the instances were predicted on (any channel count); not modified.</param>
+    /// <param name="instances">What to draw, in the image's pixels.</param>
     /// <param name="categoryNames">Name per label index; null shows the label numbers.</param>
+    /// <param name="options">Looks; the defaults of <see cref="VisualizerOptions"/> when null.</param>
+    /// <exception cref="ArgumentException">The instances belong to an image of another size, a label is negative or has no name,
+    /// or the keypoint schema does not match the keypoints.</exception>
     public static Image Draw(Image image, Instances instances, IReadOnlyList<string>? categoryNames = null, VisualizerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(image);

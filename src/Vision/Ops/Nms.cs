@@ -22,7 +22,10 @@ public static partial class VisionOps
     /// </summary>
     /// <param name="boxes">[N, 4] (x1, y1, x2, y2), floating point.</param>
     /// <param name="scores">[N], same dtype as boxes.</param>
+    /// <param name="iouThreshold">Boxes overlapping a kept box by an IoU strictly above this are dropped.</param>
+    /// <param name="backend">Which implementation runs; both give the same indices.</param>
     /// <returns>int64 [K] indices of the kept boxes, by decreasing score.</returns>
+    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not match as described.</exception>
     public static Tensor Nms(Tensor boxes, Tensor scores, double iouThreshold, VisionOpsBackend backend = VisionOpsBackend.Auto)
     {
         CheckNmsInputs(boxes, scores, nameof(Nms));
@@ -37,8 +40,13 @@ public static partial class VisionOps
     /// (20000 elsewhere) every box is shifted by idx·(max coordinate + 1) and one NMS runs;
     /// above that, one NMS per category — exactly torchvision's switch, so results match it.
     /// </summary>
+    /// <param name="boxes">[N, 4] (x1, y1, x2, y2), floating point.</param>
+    /// <param name="scores">[N], same dtype as boxes.</param>
     /// <param name="idxs">[N] integer category of each box.</param>
+    /// <param name="iouThreshold">Boxes overlapping a kept box of the same category by an IoU strictly above this are dropped.</param>
+    /// <param name="backend">Which NMS implementation runs.</param>
     /// <returns>int64 [K] indices of the kept boxes, by decreasing score.</returns>
+    /// <exception cref="ArgumentException">The shapes, dtypes or devices do not match.</exception>
     public static Tensor BatchedNms(Tensor boxes, Tensor scores, Tensor idxs, double iouThreshold, VisionOpsBackend backend = VisionOpsBackend.Auto)
     {
         CheckNmsInputs(boxes, scores, nameof(BatchedNms));

@@ -26,6 +26,9 @@ public static partial class VisionOps
     /// <param name="masks">[N, 1, M, M] or [N, M, M] mask probabilities.</param>
     /// <param name="boxes">[N, 4] boxes in image coordinates (clipped to the image, as the detectors'
     /// post-processing leaves them; a box with no pixel in the image pastes nothing).</param>
+    /// <param name="imageHeight">Height of the canvas in pixels.</param>
+    /// <param name="imageWidth">Width of the canvas in pixels.</param>
+    /// <param name="mode">Whose pasting to reproduce: torchvision's (the default) or detectron2's.</param>
     /// <param name="padding">Torchvision mode's padding in mask cells (torchvision uses 1).</param>
     /// <returns>[N, 1, imageHeight, imageWidth] in the masks' dtype, on their device.</returns>
     public static Tensor PasteMasksInImage(Tensor masks, Tensor boxes, long imageHeight, long imageWidth,

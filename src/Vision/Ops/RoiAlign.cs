@@ -28,7 +28,9 @@ public static partial class VisionOps
     /// <param name="samplingRatio">Samples per bin side; ≤ 0 means ceil(roi size / output size) per RoI.</param>
     /// <param name="aligned">Shift boxes by −0.5 pixel (detectron2); false is torchvision's legacy mode,
     /// which also forces RoIs to be at least 1×1.</param>
+    /// <param name="backend">Which implementation runs; Auto follows <see cref="RoiAlignCpuBackend"/> on the CPU.</param>
     /// <returns>[K, C, outputHeight, outputWidth], contiguous, in the input's dtype.</returns>
+    /// <exception cref="ArgumentException">A shape is wrong or a RoI's batch index is outside [0, N).</exception>
     public static Tensor RoiAlign(Tensor input, Tensor rois, (int Height, int Width) outputSize, double spatialScale = 1.0,
         int samplingRatio = -1, bool aligned = false, VisionOpsBackend backend = VisionOpsBackend.Auto)
     {
@@ -55,6 +57,15 @@ public static partial class VisionOps
         };
     }
 
+    /// <summary>RoIAlign with a square <paramref name="outputSize"/>×<paramref name="outputSize"/> output; see
+    /// <see cref="RoiAlign(Tensor, Tensor, ValueTuple{int, int}, double, int, bool, VisionOpsBackend)"/>.</summary>
+    /// <param name="input">[N, C, H, W] features.</param>
+    /// <param name="rois">[K, 5] rows (batch index, x1, y1, x2, y2) in image coordinates.</param>
+    /// <param name="outputSize">Side of the pooled output in cells.</param>
+    /// <param name="spatialScale">Maps box coordinates to feature coordinates (1/stride).</param>
+    /// <param name="samplingRatio">Samples per bin side; ≤ 0 means ceil(roi size / output size) per RoI.</param>
+    /// <param name="aligned">Shift boxes by −0.5 pixel (detectron2); false is torchvision's legacy mode.</param>
+    /// <param name="backend">Which implementation runs.</param>
     public static Tensor RoiAlign(Tensor input, Tensor rois, int outputSize, double spatialScale = 1.0,
         int samplingRatio = -1, bool aligned = false, VisionOpsBackend backend = VisionOpsBackend.Auto) =>
         RoiAlign(input, rois, (outputSize, outputSize), spatialScale, samplingRatio, aligned, backend);
@@ -261,6 +272,9 @@ public static partial class VisionOps
     /// <param name="start">[K] RoI start in feature coordinates.</param>
     /// <param name="bin">[K] bin size.</param>
     /// <param name="grid">[K] samples per bin along this axis (float).</param>
+    /// <param name="pooled">Output bins along this axis.</param>
+    /// <param name="maxGrid">Largest number of samples per bin over all RoIs (the G dimension).</param>
+    /// <param name="size">Feature map extent along this axis.</param>
     /// <returns>Tensors of [K, P, G]: whether the sample is used, the lower/upper tap index, and
     /// the weights of the upper (Low = fraction l) and lower (High = 1 − l) tap.</returns>
     private static AxisSamples SampleAxis(Tensor start, Tensor bin, Tensor grid, long pooled, long maxGrid, long size)

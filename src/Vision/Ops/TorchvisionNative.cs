@@ -27,7 +27,10 @@ public enum VisionOpsBackend
 /// </summary>
 public static class TorchvisionNative
 {
+    /// <summary>The environment variable that names torchvision's library to load, or "none" to disable native ops.</summary>
     public const string EnvironmentVariable = "MLNETSEG_TORCHVISION_LIB";
+
+    /// <summary>Where Debian's python3-torchvision package installs torchvision (its _C.so is looked up here).</summary>
     public const string DebianDirectory = "/usr/lib/python3/dist-packages/torchvision";
 
     private static readonly object Gate = new();

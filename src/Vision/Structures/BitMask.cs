@@ -14,6 +14,9 @@ public sealed class BitMask : IEquatable<BitMask>
     private readonly byte[] _pixels;
 
     /// <summary>Creates an all-zero mask.</summary>
+    /// <param name="height">Rows in pixels, at least 0.</param>
+    /// <param name="width">Columns in pixels, at least 0.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A negative size, or more than <see cref="int.MaxValue"/> pixels.</exception>
     public BitMask(int height, int width)
     {
         ValidateSize(height, width);
@@ -29,8 +32,10 @@ public sealed class BitMask : IEquatable<BitMask>
         _pixels = pixels;
     }
 
+    /// <summary>Number of rows (pixels).</summary>
     public int Height { get; }
 
+    /// <summary>Number of columns (pixels).</summary>
     public int Width { get; }
 
     /// <summary>The pixels, row-major, each 0 or 1.</summary>
@@ -47,6 +52,10 @@ public sealed class BitMask : IEquatable<BitMask>
         }
     }
 
+    /// <summary>Whether the pixel at row <paramref name="y"/>, column <paramref name="x"/> is set.</summary>
+    /// <param name="y">Row, in [0, <see cref="Height"/>).</param>
+    /// <param name="x">Column, in [0, <see cref="Width"/>).</param>
+    /// <exception cref="ArgumentOutOfRangeException">The pixel is outside the mask.</exception>
     public bool this[int y, int x]
     {
         get => _pixels[Offset(y, x)] != 0;
@@ -128,11 +137,14 @@ public sealed class BitMask : IEquatable<BitMask>
         return x1 < 0 ? new float[4] : new float[] { x0, y0, x1 + 1, y1 + 1 };
     }
 
+    /// <summary>True when <paramref name="other"/> has the same size and the same pixels.</summary>
     public bool Equals(BitMask? other) =>
         other is not null && other.Height == Height && other.Width == Width && _pixels.AsSpan().SequenceEqual(other._pixels);
 
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => Equals(obj as BitMask);
 
+    /// <summary>A hash of the size and every pixel, consistent with <see cref="Equals(BitMask?)"/>.</summary>
     public override int GetHashCode()
     {
         var hash = new HashCode();
@@ -142,6 +154,7 @@ public sealed class BitMask : IEquatable<BitMask>
         return hash.ToHashCode();
     }
 
+    /// <summary>Size and area, e.g. "BitMask 480x640, area 1234".</summary>
     public override string ToString() => $"BitMask {Height}x{Width}, area {Area}";
 
     private int Offset(int y, int x)

@@ -65,6 +65,7 @@ public sealed class KeypointSchema
         return i;
     }
 
+    /// <summary>The number of keypoints and their names.</summary>
     public override string ToString() => $"KeypointSchema ({Count} keypoints: {string.Join(", ", _names)})";
 
     /// <summary>

@@ -3,6 +3,9 @@ using MLNetSeg.Vision.Imaging;
 namespace MLNetSeg.Vision.Structures;
 
 /// <summary>One segment of a panoptic map (COCO panoptic <c>segments_info</c> entry).</summary>
+/// <param name="Id">The segment's id in the map, in 1..<see cref="PanopticSegmentation.MaxId"/>.</param>
+/// <param name="CategoryId">The category the segment belongs to (a dataset category id, as in <c>segments_info</c>).</param>
+/// <param name="IsCrowd">Whether the segment is a crowd region (<c>iscrowd</c>), which panoptic quality does not count as a miss.</param>
 public sealed record PanopticSegment(int Id, int CategoryId, bool IsCrowd = false);
 
 /// <summary>
@@ -17,9 +20,14 @@ public sealed class PanopticSegmentation
     private readonly int[] _ids;
     private readonly PanopticSegment[] _segments;
 
+    /// <summary>Creates a panoptic segmentation from row-major ids and their segments.</summary>
+    /// <param name="height">Rows of the map in pixels.</param>
+    /// <param name="width">Columns of the map in pixels.</param>
     /// <param name="ids">Row-major segment ids, copied.</param>
     /// <param name="segments">What the non-zero ids are; ids must be unique and positive.</param>
     /// <param name="name">Names the image in error messages.</param>
+    /// <exception cref="ArgumentException">The ids do not fit the size, an id is outside 0..<see cref="MaxId"/>, or a segment is null,
+    /// has id 0 or is listed twice.</exception>
     public PanopticSegmentation(int height, int width, int[] ids, IReadOnlyList<PanopticSegment> segments, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(ids);
@@ -44,10 +52,20 @@ public sealed class PanopticSegmentation
         _segments = segments.ToArray();
     }
 
+    /// <summary>Number of rows (pixels).</summary>
     public int Height { get; }
+
+    /// <summary>Number of columns (pixels).</summary>
     public int Width { get; }
+
+    /// <summary>Names the image in error messages (the file path when read from a PNG).</summary>
     public string Name { get; }
+
+    /// <summary>Row-major segment id of every pixel; 0 = void.</summary>
     public ReadOnlySpan<int> Ids => _ids;
+
+    /// <summary>What each non-zero id is. The constructor does not check that every id of <see cref="Ids"/> is listed;
+    /// panoptic evaluation does, and rejects maps whose ids are not.</summary>
     public IReadOnlyList<PanopticSegment> Segments => _segments;
 
     /// <summary>Reads a COCO-panoptic PNG (RGB-encoded ids); errors name the file.</summary>

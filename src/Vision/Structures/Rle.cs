@@ -18,6 +18,11 @@ public sealed class Rle : IEquatable<Rle>
     private readonly uint[] _counts;
 
     /// <summary>Creates an RLE; the counts must add up to <paramref name="height"/> × <paramref name="width"/>.</summary>
+    /// <param name="height">Rows of the mask in pixels.</param>
+    /// <param name="width">Columns of the mask in pixels.</param>
+    /// <param name="counts">Alternating run lengths, zeros first, column-major; copied.</param>
+    /// <exception cref="ArgumentException">The counts do not add up to the mask's pixel count.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A negative size, or more than <see cref="int.MaxValue"/> pixels.</exception>
     public Rle(int height, int width, uint[] counts)
     {
         ArgumentNullException.ThrowIfNull(counts);
@@ -39,8 +44,10 @@ public sealed class Rle : IEquatable<Rle>
         _counts = counts;
     }
 
+    /// <summary>Number of rows of the mask (COCO's <c>size[0]</c>).</summary>
     public int Height { get; }
 
+    /// <summary>Number of columns of the mask (COCO's <c>size[1]</c>).</summary>
     public int Width { get; }
 
     /// <summary>Alternating run lengths (zeros first), column-major.</summary>
@@ -463,11 +470,15 @@ public sealed class Rle : IEquatable<Rle>
 
     private static string Shorten(string s) => s.Length <= 40 ? s : s[..40] + "…";
 
+    /// <summary>True when <paramref name="other"/> has the same size and the same run lengths. Counts are compared, not
+    /// pixels: encodings made by <see cref="Encode(BitMask)"/> are canonical, so equal masks give equal RLEs.</summary>
     public bool Equals(Rle? other) =>
         other is not null && other.Height == Height && other.Width == Width && _counts.AsSpan().SequenceEqual(other._counts);
 
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => Equals(obj as Rle);
 
+    /// <summary>A hash of the size and the counts, consistent with <see cref="Equals(Rle?)"/>.</summary>
     public override int GetHashCode()
     {
         var hash = new HashCode();
@@ -477,5 +488,6 @@ public sealed class Rle : IEquatable<Rle>
         return hash.ToHashCode();
     }
 
+    /// <summary>Size, number of runs and area, e.g. "Rle 480x640, 12 runs, area 1234".</summary>
     public override string ToString() => $"Rle {Height}x{Width}, {_counts.Length} runs, area {Area}";
 }

@@ -8,6 +8,10 @@ namespace MLNetSeg.Vision.Structures;
 /// </summary>
 public sealed record SegmentationResult
 {
+    /// <summary>Bundles one image's outputs; at least one must be given, and all must have the same size.</summary>
+    /// <param name="instances">Detected instances, or null for a model that makes none.</param>
+    /// <param name="semantic">A per-pixel class map, or null.</param>
+    /// <param name="panoptic">A panoptic segmentation, or null.</param>
     /// <exception cref="ArgumentException">Nothing is given, or the parts disagree on the image size.</exception>
     public SegmentationResult(Instances? instances, SemanticLabelMap? semantic = null, PanopticSegmentation? panoptic = null)
     {
@@ -36,8 +40,10 @@ public sealed record SegmentationResult
     /// <summary>The panoptic segmentation (null unless the model makes one).</summary>
     public PanopticSegmentation? Panoptic { get; }
 
+    /// <summary>Height in pixels of the image the result describes (shared by all its parts).</summary>
     public int ImageHeight { get; }
 
+    /// <summary>Width in pixels of the image the result describes.</summary>
     public int ImageWidth { get; }
 
     /// <summary>The tasks this result carries output for (masks only when the instances have them, etc.).</summary>
@@ -46,6 +52,7 @@ public sealed record SegmentationResult
             : SegmentationTasks.Boxes | (Instances.Masks is null ? 0 : SegmentationTasks.Masks) | (Instances.Keypoints is null ? 0 : SegmentationTasks.Keypoints))
         | (Semantic is null ? 0 : SegmentationTasks.Semantic) | (Panoptic is null ? 0 : SegmentationTasks.Panoptic);
 
+    /// <summary>The size and what the result holds, e.g. "SegmentationResult 480x640: 5 instances, semantic map".</summary>
     public override string ToString() =>
         $"SegmentationResult {ImageHeight}x{ImageWidth}: " + string.Join(", ", new[]
         {

@@ -7,6 +7,7 @@ namespace MLNetSeg.Vision.Structures;
 [Flags]
 public enum SegmentationTasks
 {
+    /// <summary>No output.</summary>
     None = 0,
 
     /// <summary>Instances with boxes, labels and scores (COCO "bbox").</summary>

@@ -13,6 +13,10 @@ public sealed class SemanticLabelMap
     private readonly int[] _labels;
 
     /// <summary>Creates a map from a copy of row-major labels; labels must be non-negative.</summary>
+    /// <param name="height">Rows in pixels.</param>
+    /// <param name="width">Columns in pixels.</param>
+    /// <param name="labels">Row-major class labels, <c>height · width</c> of them; copied.</param>
+    /// <exception cref="ArgumentException">The number of labels does not fit the size, or a label is negative.</exception>
     public SemanticLabelMap(int height, int width, int[] labels)
     {
         ArgumentNullException.ThrowIfNull(labels);
@@ -37,13 +41,19 @@ public sealed class SemanticLabelMap
         return new SemanticLabelMap(height, width, ints);
     }
 
+    /// <summary>Number of rows (pixels).</summary>
     public int Height { get; }
 
+    /// <summary>Number of columns (pixels).</summary>
     public int Width { get; }
 
     /// <summary>Row-major labels.</summary>
     public ReadOnlySpan<int> Labels => _labels;
 
+    /// <summary>The label of the pixel at row <paramref name="y"/>, column <paramref name="x"/>.</summary>
+    /// <param name="y">Row, in [0, <see cref="Height"/>).</param>
+    /// <param name="x">Column, in [0, <see cref="Width"/>).</param>
+    /// <exception cref="ArgumentOutOfRangeException">The pixel is outside the map.</exception>
     public int this[int y, int x]
     {
         get
@@ -97,5 +107,6 @@ public sealed class SemanticLabelMap
         return bytes;
     }
 
+    /// <summary>"SemanticLabelMap HxW".</summary>
     public override string ToString() => $"SemanticLabelMap {Height}x{Width}";
 }

@@ -8,11 +8,16 @@ public abstract class RcnnFamily<TOptions> : ModelFamily where TOptions : RcnnMo
     /// <summary>The <see cref="ModelArchitecture.ModelType"/> of this family's models.</summary>
     protected abstract string ModelType { get; }
 
+    /// <inheritdoc/>
     public override Type OptionsType => typeof(TOptions);
 
+    /// <summary>A new <typeparamref name="TOptions"/>: torchvision's ResNet-50 recipe 1 at torchvision's widths.</summary>
     public override ModelOptions CreateDefaultOptions() => new TOptions();
 
     /// <summary>The architecture the options give for the classes and keypoints of <paramref name="labels"/>.</summary>
+    /// <param name="options">Backbone, norm recipe, head recipe and widths.</param>
+    /// <param name="labels">The classes (their count, background included, becomes <see cref="ModelArchitecture.NumClasses"/>) and the keypoint schema.</param>
+    /// <exception cref="ArgumentException">The family needs a keypoint schema and <paramref name="labels"/> has none.</exception>
     public ModelArchitecture Architecture(TOptions options, ModelFileInfo labels)
     {
         ArgumentNullException.ThrowIfNull(labels);
@@ -28,6 +33,7 @@ public abstract class RcnnFamily<TOptions> : ModelFamily where TOptions : RcnnMo
         };
     }
 
+    /// <inheritdoc/>
     public override ISegmentationModel Create(ModelOptions options, ModelFileInfo labels)
     {
         var typed = OptionsOf<TOptions>(options);
@@ -37,6 +43,7 @@ public abstract class RcnnFamily<TOptions> : ModelFamily where TOptions : RcnnMo
         return model;
     }
 
+    /// <inheritdoc/>
     public override ISegmentationModel Build(ConfigField section, ModelFileInfo labels, int formatVersion)
     {
         var (arch, options) = RcnnConfig.Read(section, formatVersion);
@@ -56,18 +63,26 @@ public abstract class RcnnFamily<TOptions> : ModelFamily where TOptions : RcnnMo
 /// <summary>Mask R-CNN (He et al. 2017), torchvision's: boxes, classes and instance masks.</summary>
 public sealed class MaskRcnnFamily : RcnnFamily<MaskRcnnOptions>
 {
+    /// <summary>The family's registry and file name, "maskrcnn".</summary>
     public const string FamilyName = ModelArchitecture.MaskRcnnType;
 
+    /// <summary>The instance <see cref="ModelRegistry"/> registers under <see cref="FamilyName"/>.</summary>
     public static MaskRcnnFamily Instance { get; } = new();
 
+    /// <inheritdoc/>
     public override string Name => FamilyName;
 
+    /// <inheritdoc/>
     public override string DisplayName => "Mask R-CNN";
 
+    /// <inheritdoc/>
     protected override string ModelType => ModelArchitecture.MaskRcnnType;
 
+    /// <summary>Null: Mask R-CNN predicts no keypoints.</summary>
     protected override KeypointSchema? KeypointsOf(ModelFileInfo labels) => null;
 
+    /// <summary><see cref="SegmentationTasks.Boxes"/> and <see cref="SegmentationTasks.Masks"/>, whatever the options.</summary>
+    /// <exception cref="ArgumentException"><paramref name="options"/> are not <see cref="MaskRcnnOptions"/>.</exception>
     public override SegmentationTasks TasksFor(ModelOptions options)
     {
         OptionsOf<MaskRcnnOptions>(options);
@@ -78,22 +93,31 @@ public sealed class MaskRcnnFamily : RcnnFamily<MaskRcnnOptions>
 /// <summary>Keypoint R-CNN (He et al. 2017 §5), torchvision's: boxes, classes and keypoints of the dataset's schema.</summary>
 public sealed class KeypointRcnnFamily : RcnnFamily<KeypointRcnnOptions>
 {
+    /// <summary>The family's registry and file name, "keypointrcnn".</summary>
     public const string FamilyName = ModelArchitecture.KeypointRcnnType;
 
+    /// <summary>The instance <see cref="ModelRegistry"/> registers under <see cref="FamilyName"/>.</summary>
     public static KeypointRcnnFamily Instance { get; } = new();
 
+    /// <inheritdoc/>
     public override string Name => FamilyName;
 
+    /// <inheritdoc/>
     public override string DisplayName => "Keypoint R-CNN";
 
+    /// <inheritdoc/>
     protected override string ModelType => ModelArchitecture.KeypointRcnnType;
 
+    /// <summary><see cref="SegmentationTasks.Boxes"/> and <see cref="SegmentationTasks.Keypoints"/>, whatever the options.</summary>
+    /// <exception cref="ArgumentException"><paramref name="options"/> are not <see cref="KeypointRcnnOptions"/>.</exception>
     public override SegmentationTasks TasksFor(ModelOptions options)
     {
         OptionsOf<KeypointRcnnOptions>(options);
         return SegmentationTasks.Boxes | SegmentationTasks.Keypoints;
     }
 
+    /// <summary>The dataset's keypoint schema, <see cref="ModelFileInfo.Keypoints"/>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="labels"/> has no keypoint schema.</exception>
     protected override KeypointSchema? KeypointsOf(ModelFileInfo labels) =>
         labels.Keypoints ?? throw new ArgumentException("Keypoint R-CNN needs the keypoint schema (names, skeleton, flip map) of its data: " +
                                                         "ModelFileInfo.Keypoints is null (does the dataset have a keypoint category?)");

@@ -24,6 +24,8 @@ public abstract record RcnnModelOptions : ModelOptions
     /// <summary>The ResNet of the backbone (resnet18, resnet34, resnet50, ...).</summary>
     public ResNetDepth Backbone { get; init; } = ResNetDepth.ResNet50;
 
+    /// <summary>Normalisation of the ResNet body and FPN: torchvision's FPN recipe 1 (<see cref="BackboneNorm.FrozenBatchNorm"/>,
+    /// the default, for fine-tuning pretrained weights) or 2 (<see cref="BackboneNorm.BatchNorm"/>, to train from scratch).</summary>
     public BackboneNorm Norm { get; init; } = BackboneNorm.FrozenBatchNorm;
 
     /// <summary>torchvision recipe of the RPN and RoI heads: 1 (maskrcnn_resnet50_fpn: one-conv RPN head,
@@ -44,6 +46,7 @@ public abstract record RcnnModelOptions : ModelOptions
     /// Null: <see cref="RcnnOptions.MinSize"/> of <see cref="Settings"/>, which is also the test size.</summary>
     public IReadOnlyList<int>? TrainMinSizes { get; init; }
 
+    /// <inheritdoc/>
     public override void Validate()
     {
         static void Require(bool ok, string option, string message)
@@ -65,6 +68,7 @@ public abstract record RcnnModelOptions : ModelOptions
 /// <summary>Mask R-CNN (boxes, classes, instance masks); the dataset needs segmentations.</summary>
 public sealed record MaskRcnnOptions : RcnnModelOptions
 {
+    /// <inheritdoc/>
     [System.Text.Json.Serialization.JsonIgnore]
     public override string Family => MaskRcnnFamily.FamilyName;
 
@@ -86,6 +90,7 @@ public sealed record MaskRcnnOptions : RcnnModelOptions
 /// <summary>Keypoint R-CNN (boxes, classes, keypoints); the dataset needs keypoints and a keypoint schema.</summary>
 public sealed record KeypointRcnnOptions : RcnnModelOptions
 {
+    /// <inheritdoc/>
     [System.Text.Json.Serialization.JsonIgnore]
     public override string Family => KeypointRcnnFamily.FamilyName;
 
@@ -102,6 +107,8 @@ public sealed record KeypointRcnnOptions : RcnnModelOptions
         return weights.FineTuning(new KeypointRcnnOptions(), path, settings);
     }
 
+    /// <summary>Checks the shared options and that <see cref="RcnnModelOptions.HeadVersion"/> is 1 (torchvision has no Keypoint R-CNN v2).</summary>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
     public override void Validate()
     {
         base.Validate();

@@ -8,8 +8,16 @@ namespace MLNetSeg.Models.Rcnn;
 /// regression, and the mask (Mask R-CNN) or keypoint (Keypoint R-CNN) loss. Each is a 0-d tensor
 /// attached to the autograd graph.
 /// </summary>
+/// <param name="Objectness">RPN objectness loss, <see cref="ObjectnessKey"/>.</param>
+/// <param name="RpnBoxReg">RPN box regression loss, <see cref="RpnBoxRegKey"/>.</param>
+/// <param name="Classifier">Box-head classification loss, <see cref="ClassifierKey"/>.</param>
+/// <param name="BoxReg">Box-head regression loss, <see cref="BoxRegKey"/>.</param>
+/// <param name="Mask">Mask loss, <see cref="MaskKey"/>; null without a mask branch.</param>
+/// <param name="Keypoint">Keypoint loss, <see cref="KeypointKey"/>; null without a keypoint branch.</param>
 public sealed record RcnnLosses(Tensor Objectness, Tensor RpnBoxReg, Tensor Classifier, Tensor BoxReg, Tensor? Mask, Tensor? Keypoint)
 {
+    /// <summary>The names of the losses in torchvision's loss dict, used as the keys of <see cref="ToDictionary"/> (and so in
+    /// training logs): "loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg", "loss_mask", "loss_keypoint".</summary>
     public const string ObjectnessKey = "loss_objectness", RpnBoxRegKey = "loss_rpn_box_reg",
         ClassifierKey = "loss_classifier", BoxRegKey = "loss_box_reg", MaskKey = "loss_mask", KeypointKey = "loss_keypoint";
 

@@ -11,8 +11,14 @@ namespace MLNetSeg.Models.Rcnn;
 /// </summary>
 public sealed class RcnnTarget : ITrainingTarget
 {
+    /// <summary>An empty target to fill with an object initializer (<see cref="Boxes"/> and <see cref="Labels"/> are required).</summary>
     public RcnnTarget() { }
 
+    /// <summary>A target from its tensors; see the properties for the shapes and dtypes (checked by <see cref="Validate"/>, not here).</summary>
+    /// <param name="boxes">[N, 4] float32 (x1, y1, x2, y2) in image pixels.</param>
+    /// <param name="labels">[N] int64 class indices, at least 1 (0 is background).</param>
+    /// <param name="masks">[N, H, W] uint8 or bool instance masks, for Mask R-CNN.</param>
+    /// <param name="keypoints">[N, K, 3] float32 (x, y, visibility), for Keypoint R-CNN.</param>
     [SetsRequiredMembers]
     public RcnnTarget(Tensor boxes, Tensor labels, Tensor? masks = null, Tensor? keypoints = null)
     {
@@ -50,6 +56,9 @@ public sealed class RcnnTarget : ITrainingTarget
     /// Checks shapes, dtypes and values against the image (<paramref name="imageHeight"/>×<paramref name="imageWidth"/>)
     /// and the model; throws an <see cref="ArgumentException"/> naming image <paramref name="index"/> and the field.
     /// </summary>
+    /// <param name="index">The image's position in the batch, named in the error.</param>
+    /// <param name="imageHeight">Height in pixels the masks must have.</param>
+    /// <param name="imageWidth">Width in pixels the masks must have.</param>
     /// <param name="numClasses">Classes including background: labels must lie in [1, numClasses).</param>
     /// <param name="requireMasks">The model has a mask branch.</param>
     /// <param name="numKeypoints">Keypoints per instance when the model has a keypoint branch.</param>

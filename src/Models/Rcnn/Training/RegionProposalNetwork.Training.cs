@@ -28,6 +28,7 @@ public sealed partial class RegionProposalNetwork
     /// <summary>IoU ≥ fg → foreground, &lt; bg → background; every ground truth keeps its best anchors.</summary>
     public Matcher CreateMatcher() => new(Settings.FgIouThresh, Settings.BgIouThresh, allowLowQualityMatches: true);
 
+    /// <summary>Samples <see cref="RpnSettings.BatchSizePerImage"/> anchors per image, at most <see cref="RpnSettings.PositiveFraction"/> positives.</summary>
     public BalancedPositiveNegativeSampler CreateSampler() => new(Settings.BatchSizePerImage, Settings.PositiveFraction);
 
     /// <summary>
@@ -93,6 +94,7 @@ public sealed partial class RegionProposalNetwork
     /// <param name="deltas">[N·ΣA, 4] predicted deltas.</param>
     /// <param name="labels">[ΣA] per image (1, 0, −1).</param>
     /// <param name="regressionTargets">[ΣA, 4] per image.</param>
+    /// <param name="sampler">Draws the anchors the losses are computed on.</param>
     public static (Tensor Objectness, Tensor BoxReg) ComputeLoss(Tensor objectness, Tensor deltas, IReadOnlyList<Tensor> labels,
         IReadOnlyList<Tensor> regressionTargets, BalancedPositiveNegativeSampler sampler)
     {

@@ -16,6 +16,10 @@ public sealed record RoiTrainingSamples(Tensor[] Proposals, Tensor[] MatchedIdxs
 
 /// <summary>The RoI heads' losses of a training step; <see cref="Mask"/> / <see cref="Keypoint"/> only
 /// with those branches.</summary>
+/// <param name="Classifier">Cross-entropy of the class logits over the sampled proposals.</param>
+/// <param name="BoxReg">Smooth-L1 of the positives' deltas, divided by the number of sampled proposals.</param>
+/// <param name="Mask">Mask BCE over the positives; null without a mask branch.</param>
+/// <param name="Keypoint">Heatmap cross-entropy over the valid keypoints; null without a keypoint branch.</param>
 public sealed record RoiHeadsLosses(Tensor Classifier, Tensor BoxReg, Tensor? Mask, Tensor? Keypoint);
 
 // Training (torchvision 0.14 RoIHeads.forward with targets and the loss functions of roi_heads.py).
@@ -24,6 +28,7 @@ public sealed partial class RoiHeads
     /// <summary>IoU ≥ fg → the ground truth's class, &lt; bg → background; no low-quality matches.</summary>
     public Matcher CreateMatcher() => new(Settings.FgIouThresh, Settings.BgIouThresh, allowLowQualityMatches: false);
 
+    /// <summary>Samples <see cref="RoiHeadsSettings.BatchSizePerImage"/> proposals per image, at most <see cref="RoiHeadsSettings.PositiveFraction"/> positives.</summary>
     public BalancedPositiveNegativeSampler CreateSampler() => new(Settings.BatchSizePerImage, Settings.PositiveFraction);
 
     /// <summary>
@@ -33,6 +38,11 @@ public sealed partial class RoiHeads
     /// empty result in training).
     /// </summary>
     /// <param name="features">FPN levels "0".."3".</param>
+    /// <param name="proposals">Per image, [P_i, 4] RPN proposals in the resized image's pixels.</param>
+    /// <param name="imageSizes">(height, width) of each resized image.</param>
+    /// <param name="targets">Per image, the ground truth in the resized image's pixels; masks (keypoints) required with a mask (keypoint) branch.</param>
+    /// <exception cref="InvalidOperationException">The heads are not in training mode.</exception>
+    /// <exception cref="ArgumentException">The list lengths differ, or a target lacks the masks or keypoints its branch needs.</exception>
     public RoiHeadsLosses ComputeLosses(IReadOnlyList<Tensor> features, IReadOnlyList<Tensor> proposals,
         IReadOnlyList<(int Height, int Width)> imageSizes, IReadOnlyList<RcnnTarget> targets)
     {
@@ -162,6 +172,8 @@ public sealed partial class RoiHeads
     /// </summary>
     /// <param name="classLogits">[S, C].</param>
     /// <param name="boxRegression">[S, 4C].</param>
+    /// <param name="labels">Per image, [S_i] int64 classes of the samples (0 = background).</param>
+    /// <param name="regressionTargets">Per image, [S_i, 4] encoded ground-truth boxes.</param>
     public static (Tensor Classifier, Tensor BoxReg) FastRcnnLoss(Tensor classLogits, Tensor boxRegression,
         IReadOnlyList<Tensor> labels, IReadOnlyList<Tensor> regressionTargets)
     {
@@ -187,6 +199,7 @@ public sealed partial class RoiHeads
     /// <param name="gtMasks">[G, H, W] (uint8 / bool / float).</param>
     /// <param name="boxes">[P, 4] proposals.</param>
     /// <param name="matchedIdxs">[P] int64 indices into <paramref name="gtMasks"/>.</param>
+    /// <param name="m">Side of the projected masks, the mask logits' (28).</param>
     /// <returns>[P, M, M] in the boxes' dtype.</returns>
     public static Tensor ProjectMasksOnBoxes(Tensor gtMasks, Tensor boxes, Tensor matchedIdxs, int m)
     {
@@ -204,6 +217,10 @@ public sealed partial class RoiHeads
     /// mask_logits.sum() · 0 (a zero that keeps the graph).
     /// </summary>
     /// <param name="maskLogits">[ΣP_i, C, M, M].</param>
+    /// <param name="proposals">Per image, [P_i, 4] positive proposals.</param>
+    /// <param name="gtMasks">Per image, [G_i, H, W] ground-truth masks.</param>
+    /// <param name="gtLabels">Per image, [G_i] int64 ground-truth classes.</param>
+    /// <param name="matchedIdxs">Per image, [P_i] int64: each positive's ground-truth index.</param>
     public static Tensor MaskRcnnLoss(Tensor maskLogits, IReadOnlyList<Tensor> proposals, IReadOnlyList<Tensor> gtMasks,
         IReadOnlyList<Tensor> gtLabels, IReadOnlyList<Tensor> matchedIdxs)
     {
@@ -224,6 +241,7 @@ public sealed partial class RoiHeads
     /// </summary>
     /// <param name="keypoints">[P, K, 3].</param>
     /// <param name="rois">[P, 4].</param>
+    /// <param name="heatmapSize">Side of the heatmaps, S (56).</param>
     /// <returns>int64 [P, K] linear cell indices y · size + x (0 where invalid) and int64 [P, K] validity (0/1).</returns>
     public static (Tensor Heatmaps, Tensor Valid) KeypointsToHeatmap(Tensor keypoints, Tensor rois, int heatmapSize)
     {
@@ -254,6 +272,10 @@ public sealed partial class RoiHeads
     /// heatmap logits (mean over valid keypoints); with none valid, keypoint_logits.sum() · 0.
     /// </summary>
     /// <param name="keypointLogits">[ΣP_i, K, S, S].</param>
+    /// <param name="proposals">Per image, [P_i, 4] positive proposals.</param>
+    /// <param name="gtKeypoints">Per image, [G_i, K, 3] ground-truth keypoints (x, y, visibility).</param>
+    /// <param name="matchedIdxs">Per image, [P_i] int64: each positive's ground-truth index.</param>
+    /// <exception cref="ArgumentException">The heatmaps are not square.</exception>
     public static Tensor KeypointRcnnLoss(Tensor keypointLogits, IReadOnlyList<Tensor> proposals, IReadOnlyList<Tensor> gtKeypoints,
         IReadOnlyList<Tensor> matchedIdxs)
     {
