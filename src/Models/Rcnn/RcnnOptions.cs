@@ -21,7 +21,9 @@ public sealed record RcnnOptions
     /// <summary>Cap on the long side of the network input.</summary>
     public int MaxSize { get; init; } = 1333;
 
+    /// <summary>Per-channel RGB mean subtracted from [0, 1] pixels (ImageNet's, torchvision's image_mean).</summary>
     public IReadOnlyList<double> ImageMean { get; init; } = new[] { 0.485, 0.456, 0.406 };
+    /// <summary>Per-channel RGB standard deviation pixels are divided by (ImageNet's, torchvision's image_std).</summary>
     public IReadOnlyList<double> ImageStd { get; init; } = new[] { 0.229, 0.224, 0.225 };
 
     /// <summary>The padded batch's sides are multiples of this.</summary>
@@ -35,15 +37,25 @@ public sealed record RcnnOptions
     /// <summary>Anchor aspect ratios (height / width) at every level; torchvision's 0.5, 1, 2.</summary>
     public IReadOnlyList<double> AnchorAspectRatios { get; init; } = new[] { 0.5, 1.0, 2.0 };
 
+    /// <summary>Proposals per FPN level kept by objectness before NMS, in training (torchvision's rpn_pre_nms_top_n_train).</summary>
     public int RpnPreNmsTopNTrain { get; init; } = 2000;
+    /// <summary>Proposals per FPN level kept by objectness before NMS, in eval mode (rpn_pre_nms_top_n_test).</summary>
     public int RpnPreNmsTopNTest { get; init; } = 1000;
+    /// <summary>Proposals per image kept after NMS, in training (rpn_post_nms_top_n_train).</summary>
     public int RpnPostNmsTopNTrain { get; init; } = 2000;
+    /// <summary>Proposals per image kept after NMS, in eval mode (rpn_post_nms_top_n_test).</summary>
     public int RpnPostNmsTopNTest { get; init; } = 1000;
+    /// <summary>IoU above which NMS drops a lower-scoring proposal (rpn_nms_thresh).</summary>
     public double RpnNmsThresh { get; init; } = 0.7;
+    /// <summary>Proposals must have an objectness probability at least this (rpn_score_thresh; 0 keeps all).</summary>
     public double RpnScoreThresh { get; init; } = 0.0;
+    /// <summary>An anchor with IoU at least this with a ground-truth box is a positive RPN sample (rpn_fg_iou_thresh).</summary>
     public double RpnFgIouThresh { get; init; } = 0.7;
+    /// <summary>An anchor whose best IoU is below this is a negative RPN sample (rpn_bg_iou_thresh).</summary>
     public double RpnBgIouThresh { get; init; } = 0.3;
+    /// <summary>Anchors sampled per image for the RPN losses (rpn_batch_size_per_image).</summary>
     public int RpnBatchSizePerImage { get; init; } = 256;
+    /// <summary>Largest share of positives among the sampled anchors (rpn_positive_fraction).</summary>
     public double RpnPositiveFraction { get; init; } = 0.5;
 
     // ---- Box branch
@@ -51,10 +63,15 @@ public sealed record RcnnOptions
     public double BoxScoreThresh { get; init; } = 0.05;
     /// <summary>Class-wise NMS IoU threshold.</summary>
     public double BoxNmsThresh { get; init; } = 0.5;
+    /// <summary>Most detections kept per image after NMS, highest scores first (box_detections_per_img).</summary>
     public int BoxDetectionsPerImage { get; init; } = 100;
+    /// <summary>A proposal with IoU at least this with a ground-truth box is a foreground RoI (box_fg_iou_thresh).</summary>
     public double BoxFgIouThresh { get; init; } = 0.5;
+    /// <summary>A proposal whose best IoU is below this is a background RoI (box_bg_iou_thresh).</summary>
     public double BoxBgIouThresh { get; init; } = 0.5;
+    /// <summary>RoIs sampled per image for the box-branch losses (box_batch_size_per_image).</summary>
     public int BoxBatchSizePerImage { get; init; } = 512;
+    /// <summary>Largest share of foreground among the sampled RoIs (box_positive_fraction).</summary>
     public double BoxPositiveFraction { get; init; } = 0.25;
     /// <summary>Most positive RoIs per image the mask (keypoint) branch trains on, a random subset of
     /// the box branch's positives; null (torchvision) takes them all. On a CPU the mask head costs

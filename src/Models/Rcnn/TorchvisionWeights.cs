@@ -7,9 +7,8 @@ namespace MLNetSeg.Models.Rcnn;
 /// One weight set torchvision publishes for its detectors, with what its builder sets beyond the
 /// file: the architecture, the class and keypoint counts, and the eps of the ResNet body's
 /// FrozenBatchNorm2d layers, which torchvision overwrites to 0 for some sets only (its
-/// <c>overwrite_eps(model, 0.0)</c>). A model built with another eps loads the same file without
-/// complaint but predicts worse (on COCO_V1 Mask R-CNN weights with eps 1e-5: mask IoU about
-/// 0.15 against torchvision), so build from the set: <see cref="Load"/> for inference,
+/// <c>overwrite_eps(model, 0.0)</c>). A model built with another eps would load the same file
+/// without complaint but predict worse, so build from the set: <see cref="Load"/> for inference,
 /// <see cref="MaskRcnnOptions.FromTorchvision"/> or <see cref="KeypointRcnnOptions.FromTorchvision"/> for fine-tuning.
 /// </summary>
 public sealed record TorchvisionWeightSet

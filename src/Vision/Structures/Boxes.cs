@@ -219,6 +219,7 @@ public sealed class Boxes : IReadOnlyList<Box>
         return new Boxes(r, owned: true);
     }
 
+    /// <summary>A one-line summary with the box count.</summary>
     public override string ToString() => $"Boxes ({Count})";
 
     internal static int[] IndicesOf(bool[] keep)

@@ -38,10 +38,19 @@ public sealed class Keypoints
     /// <summary>All values, <c>[instance][keypoint][x, y, v]</c> flattened.</summary>
     public ReadOnlySpan<float> Data => _data;
 
+    /// <summary>x in image pixels of <paramref name="keypoint"/> of <paramref name="instance"/>.</summary>
+    /// <param name="instance">Instance index.</param>
+    /// <param name="keypoint">Keypoint index (0 … K − 1).</param>
     public float X(int instance, int keypoint) => _data[Offset(instance, keypoint)];
 
+    /// <summary>y in image pixels of <paramref name="keypoint"/> of <paramref name="instance"/>.</summary>
+    /// <param name="instance">Instance index.</param>
+    /// <param name="keypoint">Keypoint index (0 … K − 1).</param>
     public float Y(int instance, int keypoint) => _data[Offset(instance, keypoint) + 1];
 
+    /// <summary>COCO visibility (0 not labelled, 1 hidden, 2 visible) of <paramref name="keypoint"/> of <paramref name="instance"/>.</summary>
+    /// <param name="instance">Instance index.</param>
+    /// <param name="keypoint">Keypoint index (0 … K − 1).</param>
     public float Visibility(int instance, int keypoint) => _data[Offset(instance, keypoint) + 2];
 
     /// <summary>The keypoints of the instances at <paramref name="indices"/>, in that order.</summary>
@@ -97,6 +106,7 @@ public sealed class Keypoints
         return new Keypoints(Count, KeypointsPerInstance, r);
     }
 
+    /// <summary>A one-line summary: instances and keypoints per instance.</summary>
     public override string ToString() => $"Keypoints ({Count} × {KeypointsPerInstance})";
 
     private int Offset(int instance, int keypoint)
