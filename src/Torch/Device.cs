@@ -19,9 +19,11 @@ public readonly record struct Device(DeviceType Type, int Index = -1)
     public static readonly Device Cpu = new(DeviceType.Cpu);
 
     /// <summary>The CUDA device with ordinal <paramref name="index"/> (torch.device("cuda:N")).
-    /// Creating the value checks nothing; using it on a machine without that GPU fails in libtorch
-    /// (<see cref="TorchException"/>).</summary>
-    public static Device Cuda(int index = 0) => new(DeviceType.Cuda, index);
+    /// A negative ordinal throws <see cref="ArgumentOutOfRangeException"/>, as <see cref="Parse"/> does;
+    /// otherwise creating the value checks nothing, and using it on a machine without that GPU fails
+    /// in libtorch (<see cref="TorchException"/>).</summary>
+    public static Device Cuda(int index = 0) =>
+        index >= 0 ? new(DeviceType.Cuda, index) : throw new ArgumentOutOfRangeException(nameof(index), index, "a CUDA device ordinal is 0 or more");
 
     /// <summary>Parses "cpu", "cuda", "cuda:1".</summary>
     public static Device Parse(string text)

@@ -47,6 +47,7 @@ public static class TorchRuntime
     {
         var d = device ?? Device.Cpu;
         NativeMethods.Check(NativeMethods.mls_set_rng_state((int)d.Type, d.Index, state.Handle));
+        GC.KeepAlive(state);
     }
 
     /// <summary>Loads a library that registers operators (e.g. torchvision's _C) globally.</summary>

@@ -102,5 +102,9 @@ public sealed partial class Tensor
     public static Tensor operator /(Tensor a, double b) => a.Div(b);
     /// <summary>a / b for a scalar a, computed as b.reciprocal() · a exactly as torch's
     /// <c>__rtruediv__</c> does (so it rounds the same way).</summary>
-    public static Tensor operator /(double a, Tensor b) => b.Reciprocal().Mul(a);
+    public static Tensor operator /(double a, Tensor b)
+    {
+        using var reciprocal = b.Reciprocal();
+        return reciprocal.Mul(a);
+    }
 }

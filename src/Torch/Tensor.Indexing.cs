@@ -115,8 +115,11 @@ public sealed partial class Tensor
     /// <summary>One 1-d int64 tensor of coordinates per dim (torch.nonzero(as_tuple=True)).</summary>
     public Tensor[] NonzeroAsTuple()
     {
-        if (Dim == 0) return Nonzero().Reshape(1, -1).Unbind(0);  // a 0-d tensor behaves as 1-d, as in torch
-        return Nonzero().Unbind(1);
+        using var scope = DisposeScope.Enter();  // frees the [N, dim] index tensor; the views keep its storage
+        var parts = Dim == 0 ? Nonzero().Reshape(1, -1).Unbind(0)  // a 0-d tensor behaves as 1-d, as in torch
+            : Nonzero().Unbind(1);
+        scope.MoveToOuter(parts);
+        return parts;
     }
 
     /// <summary>The k largest (or smallest) elements along dim and their indices.</summary>

@@ -102,12 +102,17 @@ public sealed unsafe partial class Tensor : IDisposable
     public Tensor MoveToOuterDisposeScope() => Scope?.MoveToOuter(this) ?? this;
 
     /// <summary>A second handle to the same storage and autograd identity (like a Python reference).</summary>
-    public Tensor Alias() => new(NativeMethods.mls_tensor_alias(Handle));
+    public Tensor Alias()
+    {
+        var alias = NativeMethods.mls_tensor_alias(Handle);
+        GC.KeepAlive(this);
+        return new(alias);
+    }
 
     // ---- metadata
 
     /// <summary>Number of dimensions (torch's <c>dim()</c>); 0 for a scalar tensor.</summary>
-    public int Dim => Check(NativeMethods.mls_tensor_ndim(Handle));
+    public int Dim => Check(NativeMethods.mls_tensor_ndim(Handle), this);
 
     /// <summary>The size of every dimension (torch's <c>shape</c>); each read returns a new array.</summary>
     public long[] Shape
@@ -118,10 +123,10 @@ public sealed unsafe partial class Tensor : IDisposable
             Span<long> buf = stackalloc long[16];
             int n;
             fixed (long* p = buf) n = NativeMethods.mls_tensor_sizes(h, p, buf.Length);
-            Check(n);
+            Check(n, this);
             if (n <= buf.Length) return buf[..n].ToArray();
             var big = new long[n];
-            fixed (long* p = big) Check(NativeMethods.mls_tensor_sizes(h, p, n));
+            fixed (long* p = big) Check(NativeMethods.mls_tensor_sizes(h, p, n), this);
             return big;
         }
     }
@@ -133,7 +138,7 @@ public sealed unsafe partial class Tensor : IDisposable
         get
         {
             var result = new long[Dim];
-            fixed (long* p = result) Check(NativeMethods.mls_tensor_strides(Handle, p, result.Length));
+            fixed (long* p = result) Check(NativeMethods.mls_tensor_strides(Handle, p, result.Length), this);
             return result;
         }
     }
@@ -149,7 +154,7 @@ public sealed unsafe partial class Tensor : IDisposable
     }
 
     /// <summary>The element type.</summary>
-    public DType DType => (DType)Check(NativeMethods.mls_tensor_dtype(Handle));
+    public DType DType => (DType)Check(NativeMethods.mls_tensor_dtype(Handle), this);
 
     /// <summary>The device the data lives on.</summary>
     public Device Device
@@ -157,7 +162,7 @@ public sealed unsafe partial class Tensor : IDisposable
         get
         {
             int type, index;
-            Check(NativeMethods.mls_tensor_device(Handle, &type, &index));
+            Check(NativeMethods.mls_tensor_device(Handle, &type, &index), this);
             return new Device((DeviceType)type, index);
         }
     }
@@ -169,6 +174,7 @@ public sealed unsafe partial class Tensor : IDisposable
         get
         {
             long n = NativeMethods.mls_tensor_numel(Handle);
+            GC.KeepAlive(this);
             if (n < 0) throw new TorchException(NativeMethods.LastError());
             return n;
         }
@@ -177,7 +183,7 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>True when the elements are dense in row-major order (torch's <c>is_contiguous()</c>).
     /// Views such as <see cref="Transpose"/> or <see cref="Permute"/> usually are not;
     /// <see cref="Contiguous"/> makes a dense copy.</summary>
-    public bool IsContiguous => Check(NativeMethods.mls_tensor_is_contiguous(Handle)) != 0;
+    public bool IsContiguous => Check(NativeMethods.mls_tensor_is_contiguous(Handle), this) != 0;
 
     // ---- autograd
 
@@ -188,8 +194,8 @@ public sealed unsafe partial class Tensor : IDisposable
     /// </summary>
     public bool RequiresGrad
     {
-        get => Check(NativeMethods.mls_tensor_requires_grad(Handle)) != 0;
-        set => Check(NativeMethods.mls_tensor_set_requires_grad(Handle, value ? 1 : 0));
+        get => Check(NativeMethods.mls_tensor_requires_grad(Handle), this) != 0;
+        set => Check(NativeMethods.mls_tensor_set_requires_grad(Handle, value ? 1 : 0), this);
     }
 
     /// <summary>Sets requires_grad and returns this tensor (torch's requires_grad_()).</summary>
@@ -202,7 +208,7 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>True for a tensor no recorded operation produced: created by the user, or computed
     /// while nothing required grad. <see cref="Backward"/> fills the <see cref="Grad"/> of leaves
     /// only (see <see cref="RetainGrad"/> for the others).</summary>
-    public bool IsLeaf => Check(NativeMethods.mls_tensor_is_leaf(Handle)) != 0;
+    public bool IsLeaf => Check(NativeMethods.mls_tensor_is_leaf(Handle), this) != 0;
 
     /// <summary>The accumulated gradient (torch's <c>.grad</c>), or null. Each read returns a new
     /// handle, sharing the gradient's storage, that the caller disposes. Setting stores a reference
@@ -212,17 +218,22 @@ public sealed unsafe partial class Tensor : IDisposable
         get
         {
             var g = NativeMethods.mls_tensor_grad(Handle);
+            GC.KeepAlive(this);
             if (g != IntPtr.Zero) return new Tensor(g);
             var error = NativeMethods.LastError();
             if (error.Length > 0) throw new TorchException(error);
             return null;
         }
-        set => Check(NativeMethods.mls_tensor_set_grad(Handle, value?.Handle ?? IntPtr.Zero));
+        set
+        {
+            Check(NativeMethods.mls_tensor_set_grad(Handle, value?.Handle ?? IntPtr.Zero), this);
+            GC.KeepAlive(value);
+        }
     }
 
     /// <summary>Makes <see cref="Backward"/> fill <see cref="Grad"/> of this non-leaf tensor too
     /// (torch's <c>retain_grad()</c>).</summary>
-    public void RetainGrad() => Check(NativeMethods.mls_tensor_retain_grad(Handle));
+    public void RetainGrad() => Check(NativeMethods.mls_tensor_retain_grad(Handle), this);
 
     /// <summary>Computes gradients of this tensor w.r.t. the graph leaves (torch's backward()) and
     /// accumulates them into their <see cref="Grad"/>.</summary>
@@ -233,7 +244,8 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <param name="createGraph">Records the backward pass itself, for higher-order gradients.</param>
     public void Backward(Tensor? gradient = null, bool retainGraph = false, bool createGraph = false)
     {
-        Check(NativeMethods.mls_backward(Handle, gradient?.Handle ?? IntPtr.Zero, retainGraph ? 1 : 0, createGraph ? 1 : 0));
+        Check(NativeMethods.mls_backward(Handle, gradient?.Handle ?? IntPtr.Zero, retainGraph ? 1 : 0, createGraph ? 1 : 0), this);
+        GC.KeepAlive(gradient);
         GC.KeepAlive(gradient);
     }
 
@@ -288,12 +300,16 @@ public sealed unsafe partial class Tensor : IDisposable
 
     /// <summary>Copies the elements (row-major; from any device and layout) into
     /// <paramref name="destination"/>, whose length must equal <see cref="NumEl"/>
-    /// (<see cref="TorchException"/> otherwise). Only the byte count is checked:
-    /// <typeparamref name="T"/> should match <see cref="DType"/>, as <see cref="ToArray{T}"/> enforces.</summary>
+    /// (<see cref="TorchException"/> otherwise). <typeparamref name="T"/> must match <see cref="DType"/>
+    /// (<see cref="InvalidOperationException"/> otherwise, as in <see cref="ToArray{T}"/>), except
+    /// <c>CopyTo&lt;byte&gt;</c>, which copies the raw bytes of any dtype (NumEl × element size of them).</summary>
     public void CopyTo<T>(Span<T> destination) where T : unmanaged
     {
+        var expected = typeof(T) == typeof(byte) ? DType : DTypeExtensions.Of<T>();
+        if (expected != DType)
+            throw new InvalidOperationException($"CopyTo<{typeof(T).Name}> needs a {expected} tensor, this one is {DType}");
         fixed (T* p = destination)
-            Check(NativeMethods.mls_tensor_copy_out(Handle, p, (long)destination.Length * sizeof(T)));
+            Check(NativeMethods.mls_tensor_copy_out(Handle, p, (long)destination.Length * sizeof(T)), this);
     }
 
     /// <summary>Zero-copy read access to a contiguous CPU tensor. Valid while the tensor lives.</summary>
@@ -311,7 +327,7 @@ public sealed unsafe partial class Tensor : IDisposable
     public double ItemDouble()
     {
         double d; long i;
-        Check(NativeMethods.mls_tensor_item(Handle, &d, &i));
+        Check(NativeMethods.mls_tensor_item(Handle, &d, &i), this);
         return d;
     }
 
@@ -320,7 +336,7 @@ public sealed unsafe partial class Tensor : IDisposable
     public long ItemLong()
     {
         double d; long i;
-        Check(NativeMethods.mls_tensor_item(Handle, &d, &i));
+        Check(NativeMethods.mls_tensor_item(Handle, &d, &i), this);
         return i;
     }
 
@@ -339,10 +355,20 @@ public sealed unsafe partial class Tensor : IDisposable
         if (RequiresGrad) sb.Append(" requires_grad");
         if (NumEl is > 0 and <= 12)
         {
-            using var flat = Detach().Reshape(-1).To(DType.Float64, Device.Cpu);
+            using var scope = DisposeScope.Enter();  // the detached, reshaped and converted temporaries
+            var flat = Detach().Reshape(-1).To(DType.Float64, Device.Cpu);
             sb.Append(" [").Append(string.Join(", ", flat.ToArray<double>().Select(v => v.ToString("G6")))).Append(']');
         }
         return sb.ToString();
+    }
+
+    /// <summary><see cref="Check(int)"/> for a native call on <paramref name="keptAlive"/>'s handle: the
+    /// tensor, passed after the call's result, stays reachable until the call has returned, so its
+    /// finalizer cannot free the handle while native code uses it.</summary>
+    private static int Check(int rc, Tensor keptAlive)
+    {
+        GC.KeepAlive(keptAlive);
+        return Check(rc);
     }
 
     private static int Check(int rc)

@@ -24,8 +24,19 @@ public abstract class ParamGroup
     public IReadOnlyList<Tensor> Parameters { get; }
 
     /// <summary>The current learning rate (PyTorch's "lr"); an <see cref="LrScheduler"/> rewrites it
-    /// at every step.</summary>
-    public double LearningRate { get; set; }
+    /// at every step. Must be finite and non-negative (<see cref="ArgumentOutOfRangeException"/>).</summary>
+    public double LearningRate
+    {
+        get => learningRate;
+        set
+        {
+            if (!(value >= 0) || double.IsInfinity(value))
+                throw new ArgumentOutOfRangeException(nameof(LearningRate), value, "learning rate must be finite and non-negative");
+            learningRate = value;
+        }
+    }
+
+    private double learningRate;
 
     /// <summary>The learning rate schedulers scale (PyTorch's initial_lr): set by the first
     /// scheduler attached to the optimizer, restored with its state dict.</summary>
