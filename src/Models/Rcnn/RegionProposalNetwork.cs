@@ -52,7 +52,14 @@ public sealed partial class RegionProposalNetwork : Module
     public RegionProposalNetwork(AnchorGenerator anchorGenerator, RpnHead head, RpnSettings? settings = null)
     {
         AnchorGenerator = anchorGenerator ?? throw new ArgumentNullException(nameof(anchorGenerator));
-        Head = RegisterModule("head", head ?? throw new ArgumentNullException(nameof(head)));
+        ArgumentNullException.ThrowIfNull(head);
+        // One head serves every level, so every level must have as many anchors per location as it predicts.
+        var perLocation = anchorGenerator.NumAnchorsPerLocation;
+        if (perLocation.Any(n => n != head.NumAnchors))
+            throw new ArgumentException(
+                $"RegionProposalNetwork: the RPN head predicts {head.NumAnchors} anchors per location but the anchor generator " +
+                $"makes [{string.Join(", ", perLocation)}] per level", nameof(head));
+        Head = RegisterModule("head", head);
         this.settings = settings ?? new RpnSettings();
         BoxCoder = new BoxCoder((1.0, 1.0, 1.0, 1.0));
     }

@@ -1,6 +1,7 @@
 using MLNetSeg.Models.Backbones;
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
+using MLNetSeg.Vision.Geometry;
 using MLNetSeg.Vision.Ops;
 
 namespace MLNetSeg.Models.Tests.Rcnn;
@@ -30,6 +31,20 @@ public sealed class ConstructorTests
         Assert.AreSame(boxRoiPool, model.RoiHeads.BoxRoiPool);
         Assert.AreEqual((14, 14), model.RoiHeads.MaskRoiPool!.OutputSize);
         Assert.AreEqual((64, 96, 32), (transform.MinSize, transform.MaxSize, transform.SizeDivisible));
+    }
+
+    [TestMethod]
+    public void AnRpnHeadPredictingAnotherAnchorCountThanTheGeneratorMakesIsRefused()
+    {
+        using var scope = DisposeScope.Enter();
+        var sizes = new[] { new[] { 32.0 }, new[] { 64.0 } };
+        var ratios = new[] { new[] { 0.5, 1.0, 2.0 }, new[] { 0.5, 1.0, 2.0 } };
+        using var head = new RpnHead(16, numAnchors: 2);
+        var e = Assert.ThrowsException<ArgumentException>(() => new RegionProposalNetwork(new AnchorGenerator(sizes, ratios), head));
+        StringAssert.Contains(e.Message, "predicts 2 anchors per location but the anchor generator makes [3, 3]");
+        using var fits = new RpnHead(16, numAnchors: 3);
+        using var rpn = new RegionProposalNetwork(new AnchorGenerator(sizes, ratios), fits);
+        Assert.AreSame(fits, rpn.Head);
     }
 
     [TestMethod]
