@@ -6,7 +6,6 @@
 #   apt: libtorch 1.13 (engine), OpenBLAS (libtorch's BLAS; Debian's default is ~5x slower),
 #        OpenCV 4.6 (image codec), cmake/g++ (native shim), python3-torchvision (its native
 #        roi_align/nms kernels are loaded at run time; python3-torch is also the fixture reference)
-#   npm: onnxruntime-node@1.30.0, from which only libonnxruntime.so.1 is taken
 #   build: src/Native (CMake, incremental) and MLNetSeg.sln (Release)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,20 +28,6 @@ blas_alt=/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3
 if [ "$(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null)" != "$blas_alt" ]; then
   echo "setup: selecting OpenBLAS as libblas.so.3" >&2
   as_root update-alternatives --quiet --set libblas.so.3-x86_64-linux-gnu "$blas_alt"
-fi
-
-# ONNX Runtime's shared library, from the npm package (no install scripts are run).
-ORT_DIR="$ROOT/.deps/onnxruntime"
-if [ ! -f "$ORT_DIR/libonnxruntime.so.1" ]; then
-  echo "setup: fetching libonnxruntime.so.1 from onnxruntime-node@1.30.0 (npm, once)" >&2
-  command -v npm >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
-  tmp="$(mktemp -d)"
-  (cd "$tmp" && npm pack onnxruntime-node@1.30.0 --silent >/dev/null 2>&1 &&
-    tar xzf onnxruntime-node-1.30.0.tgz package/bin/napi-v6/linux/x64/libonnxruntime.so.1)
-  mkdir -p "$ORT_DIR"
-  mv "$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" "$ORT_DIR/libonnxruntime.so.1.tmp"
-  mv "$ORT_DIR/libonnxruntime.so.1.tmp" "$ORT_DIR/libonnxruntime.so.1"
-  rm -rf "$tmp"
 fi
 
 # Native shim (incremental).
