@@ -6,10 +6,10 @@ using System.Xml.Linq;
 namespace MLNetSeg.Packaging.Tests;
 
 /// <summary>
-/// The two packages as `dotnet pack` makes them (packed here from the built solution, with a
-/// version of their own so that no earlier package in the NuGet cache can stand in): their
-/// content and metadata, and a fresh project outside the repository (its own csproj, no
-/// repository props) that restores them from a folder feed and runs the README's snippets.
+/// The packages as `dotnet pack` makes them (packed here from the built solution, with a version
+/// of their own so that no earlier package in the NuGet cache can stand in): the libraries'
+/// content and metadata, a fresh project outside the repository (its own csproj, no repository
+/// props) that restores them from a folder feed and runs the README's snippets, and the CLI tool.
 /// </summary>
 [TestClass]
 public sealed class PackageTests
@@ -28,7 +28,7 @@ public sealed class PackageTests
         version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
         feed = Directory.CreateTempSubdirectory("mlnetseg-feed-").FullName;
         string configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
-        foreach (var project in new[] { "packaging/MLNetSeg/MLNetSeg.csproj", "packaging/MLNetSeg.MLNet/MLNetSeg.MLNet.csproj" })
+        foreach (var project in new[] { "packaging/MLNetSeg/MLNetSeg.csproj", "packaging/MLNetSeg.MLNet/MLNetSeg.MLNet.csproj", "src/Cli/MLNetSeg.Cli.csproj" })
             Dotnet(Repo.Root, TimeSpan.FromMinutes(3), "pack", project, "-c", configuration, "--no-build", "-o", feed, $"-p:Version={version}", "-nologo");
     }
 
@@ -39,7 +39,7 @@ public sealed class PackageTests
         // The consumer's restore put this run's packages in the NuGet cache; nothing else will use them.
         var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } env ? env
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        foreach (var id in new[] { "mlnetseg", "mlnetseg.mlnet" })
+        foreach (var id in new[] { "mlnetseg", "mlnetseg.mlnet", "mlnetseg.cli" })
         {
             var dir = Path.Combine(cache, id, version);
             if (version.Length > 0 && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
@@ -121,6 +121,30 @@ public sealed class PackageTests
         finally { root.Delete(recursive: true); }
     }
 
+    /// <summary>
+    /// The CLI as a .NET tool: installed from the feed into a folder of its own, the `mlnetseg`
+    /// command lists the families and generates a dataset (which loads the native shim it carries).
+    /// </summary>
+    [TestMethod]
+    public void TheCliToolInstallsFromTheFeedAndRuns()
+    {
+        var root = Directory.CreateTempSubdirectory("mlnetseg-tool-");
+        try
+        {
+            File.WriteAllText(Path.Combine(root.FullName, "nuget.config"), ConsumerNugetConfig());
+            var tools = Path.Combine(root.FullName, "tools");
+            Dotnet(root.FullName, TimeSpan.FromMinutes(3), "tool", "install", "MLNetSeg.Cli", "--tool-path", tools, "--version", version);
+            var mlnetseg = Path.Combine(tools, "mlnetseg");
+            var families = Run(mlnetseg, root.FullName, "families");
+            StringAssert.Contains(families, "maskrcnn", families);
+            StringAssert.Contains(families, "keypointrcnn", families);
+            var data = Path.Combine(root.FullName, "data");
+            Run(mlnetseg, root.FullName, "generate", "--preset", "tiny", "--out", data);
+            Assert.AreEqual(16, Directory.GetFiles(Path.Combine(data, "train"), "*.png").Length, "the tiny preset's 16 training images");
+        }
+        finally { root.Delete(recursive: true); }
+    }
+
     /// <summary>The repository's package sources (whatever mirror this machine uses), with the feed first.</summary>
     private static string ConsumerNugetConfig()
     {
@@ -157,9 +181,16 @@ public sealed class PackageTests
     private static string Tail(string text) => text.Length <= 6000 ? text : "..." + text[^6000..];
 
     /// <summary>Runs the dotnet CLI; fails the test with the output's tail when it fails.</summary>
-    private static string Dotnet(string workingDirectory, TimeSpan timeout, params string[] arguments)
+    private static string Dotnet(string workingDirectory, TimeSpan timeout, params string[] arguments) =>
+        Run("dotnet", workingDirectory, timeout, arguments);
+
+    private static string Run(string program, string workingDirectory, params string[] arguments) =>
+        Run(program, workingDirectory, TimeSpan.FromMinutes(2), arguments);
+
+    /// <summary>Runs <paramref name="program"/>; fails the test with the output's tail when it fails or runs past <paramref name="timeout"/>.</summary>
+    private static string Run(string program, string workingDirectory, TimeSpan timeout, params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(program) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in arguments) start.ArgumentList.Add(a);
         // The test host runs under MSBuild's environment; a child build must not inherit it.
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToList())
@@ -175,12 +206,12 @@ public sealed class PackageTests
         if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"dotnet {string.Join(' ', arguments)} ran past {timeout}:\n{Tail(output.ToString())}");
+            Assert.Fail($"{program} {string.Join(' ', arguments)} ran past {timeout}:\n{Tail(output.ToString())}");
         }
         process.WaitForExit();
         string text;
         lock (output) text = output.ToString();
-        Assert.AreEqual(0, process.ExitCode, $"dotnet {string.Join(' ', arguments)} failed:\n{Tail(text)}");
+        Assert.AreEqual(0, process.ExitCode, $"{program} {string.Join(' ', arguments)} failed:\n{Tail(text)}");
         return text;
     }
 }
