@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using MLNetSeg.Torch.Native;
 
@@ -42,6 +43,15 @@ public sealed class NativePrerequisitesTests
             StringAssert.Contains(e.Message, "sudo apt-get install libtorch1.13 libopencv-core406 libopencv-imgproc406 libopencv-imgcodecs406 libopenblas0-pthread");
         }
         finally { dir.Delete(recursive: true); }
+    }
+
+    [TestMethod]
+    public void OnlyLinuxX64IsSupportedAndOtherPlatformsAreToldSo()
+    {
+        Assert.IsNull(NativePrerequisites.UnsupportedPlatform(true, Architecture.X64, "linux-x64"));
+        Assert.IsNull(NativePrerequisites.UnsupportedPlatform(OperatingSystem.IsLinux(), RuntimeInformation.ProcessArchitecture, "this machine"));
+        StringAssert.Contains(NativePrerequisites.UnsupportedPlatform(false, Architecture.X64, "win-x64"), "this process runs on win-x64");
+        StringAssert.Contains(NativePrerequisites.UnsupportedPlatform(true, Architecture.Arm64, "linux-arm64"), "built for Linux x64");
     }
 
     [TestMethod]

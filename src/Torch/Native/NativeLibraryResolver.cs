@@ -30,6 +30,8 @@ internal static class NativeLibraryResolver
             if (File.Exists(candidate)) return Load(candidate);
         // A package layout the host knows from deps.json (e.g. a RID-specific publish).
         if (NativeLibrary.TryLoad(name, assembly, searchPath, out var handle)) return handle;
+        if (NativePrerequisites.UnsupportedPlatform(OperatingSystem.IsLinux(), RuntimeInformation.ProcessArchitecture, RuntimeInformation.RuntimeIdentifier) is { } unsupported)
+            throw new PlatformNotSupportedException(unsupported);
         throw new DllNotFoundException(
             $"{FileName} was not found. In a source checkout build it with `bash tools/setup.sh`; an app using the MLNetSeg " +
             $"package finds it under runtimes/linux-x64/native; or set MLNETSEG_NATIVE to its path. Looked in: {string.Join(", ", candidates)}");

@@ -46,6 +46,17 @@ internal static class NativePrerequisites
                "(python3-torchvision is optional: its native RoIAlign/NMS kernels are used when present.)";
     }
 
+    /// <summary>
+    /// Why the shim cannot run on this platform (<paramref name="isLinux"/>, <paramref name="architecture"/>;
+    /// <paramref name="runtimeIdentifier"/> names it in the message), or null on Linux x64: the package
+    /// carries a linux-x64 build linked against Debian 12's libraries.
+    /// </summary>
+    internal static string? UnsupportedPlatform(bool isLinux, System.Runtime.InteropServices.Architecture architecture, string runtimeIdentifier) =>
+        isLinux && architecture == System.Runtime.InteropServices.Architecture.X64
+            ? null
+            : $"MLNetSeg's native engine is built for Linux x64 (Debian 12's libtorch 1.13, OpenCV 4.6, OpenBLAS); this process runs on " +
+              $"{runtimeIdentifier}. Run it on Linux x64 (a Debian 12 container works on any host), or build src/Native there.";
+
     private static bool CanLoad(string library)
     {
         if (!System.Runtime.InteropServices.NativeLibrary.TryLoad(library, out var handle)) return false;
