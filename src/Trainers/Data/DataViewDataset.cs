@@ -4,6 +4,7 @@ using Microsoft.ML.Transforms.Image;
 using MLNetSeg.Data.Coco;
 using MLNetSeg.Data.Loading;
 using MLNetSeg.Transforms;
+using MLNetSeg.Transforms.Data;
 using MLNetSeg.Vision.Imaging;
 
 namespace MLNetSeg.Trainers.Data;
@@ -13,7 +14,8 @@ namespace MLNetSeg.Trainers.Data;
 /// <see cref="DetectionDataset"/>: one cursor pass over the label columns builds an in-memory COCO
 /// dataset (row i → image id i + 1; key k → category id k, named by the label column's key values),
 /// so the training loop, its data loader (parallel, shuffled, aspect-grouped) and the validation
-/// evaluation run unchanged. Images stay where they are when the column holds paths; an MLImage
+/// evaluation run unchanged. The label columns are read and checked by <see cref="GroundTruthColumns"/>,
+/// as the evaluation catalog reads them. Images stay where they are when the column holds paths; an MLImage
 /// column is written once as lossless PNGs to <c>imageCache</c>, because the loader needs random access.
 /// </summary>
 internal static class DataViewDataset
@@ -38,30 +40,21 @@ internal static class DataViewDataset
         var width = OptionalScalar(schema, options.WidthColumnName, role, NumberDataViewType.Int32);
         var height = OptionalScalar(schema, options.HeightColumnName, role, NumberDataViewType.Int32);
 
-        var columns = new[] { image, label, boxes }.Concat(new[] { masks, keypoints, crowd, area, width, height }.OfType<DataViewSchema.Column>());
+        var layout = new KeypointLayout();
+        var truth = new GroundTruthColumns(label, classNames.Length, boxes, masks, keypoints, crowd, area, layout, emptyMaskIsNone: true);
+        var columns = new[] { image }.Concat(truth.Columns).Concat(new[] { width, height }.OfType<DataViewSchema.Column>());
         var images = new List<CocoImage>();
         var annotations = new List<CocoAnnotation>();
-        int keypointsPerObject = -1;
         if (!paths) Directory.CreateDirectory(imageCache);
         using (var cursor = data.GetRowCursor(columns))
         {
             var getPath = paths ? cursor.GetGetter<ReadOnlyMemory<char>>(image) : null;
             var getImage = paths ? null : cursor.GetGetter<MLImage>(image);
-            var getLabel = cursor.GetGetter<VBuffer<uint>>(label);
-            var getBoxes = cursor.GetGetter<VBuffer<float>>(boxes);
-            var getMasks = masks is { } m ? cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(m) : null;
-            var getKeypoints = keypoints is { } k ? cursor.GetGetter<VBuffer<float>>(k) : null;
-            var getCrowd = crowd is { } c ? cursor.GetGetter<VBuffer<bool>>(c) : null;
-            var getArea = area is { } a ? cursor.GetGetter<VBuffer<double>>(a) : null;
             var getWidth = width is { } w ? cursor.GetGetter<int>(w) : null;
             var getHeight = height is { } h ? cursor.GetGetter<int>(h) : null;
+            var rowTruth = truth.Bind(cursor);
             ReadOnlyMemory<char> path = default;
             MLImage? mlImage = null;
-            VBuffer<uint> labels = default;
-            VBuffer<float> boxValues = default, keypointValues = default;
-            VBuffer<ReadOnlyMemory<char>> maskValues = default;
-            VBuffer<bool> crowdValues = default;
-            VBuffer<double> areaValues = default;
             while (cursor.MoveNext())
             {
                 long row = cursor.Position;
@@ -86,82 +79,13 @@ internal static class DataViewDataset
                 }
                 long imageId = row + 1;
                 images.Add(new CocoImage { Id = imageId, Width = imageWidth, Height = imageHeight, FileName = fileName });
-
-                getLabel(ref labels);
-                getBoxes(ref boxValues);
-                var l = labels.DenseValues().ToArray();
-                var b = boxValues.DenseValues().ToArray();
-                Expect(b.Length, 4 * l.Length, where, boxes.Name, "4 values per object");
-                string[]? rles = null;
-                if (getMasks is not null)
-                {
-                    getMasks(ref maskValues);
-                    rles = maskValues.DenseValues().Select(v => v.ToString()).ToArray();
-                    Expect(rles.Length, l.Length, where, masks!.Value.Name, "one mask per object");
-                }
-                float[]? kp = null;
-                if (getKeypoints is not null)
-                {
-                    getKeypoints(ref keypointValues);
-                    kp = keypointValues.DenseValues().ToArray();
-                    if (l.Length > 0)
-                    {
-                        if (kp.Length % (3 * l.Length) != 0)
-                            throw new InvalidDataException($"{where}: column '{keypoints!.Value.Name}' has {kp.Length} values for {l.Length} objects; expected 3·K per object (x, y, v)");
-                        int perObject = kp.Length / (3 * l.Length);
-                        if (keypointsPerObject >= 0 && perObject != keypointsPerObject)
-                            throw new InvalidDataException($"{where}: column '{keypoints!.Value.Name}' has {perObject} keypoints per object, earlier rows {keypointsPerObject}");
-                        keypointsPerObject = perObject;
-                    }
-                }
-                bool[]? isCrowd = null;
-                if (getCrowd is not null)
-                {
-                    getCrowd(ref crowdValues);
-                    isCrowd = crowdValues.DenseValues().ToArray();
-                    Expect(isCrowd.Length, l.Length, where, crowd!.Value.Name, "one flag per object");
-                }
-                double[]? areas = null;
-                if (getArea is not null)
-                {
-                    getArea(ref areaValues);
-                    areas = areaValues.DenseValues().ToArray();
-                    Expect(areas.Length, l.Length, where, area!.Value.Name, "one area per object");
-                }
-                for (int i = 0; i < l.Length; i++)
-                {
-                    if (l[i] == 0 || l[i] > classNames.Length)
-                        throw new InvalidDataException($"{where}: object {i} has label key {l[i]} (missing or out of the {classNames.Length} classes)");
-                    double x0 = b[4 * i], y0 = b[4 * i + 1], x1 = b[4 * i + 2], y1 = b[4 * i + 3];
-                    if (!(double.IsFinite(x0) && double.IsFinite(y0) && double.IsFinite(x1) && double.IsFinite(y1)))
-                        throw new InvalidDataException($"{where}: object {i} has a non-finite box [{x0}, {y0}, {x1}, {y1}]");
-                    CocoSegmentation? segmentation = null;
-                    if (rles is not null && rles[i].Length > 0)
-                    {
-                        try { segmentation = CocoCompressedRle.FromRle(MaskEncoding.Decode(rles[i], imageHeight, imageWidth)); }
-                        catch (FormatException e) { throw new InvalidDataException($"{where}: object {i}'s mask in column '{masks!.Value.Name}' is not a COCO RLE string: {e.Message}", e); }
-                    }
-                    double? objectArea = areas?[i] ?? (segmentation is CocoCompressedRle r ? MaskEncoding.Decode(r.Counts, imageHeight, imageWidth).Area : (x1 - x0) * (y1 - y0));
-                    annotations.Add(new CocoAnnotation
-                    {
-                        Id = annotations.Count + 1,
-                        ImageId = imageId,
-                        CategoryId = l[i],
-                        Bbox = new[] { x0, y0, x1 - x0, y1 - y0 },
-                        Area = objectArea,
-                        IsCrowd = isCrowd?[i] ?? false,
-                        Segmentation = segmentation,
-                        Keypoints = kp is null || keypointsPerObject <= 0 ? null
-                            : kp.AsSpan(i * 3 * keypointsPerObject, 3 * keypointsPerObject).ToArray().Select(v => (double)v).ToArray(),
-                        NumKeypoints = kp is null || keypointsPerObject <= 0 ? null
-                            : Enumerable.Range(0, keypointsPerObject).Count(j => kp[(i * keypointsPerObject + j) * 3 + 2] > 0),
-                    });
-                }
+                foreach (var o in rowTruth.Read(where, imageHeight, imageWidth))
+                    annotations.Add(o.ToCoco(annotations.Count + 1, imageId, withKeypoints: o.Keypoints is not null && layout.Count > 0));
             }
         }
         if (images.Count == 0) throw new InvalidDataException($"{role} data has no rows");
 
-        var keypointNames = keypointsPerObject > 0 ? KeypointNames(keypoints!.Value, keypointsPerObject) : null;
+        var keypointNames = layout.Count > 0 ? KeypointNames(keypoints!.Value, layout.Count) : null;
         var categories = classNames.Select((name, i) => new CocoCategory
         {
             Id = i + 1,
@@ -204,11 +128,6 @@ internal static class DataViewDataset
             if (list.Length == count) return list;
         }
         return Enumerable.Range(0, count).Select(i => $"keypoint{i}").ToArray();
-    }
-
-    private static void Expect(int actual, int expected, string where, string column, string what)
-    {
-        if (actual != expected) throw new InvalidDataException($"{where}: column '{column}' has {actual} values, expected {expected} ({what})");
     }
 
     private static DataViewSchema.Column Require(DataViewSchema schema, string name, string role, string what) =>

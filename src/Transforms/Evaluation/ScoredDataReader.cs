@@ -4,6 +4,7 @@ using Microsoft.ML.Data;
 using MLNetSeg.Data.Coco;
 using MLNetSeg.Data.Semantic;
 using MLNetSeg.Evaluation;
+using MLNetSeg.Transforms.Data;
 using MLNetSeg.Vision.Structures;
 
 namespace MLNetSeg.Transforms;
@@ -39,7 +40,7 @@ internal sealed class ScoredDataReader
     private bool _derivedSemantic;
     private int _classCount;               // N: keys 1..N of the Label column
     private string[] _classNames = [];     // N names, entry k − 1 for key k
-    private int _keypointCount;            // K, 0 until known
+    private readonly KeypointLayout _layout = new();   // K, shared by the ground-truth and predicted keypoints
     private string[]? _keypointNames;
 
     private ScoredDataReader(IDataView data, ScoredColumnNames names, SegmentationEvaluationOptions options)
@@ -243,18 +244,16 @@ internal sealed class ScoredDataReader
         _keypointNames = values.DenseValues().Select(v => v.ToString()).ToArray();
         if (_keypointNames.Length == 0)
             throw new ArgumentException($"column '{column.Name}': its {SegmentationColumns.KeypointNamesAnnotation} annotation is empty", "data");
-        _keypointCount = _keypointNames.Length;
+        _layout.Count = _keypointNames.Length;
     }
 
     // ---- the cursor pass -----------------------------------------------------------------------
-
-    private sealed record GtObject(int Row, long ImageId, int Key, double[]? Bbox, double? Area, bool IsCrowd, Rle? Mask, double[]? Keypoints, int NumKeypoints);
 
     private sealed class Rows
     {
         public List<CocoImage> Images { get; } = [];
         public List<long> ImageIds { get; } = [];
-        public List<GtObject> Objects { get; } = [];
+        public List<(long ImageId, GroundTruthObject Object)> Objects { get; } = [];
         public List<Instances> Predictions { get; } = [];
         public List<SemanticLabelMap> SemanticPredictions { get; } = [];
         public List<string> SemanticPaths { get; } = [];
@@ -272,12 +271,9 @@ internal sealed class ScoredDataReader
         var rowById = new Dictionary<long, int>();
         bool instances = (_tasks & InstanceTasks) != 0;
         using var cursor = _data.GetRowCursor(columns);
-        var label = Getter<VBuffer<uint>>(cursor, _label);
-        var boxes = Getter<VBuffer<float>>(cursor, _boxes);
-        var masks = Getter<VBuffer<ReadOnlyMemory<char>>>(cursor, _masks);
-        var keypoints = Getter<VBuffer<float>>(cursor, _keypoints);
-        var crowd = Getter<VBuffer<bool>>(cursor, _crowd);
-        var area = Getter<VBuffer<double>>(cursor, _area);
+        var groundTruth = _label is { } labelColumn
+            ? new GroundTruthColumns(labelColumn, _classCount, _boxes, _masks, _keypoints, _crowd, _area, _layout).Bind(cursor)
+            : null;
         var width = Getter<int>(cursor, _width);
         var height = Getter<int>(cursor, _height);
         var imageId = Getter<long>(cursor, _imageId);
@@ -291,8 +287,6 @@ internal sealed class ScoredDataReader
         VBuffer<uint> keyBuffer = default;
         VBuffer<float> floatBuffer = default;
         VBuffer<ReadOnlyMemory<char>> textBuffer = default;
-        VBuffer<bool> boolBuffer = default;
-        VBuffer<double> doubleBuffer = default;
         VBuffer<ushort> ushortBuffer = default;
 
         int row = -1;
@@ -305,76 +299,52 @@ internal sealed class ScoredDataReader
             if (!rowById.TryAdd(id, row))
                 throw new ArgumentException($"column '{_imageId!.Value.Name}': rows {rowById[id]} and {row} have the same ImageId {id}; give each image one row", "data");
             int w = 0, h = 0;
-            if (width is not null) { width(ref w); if (w <= 0) throw Bad(_width, where, $"the image width is {w}; it must be positive"); }
-            if (height is not null) { height(ref h); if (h <= 0) throw Bad(_height, where, $"the image height is {h}; it must be positive"); }
+            if (width is not null) { width(ref w); if (w <= 0) throw ColumnChecks.Bad(_width!.Value, where, $"the image width is {w}; it must be positive"); }
+            if (height is not null) { height(ref h); if (h <= 0) throw ColumnChecks.Bad(_height!.Value, where, $"the image height is {h}; it must be positive"); }
             bool sized = width is not null && height is not null;
             rows.ImageIds.Add(id);
 
             // Ground truth.
-            if (label is not null)
-            {
-                label(ref keyBuffer);
-                var keys = Dense(keyBuffer);
-                int n = keys.Length;
-                for (int j = 0; j < n; j++)
-                {
-                    if (keys[j] == 0 || keys[j] > _classCount)
-                        throw Bad(_label, where, $"object {j} has key {keys[j]}, {(keys[j] == 0 ? "the missing key" : "beyond the key count")}; keys are 1..{_classCount}");
-                }
-                float[]? b = null; string[]? m = null; float[]? kp = null; bool[]? cr = null; double[]? ar = null;
-                if (boxes is not null) { boxes(ref floatBuffer); b = Dense(floatBuffer); CheckLength(_boxes, where, b.Length, n, 4, "x0, y0, x1, y1"); }
-                if (masks is not null) { masks(ref textBuffer); m = Dense(textBuffer).Select(t => t.ToString()).ToArray(); CheckLength(_masks, where, m.Length, n, 1, "mask"); }
-                if (keypoints is not null) { keypoints(ref floatBuffer); kp = Dense(floatBuffer); CheckKeypointLength(_keypoints, where, kp.Length, n, "x, y, v"); }
-                if (crowd is not null) { crowd(ref boolBuffer); cr = Dense(boolBuffer); CheckLength(_crowd, where, cr.Length, n, 1, "flag"); }
-                if (area is not null) { area(ref doubleBuffer); ar = Dense(doubleBuffer); CheckLength(_area, where, ar.Length, n, 1, "area"); }
-                for (int j = 0; j < n; j++)
-                    rows.Objects.Add(ReadObject(row, id, where, j, (int)keys[j], b, m, kp, cr, ar, h, w));
-            }
+            if (groundTruth is not null)
+                foreach (var o in groundTruth.Read(where, h, w)) rows.Objects.Add((id, o));
 
             // Predictions.
             if (instances)
             {
                 predLabel!(ref keyBuffer);
-                var keys = Dense(keyBuffer);
-                int n = keys.Length;
-                var labels = new int[n];
-                for (int j = 0; j < n; j++)
-                {
-                    if (keys[j] == 0 || keys[j] > _classCount)
-                        throw Bad(_predLabel, where, $"detection {j} has key {keys[j]}, {(keys[j] == 0 ? "the missing key" : "beyond the key count")}; keys are 1..{_classCount}");
-                    labels[j] = (int)keys[j];
-                }
+                var labels = ColumnChecks.Keys(keyBuffer, _predLabel!.Value, where, "detection", _classCount).Select(k => (int)k).ToArray();
+                int n = labels.Length;
                 score!(ref floatBuffer);
-                var scores = Dense(floatBuffer);
-                CheckLength(_score, where, scores.Length, n, 1, "score", _predLabel);
+                var scores = ColumnChecks.Dense(floatBuffer);
+                ColumnChecks.CheckLength(_score!.Value, where, scores.Length, n, 1, "score", _predLabel.Value, "detection");
                 for (int j = 0; j < n; j++)
-                    if (!float.IsFinite(scores[j])) throw Bad(_score, where, $"detection {j} has score {scores[j]}; scores must be finite");
+                    if (!float.IsFinite(scores[j])) throw ColumnChecks.Bad(_score.Value, where, $"detection {j} has score {scores[j]}; scores must be finite");
                 // Segm and keypoint matching never read the boxes, so without the Boxes task they stay zero.
                 var xyxy = new float[4 * n];
                 if (predBoxes is not null)
                 {
                     predBoxes(ref floatBuffer);
-                    var pb = Dense(floatBuffer);
-                    CheckLength(_predBoxes, where, pb.Length, n, 4, "x0, y0, x1, y1", _predLabel);
-                    for (int j = 0; j < n; j++) CheckBox(_predBoxes, where, "detection", j, pb.AsSpan(4 * j, 4));
+                    var pb = ColumnChecks.Dense(floatBuffer);
+                    ColumnChecks.CheckLength(_predBoxes!.Value, where, pb.Length, n, 4, "x0, y0, x1, y1", _predLabel.Value, "detection");
+                    for (int j = 0; j < n; j++) ColumnChecks.CheckBox(_predBoxes.Value, where, "detection", j, pb.AsSpan(4 * j, 4));
                     xyxy = pb;
                 }
                 IReadOnlyList<Rle>? rles = null;
                 if (predMasks is not null)
                 {
                     predMasks(ref textBuffer);
-                    var pm = Dense(textBuffer);
-                    CheckLength(_predMasks, where, pm.Length, n, 1, "mask", _predLabel);
-                    rles = pm.Select((t, j) => DecodeMask(_predMasks, where, "detection", j, t.ToString(), h, w)).ToArray();
+                    var pm = ColumnChecks.Dense(textBuffer);
+                    ColumnChecks.CheckLength(_predMasks!.Value, where, pm.Length, n, 1, "mask", _predLabel.Value, "detection");
+                    rles = pm.Select((t, j) => ColumnChecks.DecodeMask(_predMasks.Value, where, "detection", j, t.ToString(), h, w)).ToArray();
                 }
                 Keypoints? kps = null;
                 float[]? kpScores = null;
                 if (predKeypoints is not null)
                 {
                     predKeypoints(ref floatBuffer);
-                    var pk = Dense(floatBuffer);
-                    CheckKeypointLength(_predKeypoints, where, pk.Length, n, "x, y, score", _predLabel);
-                    int k = _keypointCount;
+                    var pk = ColumnChecks.Dense(floatBuffer);
+                    _layout.CheckLength(_predKeypoints!.Value, where, pk.Length, n, "x, y, score", _predLabel.Value, "detection");
+                    int k = _layout.Count;
                     var data = new float[3 * k * n];
                     kpScores = new float[k * n];
                     for (int j = 0; j < n; j++)
@@ -382,7 +352,7 @@ internal sealed class ScoredDataReader
                         {
                             int o = 3 * (j * k + q);
                             if (!float.IsFinite(pk[o]) || !float.IsFinite(pk[o + 1]))
-                                throw Bad(_predKeypoints, where, $"detection {j} keypoint {q} is ({pk[o]}, {pk[o + 1]}); keypoints must be finite");
+                                throw ColumnChecks.Bad(_predKeypoints.Value, where, $"detection {j} keypoint {q} is ({pk[o]}, {pk[o + 1]}); keypoints must be finite");
                             data[o] = pk[o];
                             data[o + 1] = pk[o + 1];
                             data[o + 2] = 1; // a prediction's keypoints are all "labelled"; the third value is its score
@@ -405,7 +375,7 @@ internal sealed class ScoredDataReader
                     ReadOnlyMemory<char> text = default;
                     semanticPath(ref text);
                     path = text.ToString();
-                    if (string.IsNullOrWhiteSpace(path)) throw Bad(_semanticLabels, where, "the label-map path is empty");
+                    if (string.IsNullOrWhiteSpace(path)) throw ColumnChecks.Bad(_semanticLabels!.Value, where, "the label-map path is empty");
                     rows.SemanticPaths.Add(path);
                 }
                 predSemantic(ref ushortBuffer);
@@ -417,7 +387,7 @@ internal sealed class ScoredDataReader
                     (sh, sw) = (truth.Height, truth.Width);
                 }
                 if (ushortBuffer.Length != (long)sh * sw)
-                    throw Bad(_predSemantic, where, $"{ushortBuffer.Length} labels for a {sh}x{sw} (HxW) image, which needs {(long)sh * sw}");
+                    throw ColumnChecks.Bad(_predSemantic!.Value, where, $"{ushortBuffer.Length} labels for a {sh}x{sw} (HxW) image, which needs {(long)sh * sw}");
                 var labels = new int[ushortBuffer.Length];
                 if (ushortBuffer.IsDense)
                 {
@@ -426,7 +396,7 @@ internal sealed class ScoredDataReader
                 }
                 else
                 {
-                    var values = Dense(ushortBuffer);
+                    var values = ColumnChecks.Dense(ushortBuffer);
                     for (int i = 0; i < labels.Length; i++) labels[i] = values[i];
                 }
                 rows.SemanticPredictions.Add(new SemanticLabelMap(sh, sw, labels));
@@ -436,105 +406,8 @@ internal sealed class ScoredDataReader
         return rows;
     }
 
-    private GtObject ReadObject(int row, long id, string where, int j, int key, float[]? b, string[]? m, float[]? kp, bool[]? cr, double[]? ar, int h, int w)
-    {
-        double[]? bbox = null;
-        if (b is not null)
-        {
-            var box = b.AsSpan(4 * j, 4);
-            CheckBox(_boxes, where, "object", j, box);
-            // float corners widened exactly; the width is exact too (the difference of two floats fits a double).
-            bbox = [box[0], box[1], (double)box[2] - box[0], (double)box[3] - box[1]];
-        }
-        Rle? mask = m is null ? null : DecodeMask(_masks, where, "object", j, m[j], h, w);
-        bbox ??= mask?.ToBbox();
-        double? area = null;
-        if (ar is not null)
-        {
-            area = ar[j];
-            if (!(area >= 0) || !double.IsFinite(area.Value)) throw Bad(_area, where, $"object {j} has area {ar[j]}; areas must be finite and non-negative");
-        }
-        double[]? keypoints = null;
-        int labelled = 0;
-        if (kp is not null)
-        {
-            int k = _keypointCount;
-            keypoints = new double[3 * k];
-            for (int q = 0; q < k; q++)
-            {
-                int o = 3 * (j * k + q);
-                float x = kp[o], y = kp[o + 1], v = kp[o + 2];
-                if (!float.IsFinite(x) || !float.IsFinite(y))
-                    throw Bad(_keypoints, where, $"object {j} keypoint {q} is ({x}, {y}); keypoints must be finite");
-                if (v is not (0 or 1 or 2))
-                    throw Bad(_keypoints, where, $"object {j} keypoint {q} has visibility {v}; it must be 0 (not labelled), 1 (labelled, hidden) or 2 (visible)");
-                keypoints[3 * q] = x;
-                keypoints[3 * q + 1] = y;
-                keypoints[3 * q + 2] = v;
-                if (v > 0) labelled++;
-            }
-        }
-        return new GtObject(row, id, key, bbox, area, cr?[j] ?? false, mask, keypoints, labelled);
-    }
-
     private static ValueGetter<T>? Getter<T>(DataViewRowCursor cursor, DataViewSchema.Column? column) =>
         column is { } c ? cursor.GetGetter<T>(c) : null;
-
-    private static T[] Dense<T>(in VBuffer<T> buffer)
-    {
-        var values = new T[buffer.Length];
-        buffer.CopyTo(values);
-        return values;
-    }
-
-    private static ArgumentException Bad(DataViewSchema.Column? column, string where, string problem) =>
-        new($"column '{column!.Value.Name}', {where}: {problem}", "data");
-
-    private void CheckLength(DataViewSchema.Column? column, string where, int length, int objects, int per, string what, DataViewSchema.Column? counter = null)
-    {
-        var by = counter ?? _label;
-        string noun = counter is null ? "objects" : "detections";
-        if (length != (long)objects * per)
-            throw Bad(column, where, $"{length} values but column '{by!.Value.Name}' has {objects} {noun}; it needs {per} per {noun[..^1]} ({what}), {(long)objects * per} in all");
-    }
-
-    /// <summary>3·K values per object; K comes from the KeypointNames annotation or the first row with objects.</summary>
-    private void CheckKeypointLength(DataViewSchema.Column? column, string where, int length, int objects, string what, DataViewSchema.Column? counter = null)
-    {
-        if (objects == 0)
-        {
-            if (length != 0) throw Bad(column, where, $"{length} values but no {(counter is null ? "objects" : "detections")}");
-            return;
-        }
-        if (_keypointCount == 0)
-        {
-            if (length % (3 * objects) != 0 || length == 0)
-                throw Bad(column, where, $"{length} values for {objects} {(counter is null ? "objects" : "detections")}; it needs 3·K per one ({what}) for a keypoint count K");
-            _keypointCount = length / (3 * objects);
-            return;
-        }
-        CheckLength(column, where, length, objects, 3 * _keypointCount, $"{what} for {_keypointCount} keypoints", counter);
-    }
-
-    private static void CheckBox(DataViewSchema.Column? column, string where, string what, int j, ReadOnlySpan<float> box)
-    {
-        if (!float.IsFinite(box[0]) || !float.IsFinite(box[1]) || !float.IsFinite(box[2]) || !float.IsFinite(box[3]))
-            throw Bad(column, where, $"{what} {j} has box [{box[0]}, {box[1]}, {box[2]}, {box[3]}]; boxes must be finite");
-        if (box[2] < box[0] || box[3] < box[1])
-            throw Bad(column, where, $"{what} {j} has box [{box[0]}, {box[1]}, {box[2]}, {box[3]}]; it must be x0, y0, x1, y1 with x1 >= x0 and y1 >= y0");
-    }
-
-    private static Rle DecodeMask(DataViewSchema.Column? column, string where, string what, int j, string counts, int h, int w)
-    {
-        try
-        {
-            return MaskEncoding.Decode(counts, h, w);
-        }
-        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
-        {
-            throw new ArgumentException($"column '{column!.Value.Name}', {where}: {what} {j}'s mask is not a {h}x{w} (HxW) COCO compressed RLE: {e.Message}", "data", e);
-        }
-    }
 
     private SemanticLabelMap ReadLabelMap(string path, int row, long id)
     {
@@ -602,11 +475,11 @@ internal sealed class ScoredDataReader
         if (_keypoints is not null)
         {
             keypointCategories = _options.Coco?.CategoryIds?.ToHashSet()
-                ?? rows.Objects.Where(o => o.NumKeypoints > 0).Select(o => (long)o.Key).ToHashSet();
+                ?? rows.Objects.Where(o => o.Object.NumKeypoints > 0).Select(o => (long)o.Object.Key).ToHashSet();
             if (keypointCategories.Count == 0) keypointCategories = Enumerable.Range(1, _classCount).Select(k => (long)k).ToHashSet();
         }
         var keypointNames = _keypoints is null ? null
-            : _keypointNames ?? Enumerable.Range(0, Math.Max(_keypointCount, 1)).Select(q => q.ToString(CultureInfo.InvariantCulture)).ToArray();
+            : _keypointNames ?? Enumerable.Range(0, Math.Max(_layout.Count, 1)).Select(q => q.ToString(CultureInfo.InvariantCulture)).ToArray();
         var categories = Enumerable.Range(1, _classCount).Select(k => new CocoCategory
         {
             Id = k,
@@ -622,23 +495,8 @@ internal sealed class ScoredDataReader
         }
         var annotations = new List<CocoAnnotation>(rows.Objects.Count);
         long nextId = 1;
-        foreach (var o in rows.Objects)
-        {
-            bool withKeypoints = o.Keypoints is not null && keypointCategories.Contains(o.Key);
-            annotations.Add(new CocoAnnotation
-            {
-                Id = nextId++,
-                ImageId = o.ImageId,
-                CategoryId = o.Key,
-                Bbox = o.Bbox,
-                // pycocotools reads 'area' and fails without it; COCO's area is the mask's (detectron2's convert_to_coco_dict fills it the same way).
-                Area = o.Area ?? (o.Mask is { } mask ? mask.Area : o.Bbox is { } b ? b[2] * b[3] : null),
-                IsCrowd = o.IsCrowd,
-                Segmentation = o.Mask is { } m ? new CocoUncompressedRle(m.Height, m.Width, m.Counts.ToArray()) : null,
-                Keypoints = withKeypoints ? o.Keypoints : null,
-                NumKeypoints = withKeypoints ? o.NumKeypoints : null,
-            });
-        }
+        foreach (var (imageId, o) in rows.Objects)
+            annotations.Add(o.ToCoco(nextId++, imageId, withKeypoints: o.Keypoints is not null && keypointCategories.Contains(o.Key)));
         return new CocoDataset(rows.Images, categories, annotations, Source);
     }
 }
