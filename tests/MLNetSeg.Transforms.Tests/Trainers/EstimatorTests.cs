@@ -24,7 +24,7 @@ public sealed class EstimatorTests
     }
 
     /// <summary>An annotated view built independently of LoadFromCoco: the typed dataset's targets as columns, text labels made keys by MapValueToKey.</summary>
-    internal static IDataView Annotated(MLContext ml, DetectionDataset dataset)
+    internal static IDataView Annotated(MLContext ml, DetectionDataset dataset, Action<AnnotatedRow[]>? edit = null)
     {
         var names = dataset.Categories.Names;
         var rows = Enumerable.Range(0, dataset.Count).Select(i =>
@@ -41,6 +41,7 @@ public sealed class EstimatorTests
                 Height = size.Height,
             };
         }).ToArray();
+        edit?.Invoke(rows);
         var view = ml.Data.LoadFromEnumerable(rows);
         var keys = ml.Data.LoadFromEnumerable(names.Select(n => new KeyRow { Name = n }));
         return ml.Transforms.Conversion.MapValueToKey("Label", "LabelNames", keyData: keys).Fit(view).Transform(view);
@@ -114,5 +115,28 @@ public sealed class EstimatorTests
         var text = Assert.ThrowsException<ArgumentOutOfRangeException>(() =>
             ml.Segmentation().Trainers.MaskRcnn(labelColumnName: "LabelNames", imageColumnName: "ImagePath", iterations: 1, model: Fast).Fit(data));
         StringAssert.Contains(text.Message, "MapValueToKey");
+    }
+
+    /// <summary>The trainer reads the label columns with the evaluation's reader: a row the evaluation
+    /// refuses is refused here too, with the same message naming the column and the row.</summary>
+    [TestMethod]
+    public void BadTrainingRowsAreRefusedAsTheEvaluationRefusesThem()
+    {
+        var ml = new MLContext();
+        var inverted = Annotated(ml, TinyDataset.Shared.Train(), rows =>
+        {
+            var b = rows[2].BoundingBoxes;
+            (b[0], b[2]) = (b[2] + 1, b[0]);  // x1 < x0
+        });
+        var e = Assert.ThrowsException<ArgumentException>(() =>
+            ml.Segmentation().Trainers.MaskRcnn(imageColumnName: "ImagePath", iterations: 1, model: Fast).Fit(inverted));
+        StringAssert.Contains(e.Message, "column 'BoundingBoxes', training data, row 2: object 0 has box");
+        StringAssert.Contains(e.Message, "x1 >= x0");
+
+        var shortMasks = Annotated(ml, TinyDataset.Shared.Train(), rows => rows[1].Masks = rows[1].Masks[1..]);
+        e = Assert.ThrowsException<ArgumentException>(() =>
+            ml.Segmentation().Trainers.MaskRcnn(imageColumnName: "ImagePath", iterations: 1, model: Fast).Fit(shortMasks));
+        StringAssert.Contains(e.Message, "column 'Masks', training data, row 1");
+        StringAssert.Contains(e.Message, "it needs 1 per object (mask)");
     }
 }
