@@ -7,7 +7,7 @@ using MLNetSeg.Evaluation.Coco;
 namespace MLNetSeg.Cli;
 
 /// <summary>
-/// <c>mlnetseg eval --gt GT.json --dt RESULTS.json --iou-type bbox|segm|keypoints [--json]</c>:
+/// <c>mlnetseg eval --gt GT.json --dt RESULTS.json --iou-type bbox|segm|keypoints [--keypoint-sigmas S,S,...] [--json]</c>:
 /// COCO evaluation with pycocotools' numbers, printed as its summary table or as json.
 /// </summary>
 internal static class EvalCommand
@@ -19,21 +19,27 @@ internal static class EvalCommand
         var iouType = new Option<string>("--iou-type") { Description = "bbox, segm or keypoints", Required = true };
         iouType.AcceptOnlyFromAmong("bbox", "segm", "keypoints");
         var json = new Option<bool>("--json") { Description = "print a json object with \"stats\" and \"per_category_ap\" instead of the table" };
+        var sigmas = new Option<string?>("--keypoint-sigmas")
+        {
+            Description = "OKS sigmas, comma-separated, one per keypoint in the ground truth's order, for keypoint sets other than COCO's 17 " +
+                          "person keypoints (pycocotools' kpt_oks_sigmas values, e.g. 0.026 for the COCO nose)",
+        };
 
         var command = new Command("eval", "COCO evaluation (pycocotools-exact) of a results file against a ground-truth file")
         {
-            gt, dt, iouType, json,
+            gt, dt, iouType, sigmas, json,
         };
         command.SetAction(parse => Run(
-            parse.GetRequiredValue(gt), parse.GetRequiredValue(dt), parse.GetRequiredValue(iouType), parse.GetValue(json), stdout, stderr));
+            parse.GetRequiredValue(gt), parse.GetRequiredValue(dt), parse.GetRequiredValue(iouType), parse.GetValue(sigmas), parse.GetValue(json), stdout, stderr));
         return command;
     }
 
-    private static int Run(string gtPath, string dtPath, string iouTypeName, bool asJson, TextWriter stdout, TextWriter stderr)
+    private static int Run(string gtPath, string dtPath, string iouTypeName, string? sigmaText, bool asJson, TextWriter stdout, TextWriter stderr)
     {
         CocoEvalResult result;
         try
         {
+            var options = new CocoEvalOptions { KeypointSigmas = sigmaText is null ? null : ParseSigmas(sigmaText) };
             var type = iouTypeName switch
             {
                 "bbox" => CocoIouType.Bbox,
@@ -42,7 +48,7 @@ internal static class EvalCommand
             };
             var groundTruth = CocoDataset.Load(gtPath);
             var results = CocoResults.Load(dtPath);
-            result = CocoEvaluator.Evaluate(groundTruth, results, type);
+            result = CocoEvaluator.Evaluate(groundTruth, results, type, options);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or CocoFormatException or ArgumentException or UnauthorizedAccessException)
         {
@@ -64,6 +70,18 @@ internal static class EvalCommand
                 stdout.WriteLine($"  {c.CategoryId,6}  {c.Name,-24} {c.Ap.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)}");
         }
         return 0;
+    }
+
+    /// <summary>"0.05,0.03,..." → the sigmas; names the value that is not a positive number.</summary>
+    private static double[] ParseSigmas(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var values = new double[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!double.TryParse(parts[i], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out values[i])
+                || !(values[i] > 0) || double.IsInfinity(values[i]))
+                throw new ArgumentException($"--keypoint-sigmas: '{parts[i]}' (value {i + 1}) is not a positive number");
+        return values;
     }
 
     /// <summary>{"iou_type", "stats" (pycocotools order), "stat_names", "per_category_ap": [{category_id, name, ap}], "warnings"}.</summary>

@@ -37,6 +37,27 @@ public sealed class EvalCliTests
     }
 
     [TestMethod]
+    public void KeypointSigmas_EvaluateAnotherKeypointSetAsPycocotools()
+    {
+        // A 5-keypoint category; pycocotools ran with kpt_oks_sigmas = fixture sigmas / 10.
+        var expected = PycocotoolsExpectation.Load("custom_keypoints.keypoints");
+        var sigmas = string.Join(",", expected.Sigmas!.Select(s => (s / 10.0).ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+        var (code, output, errors) = Run("eval", "--gt", expected.GtPath, "--dt", expected.DtPath, "--iou-type", "keypoints",
+            "--keypoint-sigmas", sigmas, "--json");
+        Assert.AreEqual(0, code, errors);
+        using var doc = JsonDocument.Parse(output);
+        CollectionAssert.AreEqual(expected.Stats, doc.RootElement.GetProperty("stats").EnumerateArray().Select(e => e.GetDouble()).ToArray());
+
+        var (badCode, _, badErrors) = Run("eval", "--gt", expected.GtPath, "--dt", expected.DtPath, "--iou-type", "keypoints",
+            "--keypoint-sigmas", "0.05,-1,0.08,0.1,0.04");
+        Assert.AreEqual(2, badCode);
+        StringAssert.Contains(badErrors, "'-1' (value 2) is not a positive number");
+        var (noSigmas, _, noSigmaErrors) = Run("eval", "--gt", expected.GtPath, "--dt", expected.DtPath, "--iou-type", "keypoints");
+        Assert.AreEqual(2, noSigmas, "5 keypoints without sigmas: the COCO person sigmas do not fit");
+        StringAssert.Contains(noSigmaErrors, "sigma");
+    }
+
+    [TestMethod]
     public void MissingFile_ExitsWith2AndNamesIt()
     {
         var expected = PycocotoolsExpectation.Load("ties.bbox");
