@@ -470,22 +470,39 @@ public sealed class Rle : IEquatable<Rle>
 
     private static string Shorten(string s) => s.Length <= 40 ? s : s[..40] + "…";
 
-    /// <summary>True when <paramref name="other"/> has the same size and the same run lengths. Counts are compared, not
-    /// pixels: encodings made by <see cref="Encode(BitMask)"/> are canonical, so equal masks give equal RLEs.</summary>
+    /// <summary>True when <paramref name="other"/> encodes the same mask: the same size and the same runs once
+    /// zero-length runs inside the counts are merged away (the public constructor accepts them; the
+    /// encoders never make them), so two encodings of one mask are equal.</summary>
     public bool Equals(Rle? other) =>
-        other is not null && other.Height == Height && other.Width == Width && _counts.AsSpan().SequenceEqual(other._counts);
+        other is not null && other.Height == Height && other.Width == Width && CanonicalCounts().AsSpan().SequenceEqual(other.CanonicalCounts());
 
     /// <inheritdoc/>
     public override bool Equals(object? obj) => Equals(obj as Rle);
 
-    /// <summary>A hash of the size and the counts, consistent with <see cref="Equals(Rle?)"/>.</summary>
+    /// <summary>A hash of the size and the canonical runs, consistent with <see cref="Equals(Rle?)"/>.</summary>
     public override int GetHashCode()
     {
         var hash = new HashCode();
         hash.Add(Height);
         hash.Add(Width);
-        foreach (var c in _counts) hash.Add(c);
+        foreach (var c in CanonicalCounts()) hash.Add(c);
         return hash.ToHashCode();
+    }
+
+    /// <summary>The counts with every zero-length run after the first merged into its neighbours (the
+    /// leading run of zeros may stay empty): one form per mask. The counts themselves when already so.</summary>
+    private uint[] CanonicalCounts()
+    {
+        bool canonical = true;
+        for (int i = 1; i < _counts.Length && canonical; i++) canonical = _counts[i] != 0;
+        if (canonical) return _counts;
+        var runs = new List<uint>(_counts.Length) { _counts.Length > 0 ? _counts[0] : 0 };
+        for (int i = 1; i < _counts.Length; i++)
+        {
+            if (_counts[i] != 0) runs.Add(_counts[i]);
+            else if (i + 1 < _counts.Length) runs[^1] += _counts[++i];  // an empty run joins its two neighbours
+        }
+        return runs.ToArray();
     }
 
     /// <summary>Size, number of runs and area, e.g. "Rle 480x640, 12 runs, area 1234".</summary>

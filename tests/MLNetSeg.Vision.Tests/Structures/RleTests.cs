@@ -24,6 +24,21 @@ public class RleTests
         Rle.FromCompressedString(counts, sized.GetProperty("height").GetInt32(), sized.GetProperty("width").GetInt32());
 
     [TestMethod]
+    public void TwoEncodingsOfOneMaskAreEqualEvenWithEmptyRunsInside()
+    {
+        // 2x3 mask, column-major: 3 zeros then 3 ones. [3, 0, 0, 3] and [3, 3, 0] say the same with empty runs.
+        var canonical = new Rle(2, 3, new uint[] { 3, 3 });
+        foreach (var other in new[] { new Rle(2, 3, new uint[] { 3, 0, 0, 3 }), new Rle(2, 3, new uint[] { 3, 3, 0 }), new Rle(2, 3, new uint[] { 1, 0, 2, 3 }) })
+        {
+            CollectionAssert.AreEqual(canonical.Decode().Pixels.ToArray(), other.Decode().Pixels.ToArray(), "the same pixels");
+            Assert.AreEqual(canonical, other, string.Join(",", other.Counts));
+            Assert.AreEqual(canonical.GetHashCode(), other.GetHashCode());
+        }
+        Assert.AreNotEqual(canonical, new Rle(2, 3, new uint[] { 2, 4 }), "different pixels stay different");
+        Assert.AreNotEqual(new Rle(1, 6, new uint[] { 3, 3 }), canonical, "different sizes stay different");
+    }
+
+    [TestMethod]
     public void EncodeGivesPycocotoolsCompressedStringByteForByte()
     {
         int n = 0;
