@@ -118,7 +118,8 @@ public sealed class ResNet : Module<Tensor, Tensor>
 
     /// <summary>
     /// Inference-time optimisation: folds every FrozenBatchNorm2d into the convolution before it
-    /// (see <see cref="FusedConvNorm"/>), leaving parameters and state dict untouched. Used in eval
+    /// (conv weight · scale, bias shift: one conv instead of conv + norm), leaving parameters and state
+    /// dict untouched; the folded weights are extra tensors the network holds. Used in eval
     /// mode only; call again after changing weights. Returns the number of conv + norm pairs folded
     /// (0 with BatchNorm2d, whose statistics are not frozen).
     /// </summary>
