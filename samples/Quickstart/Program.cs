@@ -36,18 +36,7 @@ Console.WriteLine($"engine: {TorchRuntime.Version}, {TorchRuntime.BlasInfo.Split
 
 // 1. Data ---------------------------------------------------------------------------------------
 var dataDir = Path.Combine(outDir, "data");
-var trainJson = SyntheticDatasetGenerator.InstancesJsonPath(dataDir, "train");
-var valJson = SyntheticDatasetGenerator.InstancesJsonPath(dataDir, "val");
-if (!File.Exists(trainJson) || !File.Exists(valJson))
-{
-    var clock = Stopwatch.StartNew();
-    Console.Write(SyntheticDatasetGenerator.Generate(SyntheticOptions.Small, dataDir).ToText());
-    Console.WriteLine($"[1/5] generated the synthetic dataset in {clock.Elapsed.TotalSeconds:F1} s");
-}
-else
-{
-    Console.WriteLine($"[1/5] reusing the synthetic dataset in {dataDir}");
-}
+var (trainJson, valJson) = QuickstartRecipe.EnsureDataset(dataDir);
 
 // 2. COCO as IDataViews ----------------------------------------------------------------------------
 var ml = new MLContext(seed: 1);

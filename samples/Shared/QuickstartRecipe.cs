@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using MLNetSeg.Data.Synthetic;
 using MLNetSeg.Models.Backbones;
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Training;
@@ -27,6 +29,27 @@ internal static class QuickstartRecipe
 {
     /// <summary>The training budget, so that the whole quickstart stays under 10 minutes on 2 cores.</summary>
     public static readonly TimeSpan TrainingBudget = TimeSpan.FromMinutes(8.5);
+
+    /// <summary>
+    /// Step 1 of both quickstarts: the Small synthetic dataset in <paramref name="dataDir"/>, generated on
+    /// the first run and reused after. Returns the train and val instances json.
+    /// </summary>
+    public static (string TrainJson, string ValJson) EnsureDataset(string dataDir)
+    {
+        var trainJson = SyntheticDatasetGenerator.InstancesJsonPath(dataDir, "train");
+        var valJson = SyntheticDatasetGenerator.InstancesJsonPath(dataDir, "val");
+        if (!File.Exists(trainJson) || !File.Exists(valJson))
+        {
+            var clock = Stopwatch.StartNew();
+            Console.Write(SyntheticDatasetGenerator.Generate(SyntheticOptions.Small, dataDir).ToText());
+            Console.WriteLine($"[1/5] generated the synthetic dataset in {clock.Elapsed.TotalSeconds:F1} s");
+        }
+        else
+        {
+            Console.WriteLine($"[1/5] reusing the synthetic dataset in {dataDir}");
+        }
+        return (trainJson, valJson);
+    }
 
     /// <summary>Detections drawn on the overlays score at least this.</summary>
     public const float OverlayScore = 0.3f;

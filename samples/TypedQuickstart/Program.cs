@@ -32,19 +32,7 @@ Console.WriteLine($"engine: {TorchRuntime.Version}, {TorchRuntime.BlasInfo.Split
 
 // 1. Data ---------------------------------------------------------------------------------------
 var dataDir = Path.Combine(outDir, "data");
-var trainJson = SyntheticDatasetGenerator.InstancesJsonPath(dataDir, "train");
-var valJson = SyntheticDatasetGenerator.InstancesJsonPath(dataDir, "val");
-if (!File.Exists(trainJson) || !File.Exists(valJson))
-{
-    var clock = Stopwatch.StartNew();
-    var summary = SyntheticDatasetGenerator.Generate(SyntheticOptions.Small, dataDir);
-    Console.Write(summary.ToText());
-    Console.WriteLine($"[1/5] generated the synthetic dataset in {clock.Elapsed.TotalSeconds:F1} s");
-}
-else
-{
-    Console.WriteLine($"[1/5] reusing the synthetic dataset in {dataDir}");
-}
+var (trainJson, valJson) = QuickstartRecipe.EnsureDataset(dataDir);
 var train = DetectionDataset.Load(trainJson, SyntheticDatasetGenerator.ImageDirectory(dataDir, "train"),
     new DetectionDatasetOptions { RemoveImagesWithoutAnnotations = true });
 var val = DetectionDataset.Load(valJson, SyntheticDatasetGenerator.ImageDirectory(dataDir, "val"));

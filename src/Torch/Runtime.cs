@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using MLNetSeg.Torch.Native;
 
 namespace MLNetSeg.Torch;
@@ -76,7 +75,7 @@ public static class TorchRuntime
         var env = Environment.GetEnvironmentVariable("MLNETSEG_THREADS");
         int threads = int.TryParse(env, out var n) && n > 0 ? n : Environment.ProcessorCount;
         NativeMethods.Check(NativeMethods.mls_set_num_threads(threads));
-        WarnUnlessOpenBlas(Marshal.PtrToStringUTF8(NativeMethods.mls_blas_info()) ?? "");
+        WarnUnlessOpenBlas(BlasInfo);  // the flag above is set, so BlasInfo does not come back here
     }
 
     /// <summary>

@@ -80,7 +80,7 @@ internal static class DataViewDataset
                 long imageId = row + 1;
                 images.Add(new CocoImage { Id = imageId, Width = imageWidth, Height = imageHeight, FileName = fileName });
                 foreach (var o in rowTruth.Read(where, imageHeight, imageWidth))
-                    annotations.Add(o.ToCoco(annotations.Count + 1, imageId, withKeypoints: o.Keypoints is not null && layout.Count > 0));
+                    annotations.Add(o.ToCoco(annotations.Count + 1, imageId, withKeypoints: o.Keypoints is not null));
             }
         }
         if (images.Count == 0) throw new InvalidDataException($"{role} data has no rows");
