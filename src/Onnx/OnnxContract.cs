@@ -1,0 +1,59 @@
+namespace MLNetSeg.Onnx;
+
+/// <summary>
+/// The interface of every graph the exporter writes, shared by the exporter, the ONNX Runtime
+/// predictor and the ML.NET post-processing transformer.
+/// </summary>
+/// <remarks>
+/// <para>Inputs. <c>images</c>: float32 [N, L], one row per image: its pixels as RGB planes
+/// (C, H, W order, values 0–255, as ML.NET's ExtractPixels writes them), followed by zeros up to the
+/// longest row. <c>image_sizes</c>: int64 [N, 2], each image's (height, width). Flat rows rather than
+/// [N, 3, H, W] because ML.NET's ApplyOnnxModel feeds at most one dimension of unknown size, and
+/// images of different sizes share a batch without a padded pixel reaching the network: the graph
+/// crops, normalises and resizes each image itself.</para>
+/// <para>Outputs, one row per detection over the whole batch, grouped by image (ascending) and by
+/// decreasing score within an image: <c>boxes</c> float32 [D, 4] (x1, y1, x2, y2) in the input
+/// image's pixels, <c>scores</c> float32 [D], <c>labels</c> int64 [D] (contiguous class indices,
+/// 0 = background never appears), <c>batch_indices</c> int64 [D] (the image each detection belongs
+/// to). Mask models add <c>masks</c> float32 [D, 1, M, M], the mask probabilities of the detection's
+/// class on its box (M = 28 for Mask R-CNN). Keypoint models add <c>keypoint_heatmaps</c> float32
+/// [D, K, S, S] (logits, S = 56), <c>network_boxes</c> float32 [D, 4] (the boxes in the resized image
+/// the heatmaps were pooled from) and every model gives <c>resized_sizes</c> int64 [N, 2].</para>
+/// <para>Pasting masks into the image and decoding heatmaps into keypoints happen after the graph,
+/// in C# (<see cref="PostProcessing"/>): both resize each detection's map to its own box size, which
+/// in ONNX needs a Loop of per-detection Resize nodes that run slower than a direct paste restricted to
+/// the box, and the 28×28 masks are 30–1000× smaller to return than image-sized ones.</para>
+/// </remarks>
+public static class OnnxContract
+{
+    /// <summary>The flat image rows, float32 [N, L].</summary>
+    public const string Images = "images";
+    /// <summary>Each image's (height, width), int64 [N, 2].</summary>
+    public const string ImageSizes = "image_sizes";
+
+    /// <summary>Detection boxes in input-image pixels, float32 [D, 4].</summary>
+    public const string Boxes = "boxes";
+    /// <summary>Detection scores, float32 [D].</summary>
+    public const string Scores = "scores";
+    /// <summary>Contiguous class indices, int64 [D].</summary>
+    public const string Labels = "labels";
+    /// <summary>The image index of each detection, int64 [D].</summary>
+    public const string BatchIndices = "batch_indices";
+    /// <summary>The size each image was resized to inside the network, int64 [N, 2].</summary>
+    public const string ResizedSizes = "resized_sizes";
+    /// <summary>Mask probabilities on each detection's box, float32 [D, 1, M, M].</summary>
+    public const string Masks = "masks";
+    /// <summary>Keypoint heatmap logits, float32 [D, K, S, S].</summary>
+    public const string KeypointHeatmaps = "keypoint_heatmaps";
+    /// <summary>Detection boxes in the resized image (what the heatmaps were pooled from), float32 [D, 4].</summary>
+    public const string NetworkBoxes = "network_boxes";
+
+    /// <summary>Metadata key: the model family's name ("maskrcnn").</summary>
+    public const string FamilyKey = "mlnetseg.family";
+    /// <summary>Metadata key: the model file's header JSON (classes, keypoint schema, thresholds) the post-processing reads.</summary>
+    public const string ModelInfoKey = "mlnetseg.model_info";
+    /// <summary>Metadata key: the version of this interface; bumped when inputs or outputs change meaning.</summary>
+    public const string ContractVersionKey = "mlnetseg.onnx_contract";
+    /// <summary>The version of this interface written by this exporter.</summary>
+    public const int ContractVersion = 1;
+}
