@@ -20,7 +20,7 @@ namespace MLNetSeg.Onnx;
 /// [D, K, S, S] (logits, S = 56), <c>network_boxes</c> float32 [D, 4] (the boxes in the resized image
 /// the heatmaps were pooled from) and every model gives <c>resized_sizes</c> int64 [N, 2].</para>
 /// <para>Pasting masks into the image and decoding heatmaps into keypoints happen after the graph,
-/// in C# (<see cref="PostProcessing"/>): both resize each detection's map to its own box size, which
+/// in C# (MLNetSeg.Onnx.PostProcessing): both resize each detection's map to its own box size, which
 /// in ONNX needs a Loop of per-detection Resize nodes that run slower than a direct paste restricted to
 /// the box, and the 28×28 masks are 30–1000× smaller to return than image-sized ones.</para>
 /// </remarks>
