@@ -52,6 +52,8 @@ public static class OnnxContract
     public const string FamilyKey = "mlnetseg.family";
     /// <summary>Metadata key: the model file's header JSON (classes, keypoint schema, thresholds) the post-processing reads.</summary>
     public const string ModelInfoKey = "mlnetseg.model_info";
+    /// <summary>Metadata key: the probability above which a mask pixel is foreground (the model's MaskThreshold).</summary>
+    public const string MaskThresholdKey = "mlnetseg.mask_threshold";
     /// <summary>Metadata key: the version of this interface; bumped when inputs or outputs change meaning.</summary>
     public const string ContractVersionKey = "mlnetseg.onnx_contract";
     /// <summary>The version of this interface written by this exporter.</summary>

@@ -1,0 +1,121 @@
+using MLNetSeg.Onnx.PostProcessing;
+using MLNetSeg.Vision.Structures;
+
+namespace MLNetSeg.Onnx.Runtime;
+
+/// <summary>
+/// The raw outputs of one graph run (<see cref="OnnxContract"/>), flat over the batch, and their
+/// conversion into one <see cref="Instances"/> per image: masks pasted into the image and binarised,
+/// heatmaps decoded into keypoints, all in C# (no libtorch). The ML.NET post-processing transformer
+/// uses the same conversion on the columns ApplyOnnxModel produces.
+/// </summary>
+public sealed class OnnxDetections
+{
+    /// <summary>Wraps raw outputs; array lengths are checked against each other.</summary>
+    /// <exception cref="ArgumentException">The arrays disagree on the number of detections or images.</exception>
+    public OnnxDetections(float[] boxes, float[] scores, long[] labels, long[] batchIndices, long[] resizedSizes,
+        float[]? masks = null, int maskSize = 0, float[]? keypointHeatmaps = null, float[]? networkBoxes = null, int numKeypoints = 0, int heatmapSize = 0)
+    {
+        Boxes = boxes ?? throw new ArgumentNullException(nameof(boxes));
+        Scores = scores ?? throw new ArgumentNullException(nameof(scores));
+        Labels = labels ?? throw new ArgumentNullException(nameof(labels));
+        BatchIndices = batchIndices ?? throw new ArgumentNullException(nameof(batchIndices));
+        ResizedSizes = resizedSizes ?? throw new ArgumentNullException(nameof(resizedSizes));
+        int d = scores.Length;
+        void Require(bool ok, string what)
+        {
+            if (!ok) throw new ArgumentException($"ONNX outputs disagree: {what} ({d} scores)");
+        }
+        Require(boxes.Length == 4 * d, $"{OnnxContract.Boxes} has {boxes.Length} values, expected {4 * d}");
+        Require(labels.Length == d, $"{OnnxContract.Labels} has {labels.Length} values");
+        Require(batchIndices.Length == d, $"{OnnxContract.BatchIndices} has {batchIndices.Length} values");
+        Require(resizedSizes.Length % 2 == 0, $"{OnnxContract.ResizedSizes} has an odd length {resizedSizes.Length}");
+        if (masks is not null) Require(maskSize > 0 && masks.Length == d * maskSize * maskSize, $"{OnnxContract.Masks} has {masks.Length} values for {maskSize}×{maskSize} masks");
+        if (keypointHeatmaps is not null)
+        {
+            Require(numKeypoints > 0 && heatmapSize > 0 && keypointHeatmaps.Length == (long)d * numKeypoints * heatmapSize * heatmapSize,
+                $"{OnnxContract.KeypointHeatmaps} has {keypointHeatmaps.Length} values for {numKeypoints} keypoints of {heatmapSize}×{heatmapSize}");
+            Require(networkBoxes is not null && networkBoxes.Length == 4 * d, $"{OnnxContract.NetworkBoxes} is missing or has the wrong length");
+        }
+        Masks = masks;
+        MaskSize = maskSize;
+        KeypointHeatmaps = keypointHeatmaps;
+        NetworkBoxes = networkBoxes;
+        NumKeypoints = numKeypoints;
+        HeatmapSize = heatmapSize;
+    }
+
+    /// <summary>[D, 4] boxes in input-image pixels.</summary>
+    public float[] Boxes { get; }
+    /// <summary>[D] scores.</summary>
+    public float[] Scores { get; }
+    /// <summary>[D] contiguous labels.</summary>
+    public long[] Labels { get; }
+    /// <summary>[D] image index of each detection.</summary>
+    public long[] BatchIndices { get; }
+    /// <summary>[N, 2] resized (height, width) per image.</summary>
+    public long[] ResizedSizes { get; }
+    /// <summary>[D, 1, M, M] mask probabilities, or null.</summary>
+    public float[]? Masks { get; }
+    /// <summary>M.</summary>
+    public int MaskSize { get; }
+    /// <summary>[D, K, S, S] heatmap logits, or null.</summary>
+    public float[]? KeypointHeatmaps { get; }
+    /// <summary>[D, 4] boxes in the resized image, or null.</summary>
+    public float[]? NetworkBoxes { get; }
+    /// <summary>K.</summary>
+    public int NumKeypoints { get; }
+    /// <summary>S.</summary>
+    public int HeatmapSize { get; }
+
+    /// <summary>One image's detections as <see cref="Instances"/> in its own pixels.</summary>
+    /// <param name="image">The image's index in the batch.</param>
+    /// <param name="height">The input image's height.</param>
+    /// <param name="width">The input image's width.</param>
+    /// <param name="maskThreshold">Mask probabilities above this are foreground.</param>
+    public Instances ToInstances(int image, int height, int width, double maskThreshold)
+    {
+        if (image < 0 || 2 * image + 1 >= ResizedSizes.Length)
+            throw new ArgumentOutOfRangeException(nameof(image), image, $"the batch has {ResizedSizes.Length / 2} images");
+        var rows = new List<int>();
+        for (int d = 0; d < Scores.Length; d++)
+            if (BatchIndices[d] == image) rows.Add(d);
+        int n = rows.Count;
+        var boxes = new float[4 * n];
+        var labels = new int[n];
+        var scores = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            Array.Copy(Boxes, 4 * rows[i], boxes, 4 * i, 4);
+            labels[i] = checked((int)Labels[rows[i]]);
+            scores[i] = Scores[rows[i]];
+        }
+        Rle[]? masks = null;
+        if (Masks is not null)
+        {
+            int cells = MaskSize * MaskSize;
+            var selected = new float[n * cells];
+            for (int i = 0; i < n; i++) Array.Copy(Masks, rows[i] * cells, selected, i * cells, cells);
+            masks = MaskPasting.PasteToRle(selected, MaskSize, boxes, height, width, maskThreshold);
+        }
+        Keypoints? keypoints = null;
+        float[]? keypointScores = null;
+        if (KeypointHeatmaps is not null)
+        {
+            int k = NumKeypoints, cells = HeatmapSize * HeatmapSize;
+            var maps = new float[n * k * cells];
+            var rois = new float[4 * n];
+            for (int i = 0; i < n; i++)
+            {
+                Array.Copy(KeypointHeatmaps, (long)rows[i] * k * cells, maps, (long)i * k * cells, k * cells);
+                Array.Copy(NetworkBoxes!, 4 * rows[i], rois, 4 * i, 4);
+            }
+            var (points, pointScores) = KeypointDecoding.HeatmapsToKeypoints(maps, n, k, HeatmapSize, rois);
+            var resized = ((int)ResizedSizes[2 * image], (int)ResizedSizes[2 * image + 1]);
+            points = KeypointDecoding.ResizeKeypoints(points, resized, (height, width));
+            keypoints = new Keypoints(n, k, points);
+            keypointScores = pointScores;
+        }
+        return new Instances(height, width, Vision.Structures.Boxes.FromXyxy(boxes), labels, scores, masks, keypoints, keypointScores);
+    }
+}
