@@ -18,6 +18,10 @@ var benchmarks = new Dictionary<string, Func<string[], string>>
     ["masks_to_rle"] = ModelBenchmarks.MasksToRle,
     ["training"] = TrainingBenchmarks.Training,
     ["mlnet"] = MLNetBenchmarks.Run,
+    ["onnx-prepare"] = OnnxBenchmarks.Prepare,
+    ["onnx-quantize"] = OnnxBenchmarks.Quantize,
+    ["onnx-worker"] = OnnxBenchmarks.Worker,
+    ["onnx-profile"] = OnnxBenchmarks.Profile,
 };
 if (!benchmarks.TryGetValue(name, out var run))
 {
