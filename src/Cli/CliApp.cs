@@ -17,6 +17,7 @@ public static class CliApp
         {
             CurveCommand.Create(stdout, stderr),
             EvalCommand.Create(stdout, stderr),
+            ExportCommand.Create(stdout, stderr),
             FamiliesCommand.Create(stdout, stderr),
             GenerateCommand.Create(stdout, stderr),
             PredictCommand.Create(stdout, stderr),

@@ -21,7 +21,7 @@ public sealed record OnnxExportReport(string Path, string Family, int Opset, lon
 /// <summary>
 /// Exports a model to ONNX (opset 17): the network with its pre- and post-processing inside the
 /// graph, inputs and outputs as <see cref="OnnxContract"/> describes, the class names and keypoint
-/// schema in the file's metadata so <see cref="Runtime.OnnxSegmentationPredictor"/> and the ML.NET
+/// schema in the file's metadata so MLNetSeg.Onnx.Runtime.OnnxSegmentationPredictor (package MLNetSeg.Onnx) and the ML.NET
 /// post-processing give the same results as the model. Supports Mask R-CNN and Keypoint R-CNN.
 /// </summary>
 public static class OnnxExporter

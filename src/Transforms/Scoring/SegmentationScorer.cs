@@ -43,14 +43,21 @@ internal sealed class SegmentationScorer
     }
 
     /// <summary>Adds the output columns to <paramref name="builder"/> (after the input's columns).</summary>
-    public void AddOutputColumns(DataViewSchema.Builder builder)
+    public void AddOutputColumns(DataViewSchema.Builder builder) =>
+        AddOutputColumns(builder, Outputs, LabelNames, Model.Info.Keypoints?.Names ?? Array.Empty<string>());
+
+    /// <summary>The output columns for <paramref name="outputs"/>: the label column a key vector whose key values are
+    /// <paramref name="labelNames"/> (the classes without the background), the keypoint column annotated with <paramref name="keypointNames"/>.
+    /// Every scorer of MLNetSeg (the libtorch model, the ONNX route) declares its columns here, so their schemas agree.</summary>
+    public static void AddOutputColumns(DataViewSchema.Builder builder, IReadOnlyList<(string Name, OutputKind Kind)> outputs,
+        IReadOnlyList<string> labelNames, IReadOnlyList<string> keypointNames)
     {
-        foreach (var (name, kind) in Outputs)
+        foreach (var (name, kind) in outputs)
         {
             switch (kind)
             {
                 case OutputKind.Label:
-                    var names = LabelNames.Select(n => n.AsMemory()).ToArray();
+                    var names = labelNames.Select(n => n.AsMemory()).ToArray();
                     var annotations = new DataViewSchema.Annotations.Builder();
                     annotations.Add(KeyValuesAnnotation, new VectorDataViewType(TextDataViewType.Instance, names.Length),
                         (ref VBuffer<ReadOnlyMemory<char>> value) => value = new VBuffer<ReadOnlyMemory<char>>(names.Length, names));
@@ -60,10 +67,10 @@ internal sealed class SegmentationScorer
                     builder.AddColumn(name, new VectorDataViewType(TextDataViewType.Instance));
                     break;
                 case OutputKind.Keypoints:
-                    var keypointNames = Model.Info.Keypoints?.Names.Select(n => n.AsMemory()).ToArray() ?? Array.Empty<ReadOnlyMemory<char>>();
+                    var keypointValues = keypointNames.Select(n => n.AsMemory()).ToArray();
                     var keypointAnnotations = new DataViewSchema.Annotations.Builder();
-                    keypointAnnotations.Add(SegmentationColumns.KeypointNamesAnnotation, new VectorDataViewType(TextDataViewType.Instance, keypointNames.Length),
-                        (ref VBuffer<ReadOnlyMemory<char>> value) => value = new VBuffer<ReadOnlyMemory<char>>(keypointNames.Length, keypointNames));
+                    keypointAnnotations.Add(SegmentationColumns.KeypointNamesAnnotation, new VectorDataViewType(TextDataViewType.Instance, keypointValues.Length),
+                        (ref VBuffer<ReadOnlyMemory<char>> value) => value = new VBuffer<ReadOnlyMemory<char>>(keypointValues.Length, keypointValues));
                     builder.AddColumn(name, new VectorDataViewType(NumberDataViewType.Single), keypointAnnotations.ToAnnotations());
                     break;
                 case OutputKind.Semantic:

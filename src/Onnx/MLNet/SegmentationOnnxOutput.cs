@@ -1,0 +1,227 @@
+using Google.Protobuf;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetSeg.Onnx;
+using MLNetSeg.Onnx.Runtime;
+using MLNetSeg.Transforms.Scoring;
+using MLNetSeg.Vision.Structures;
+
+namespace MLNetSeg.Transforms;
+
+/// <summary>
+/// Turns the output columns ML.NET's ApplyOnnxModel writes for an exported graph (<see cref="OnnxContract"/>:
+/// boxes, scores, labels, masks or heatmaps, one image per row) into the columns MLNetSeg's own
+/// transformer writes (PredictedLabel with the class names, Score, PredictedBoundingBoxes,
+/// PredictedMasks as COCO RLE, PredictedKeypoints), with the same values: masks are pasted and
+/// binarised and keypoints decoded in C#, as the ONNX Runtime predictor does.
+/// </summary>
+public sealed class SegmentationOnnxOutputTransformer : ITransformer
+{
+    private readonly IReadOnlyList<(string Name, OutputKind Kind)> _outputs;
+    private readonly int _maskSize, _numKeypoints, _heatmapSize;
+
+    internal SegmentationOnnxOutputTransformer(OnnxModelInfo info, int maskSize, int numKeypoints, int heatmapSize, SegmentationScoringSettings settings)
+    {
+        Info = info;
+        Settings = settings;
+        _outputs = settings.Columns.For(info.Tasks);
+        (_maskSize, _numKeypoints, _heatmapSize) = (maskSize, numKeypoints, heatmapSize);
+    }
+
+    /// <summary>The exported model's family, classes and outputs.</summary>
+    public OnnxModelInfo Info { get; }
+
+    /// <summary>Column names and the score threshold (BatchSize does not apply: ApplyOnnxModel runs row by row).</summary>
+    public SegmentationScoringSettings Settings { get; }
+
+    /// <inheritdoc />
+    public bool IsRowToRowMapper => true;
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Columns(inputSchema).Extend(inputSchema);
+
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return new AddedColumnsDataView(input, Columns(input.Schema));
+    }
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new AddedColumnsRowMapper(inputSchema, Columns(inputSchema));
+
+    /// <summary>Not supported: keep the ONNX file and rebuild the pipeline (docs/onnx.md).</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(OnnxRoute.NotSavable);
+
+    /// <summary>The ONNX columns this transformer reads, with their item types.</summary>
+    internal IEnumerable<(string Name, PrimitiveDataViewType Type)> InputColumns()
+    {
+        yield return (OnnxContract.Boxes, NumberDataViewType.Single);
+        yield return (OnnxContract.Scores, NumberDataViewType.Single);
+        yield return (OnnxContract.Labels, NumberDataViewType.Int64);
+        yield return (OnnxContract.ResizedSizes, NumberDataViewType.Int64);
+        yield return (OnnxContract.ImageSizes, NumberDataViewType.Int64);
+        if (Info.Tasks.HasFlag(SegmentationTasks.Masks)) yield return (OnnxContract.Masks, NumberDataViewType.Single);
+        if (Info.Tasks.HasFlag(SegmentationTasks.Keypoints))
+        {
+            yield return (OnnxContract.KeypointHeatmaps, NumberDataViewType.Single);
+            yield return (OnnxContract.NetworkBoxes, NumberDataViewType.Single);
+        }
+    }
+
+    private DecodedColumns Columns(DataViewSchema schema)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        foreach (var (name, type) in InputColumns())
+        {
+            if (schema.GetColumnOrNull(name) is not { } column)
+                throw new ArgumentOutOfRangeException(nameof(schema),
+                    $"the ONNX output column '{name}' is not in the input (columns: {string.Join(", ", schema.Select(c => c.Name))}); " +
+                    "apply the exported model with mlContext.Transforms.ApplyOnnxModel(onnxFile) first");
+            if (column.Type is not VectorDataViewType vector || vector.ItemType != type)
+                throw new ArgumentOutOfRangeException(nameof(schema), $"the ONNX output column '{name}' has type {column.Type}; expected a vector of {type}");
+        }
+        return new DecodedColumns(this, schema);
+    }
+
+    private sealed class DecodedColumns : AddedColumns
+    {
+        private readonly SegmentationOnnxOutputTransformer _parent;
+        private readonly DataViewSchema.Column[] _inputs;
+
+        public DecodedColumns(SegmentationOnnxOutputTransformer parent, DataViewSchema schema)
+        {
+            _parent = parent;
+            _inputs = parent.InputColumns().Select(c => schema[c.Name]).ToArray();
+        }
+
+        public override void AddTo(DataViewSchema.Builder builder) =>
+            SegmentationScorer.AddOutputColumns(builder, _parent._outputs, _parent.Info.Labels.ClassNames.Skip(1).ToArray(),
+                _parent.Info.Labels.Keypoints?.Names ?? Array.Empty<string>());
+
+        public override IEnumerable<DataViewSchema.Column> Dependencies(DataViewSchema input) => _inputs;
+
+        public override Delegate[] CreateGetters(DataViewRow input)
+        {
+            var info = _parent.Info;
+            var floats = new Dictionary<string, ValueGetter<VBuffer<float>>>();
+            var longs = new Dictionary<string, ValueGetter<VBuffer<long>>>();
+            foreach (var column in _inputs)
+            {
+                if (((VectorDataViewType)column.Type).ItemType == NumberDataViewType.Single) floats[column.Name] = input.GetGetter<VBuffer<float>>(column);
+                else longs[column.Name] = input.GetGetter<VBuffer<long>>(column);
+            }
+            T[] Read<T>(ValueGetter<VBuffer<T>> getter)
+            {
+                VBuffer<T> buffer = default;
+                getter(ref buffer);
+                return buffer.DenseValues().ToArray();
+            }
+            float[]? Floats(string name) => floats.TryGetValue(name, out var g) ? Read(g) : null;
+            long[] Longs(string name) => Read(longs[name]);
+
+            long position = -1;
+            ScoredRow? row = null;
+            ScoredRow Current()
+            {
+                if (row is not null && position == input.Position) return row;
+                try
+                {
+                    var sizes = Longs(OnnxContract.ImageSizes);
+                    if (sizes.Length != 2) throw new InvalidDataException($"'{OnnxContract.ImageSizes}' holds {sizes.Length} values, expected (height, width)");
+                    var scores = Floats(OnnxContract.Scores)!;
+                    var detections = new OnnxDetections(Floats(OnnxContract.Boxes)!, scores, Longs(OnnxContract.Labels),
+                        new long[scores.Length], Longs(OnnxContract.ResizedSizes),
+                        Floats(OnnxContract.Masks), _parent._maskSize,
+                        Floats(OnnxContract.KeypointHeatmaps), Floats(OnnxContract.NetworkBoxes), _parent._numKeypoints, _parent._heatmapSize);
+                    var instances = detections.ToInstances(0, checked((int)sizes[0]), checked((int)sizes[1]), info.MaskThreshold);
+                    row = ScoredRow.From(new SegmentationResult(instances), _parent.Settings.ScoreThreshold);
+                }
+                catch (Exception e) when (e is not RowScoringException)
+                {
+                    throw new RowScoringException(input.Position, OnnxContract.Boxes, e);
+                }
+                position = input.Position;
+                return row;
+            }
+            return _parent._outputs.Select(o => SegmentationScorer.Getter(o.Kind, Current)).ToArray();
+        }
+    }
+}
+
+/// <summary>The estimator of <see cref="SegmentationOnnxOutputTransformer"/> (nothing to fit: the ONNX file says everything).</summary>
+public sealed class SegmentationOnnxOutputEstimator : IEstimator<SegmentationOnnxOutputTransformer>
+{
+    private readonly SegmentationOnnxOutputTransformer _transformer;
+
+    internal SegmentationOnnxOutputEstimator(string onnxFile, SegmentationScoringSettings settings)
+    {
+        settings.Validate();
+        if (!File.Exists(onnxFile)) throw new FileNotFoundException($"ONNX model not found: {onnxFile}", onnxFile);
+        global::Onnx.ModelProto model;
+        try
+        {
+            using var stream = File.OpenRead(onnxFile);
+            model = global::Onnx.ModelProto.Parser.ParseFrom(stream);
+        }
+        catch (InvalidProtocolBufferException e) { throw new OnnxModelException(onnxFile, $"not a readable ONNX file ({e.Message})", e); }
+        var metadata = model.MetadataProps.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+        var outputs = model.Graph?.Output ?? throw new OnnxModelException(onnxFile, "the ONNX file has no graph");
+        var info = OnnxModelInfo.FromMetadata(metadata, outputs.Select(o => o.Name), onnxFile);
+        int Dim(string output, int axis) =>
+            outputs.FirstOrDefault(o => o.Name == output)?.Type?.TensorType?.Shape?.Dim is { } dims && dims.Count > axis ? (int)dims[axis].DimValue : 0;
+        _transformer = new SegmentationOnnxOutputTransformer(info, Dim(OnnxContract.Masks, 3), Dim(OnnxContract.KeypointHeatmaps, 1),
+            Dim(OnnxContract.KeypointHeatmaps, 3), settings);
+        OnnxFile = onnxFile;
+    }
+
+    /// <summary>The exported model the columns come from.</summary>
+    public string OnnxFile { get; }
+
+    /// <inheritdoc />
+    public SegmentationOnnxOutputTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        _transformer.GetOutputSchema(input.Schema);  // checks the ONNX columns by name
+        return _transformer;
+    }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        foreach (var (name, _) in _transformer.InputColumns())
+            if (inputSchema.All(c => c.Name != name))
+                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"the ONNX output column '{name}' is not in the input; apply the exported model with ApplyOnnxModel first");
+        return SchemaShapes.Extend(inputSchema, _transformer.Settings.Columns.For(_transformer.Info.Tasks), _transformer.Info.Labels.Keypoints?.Names.Count ?? 0);
+    }
+}
+
+/// <summary>The ONNX route on <c>mlContext.Transforms</c>.</summary>
+public static class SegmentationOnnxCatalogExtensions
+{
+    /// <summary>
+    /// The input columns of an exported graph from an image column (MLImage from LoadImages, or a path):
+    /// <c>images</c> and <c>image_sizes</c>, what <c>ApplyOnnxModel</c> feeds the graph.
+    /// </summary>
+    public static SegmentationOnnxInputEstimator ExtractSegmentationOnnxInput(this TransformsCatalog catalog, string imageColumnName = SegmentationColumns.Image)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentException.ThrowIfNullOrEmpty(imageColumnName);
+        return new SegmentationOnnxInputEstimator(imageColumnName);
+    }
+
+    /// <summary>
+    /// After <c>ApplyOnnxModel(onnxFile)</c>: the graph's outputs as MLNetSeg's prediction columns (class names,
+    /// masks and keypoint names from <paramref name="onnxFile"/>'s metadata).
+    /// </summary>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="OnnxModelException">The file is not an MLNetSeg export.</exception>
+    public static SegmentationOnnxOutputEstimator DecodeSegmentationOnnxOutput(this TransformsCatalog catalog, string onnxFile,
+        SegmentationScoringSettings? settings = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentException.ThrowIfNullOrEmpty(onnxFile);
+        return new SegmentationOnnxOutputEstimator(onnxFile, settings ?? new());
+    }
+}

@@ -1,0 +1,128 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetSeg.Models.Rcnn;
+using MLNetSeg.Onnx.Export;
+using MLNetSeg.Onnx.Tests.Export;
+using MLNetSeg.Training;
+using MLNetSeg.Transforms;
+using MLNetSeg.Vision.Imaging;
+
+namespace MLNetSeg.Onnx.Tests.MLNet;
+
+/// <summary>
+/// The ML.NET deployment route: ExtractSegmentationOnnxInput → ML.NET's own ApplyOnnxModel on the
+/// exported file → DecodeSegmentationOnnxOutput gives the columns and values MLNetSeg's libtorch
+/// transformer gives on the same images.
+/// </summary>
+[TestClass]
+public sealed class ApplyOnnxModelTests
+{
+    private sealed class PathRow
+    {
+        public string ImagePath { get; set; } = "";
+    }
+
+    [TestMethod]
+    public void ApplyOnnxModelThenDecodingGivesTheColumnsAndValuesOfTheLibtorchTransformer()
+    {
+        var dir = Directory.CreateTempSubdirectory("mlnetseg-onnx-mlnet").FullName;
+        var images = new[] { OnnxTestModels.Scene(96, 128, 1), OnnxTestModels.Scene(150, 100, 2), OnnxTestModels.Scene(80, 80, 7) };
+        var paths = images.Select((im, i) =>
+        {
+            var p = Path.Combine(dir, $"scene{i}.png");
+            ImageIO.WritePng(im, p);
+            return p;
+        }).ToArray();
+        using var model = OnnxTestModels.MaskRcnn(seed: 3);
+        model.RoiHeads.Settings = model.RoiHeads.Settings with { ScoreThresh = 0.5 };
+        var labels = OnnxTestModels.Labels(model.NumClasses);
+        var onnx = Path.Combine(dir, "model.onnx");
+        OnnxExporter.Export(model, labels, onnx);
+
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(paths.Select(p => new PathRow { ImagePath = p }));
+        var load = ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: "ImagePath");
+        using var trained = new TrainedModel(model, labels);
+        var ours = load.Append(ml.Transforms.ApplySegmentationModel(trained)).Fit(data).Transform(data);
+        var route = load.Append(ml.Transforms.ExtractSegmentationOnnxInput("Image"))
+            .Append(ml.Transforms.ApplyOnnxModel(onnx))
+            .Append(ml.Transforms.DecodeSegmentationOnnxOutput(onnx))
+            .Fit(data).Transform(data);
+
+        var columns = new[] { SegmentationColumns.PredictedLabel, SegmentationColumns.Score, SegmentationColumns.PredictedBoundingBoxes, SegmentationColumns.PredictedMasks };
+        foreach (var name in columns)
+        {
+            var (a, b) = (ours.Schema[name], route.Schema[name]);
+            Assert.AreEqual(a.Type, b.Type, $"column {name} type");
+        }
+        var classNames = default(VBuffer<ReadOnlyMemory<char>>);
+        route.Schema[SegmentationColumns.PredictedLabel].GetKeyValues(ref classNames);
+        CollectionAssert.AreEqual(labels.ClassNames.Skip(1).ToArray(), classNames.DenseValues().Select(v => v.ToString()).ToArray());
+
+        var expected = Rows(ours);
+        var actual = Rows(route);
+        Assert.AreEqual(images.Length, actual.Count);
+        int detections = 0;
+        for (int r = 0; r < expected.Count; r++)
+        {
+            var (e, a) = (expected[r], actual[r]);
+            Assert.AreEqual(e.Labels.Length, a.Labels.Length, $"row {r}: detections");
+            detections += e.Labels.Length;
+            for (int d = 0; d < e.Labels.Length; d++)
+            {
+                Assert.AreEqual(e.Labels[d], a.Labels[d], $"row {r} detection {d}: label");
+                Assert.AreEqual(e.Scores[d], a.Scores[d], 1e-3f, $"row {r} detection {d}: score");
+                for (int c = 0; c < 4; c++) Assert.AreEqual(e.Boxes[4 * d + c], a.Boxes[4 * d + c], 1e-2f, $"row {r} detection {d}: box");
+                var (h, w) = (images[r].Height, images[r].Width);
+                var iou = Vision.Structures.Rle.Iou(new[] { Vision.Structures.Rle.FromCompressedString(e.Masks[d], h, w) },
+                    new[] { Vision.Structures.Rle.FromCompressedString(a.Masks[d], h, w) }, new[] { false })[0, 0];
+                Assert.IsTrue(iou >= 0.99, $"row {r} detection {d}: mask IoU {iou}");
+            }
+        }
+        Assert.IsTrue(detections > 0, "the model made no detection to compare");
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [TestMethod]
+    public void DecodingRefusesAViewWithoutTheOnnxColumnsAndANonExport()
+    {
+        var dir = Directory.CreateTempSubdirectory("mlnetseg-onnx-mlnet-bad").FullName;
+        using var model = OnnxTestModels.MaskRcnn(seed: 3);
+        var onnx = Path.Combine(dir, "model.onnx");
+        OnnxExporter.Export(model, OnnxTestModels.Labels(model.NumClasses), onnx);
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(new[] { new PathRow { ImagePath = "x.png" } });
+        var e = Assert.ThrowsException<ArgumentOutOfRangeException>(() => ml.Transforms.DecodeSegmentationOnnxOutput(onnx).Fit(data));
+        StringAssert.Contains(e.Message, "'boxes'");
+        StringAssert.Contains(e.Message, "ApplyOnnxModel");
+        var text = Path.Combine(dir, "text.onnx");
+        File.WriteAllText(text, "not a model");
+        Assert.ThrowsException<MLNetSeg.Onnx.Runtime.OnnxModelException>(() => ml.Transforms.DecodeSegmentationOnnxOutput(text));
+        var input = Assert.ThrowsException<ArgumentOutOfRangeException>(() => ml.Transforms.ExtractSegmentationOnnxInput("Nope").Fit(data));
+        StringAssert.Contains(input.Message, "'Nope'");
+        Directory.Delete(dir, recursive: true);
+    }
+
+    private sealed record Row(uint[] Labels, float[] Scores, float[] Boxes, string[] Masks);
+
+    private static List<Row> Rows(IDataView view)
+    {
+        var rows = new List<Row>();
+        var columns = new[] { SegmentationColumns.PredictedLabel, SegmentationColumns.Score, SegmentationColumns.PredictedBoundingBoxes, SegmentationColumns.PredictedMasks }
+            .Select(n => view.Schema[n]).ToArray();
+        using var cursor = view.GetRowCursor(columns);
+        var labels = cursor.GetGetter<VBuffer<uint>>(columns[0]);
+        var scores = cursor.GetGetter<VBuffer<float>>(columns[1]);
+        var boxes = cursor.GetGetter<VBuffer<float>>(columns[2]);
+        var masks = cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(columns[3]);
+        VBuffer<uint> l = default;
+        VBuffer<float> s = default, b = default;
+        VBuffer<ReadOnlyMemory<char>> m = default;
+        while (cursor.MoveNext())
+        {
+            labels(ref l); scores(ref s); boxes(ref b); masks(ref m);
+            rows.Add(new Row(l.DenseValues().ToArray(), s.DenseValues().ToArray(), b.DenseValues().ToArray(), m.DenseValues().Select(v => v.ToString()).ToArray()));
+        }
+        return rows;
+    }
+}
