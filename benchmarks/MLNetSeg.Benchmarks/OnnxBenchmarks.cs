@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using MLNetSeg.Data.Coco;
 using MLNetSeg.Data.Synthetic;
+using MLNetSeg.Evaluation.Coco;
 using MLNetSeg.Models;
 using MLNetSeg.Models.Rcnn;
 using Microsoft.ML.OnnxRuntime;
@@ -11,6 +13,8 @@ using MLNetSeg.Onnx.Quantization;
 using MLNetSeg.Onnx.Runtime;
 using MLNetSeg.Torch;
 using MLNetSeg.Vision.Imaging;
+using MLNetSeg.Vision.Ops;
+using MLNetSeg.Vision.Structures;
 
 namespace MLNetSeg.Benchmarks;
 
@@ -145,7 +149,7 @@ internal static class OnnxBenchmarks
                 continue;
             }
             var watch = Stopwatch.StartNew();
-            OnnxSegmentationPredictor.WritePlanes(image, pixels);
+            WritePlanes(image, pixels);
             var detections = predictor.Run(pixels, sizes);
             double graph = watch.Elapsed.TotalSeconds;
             double? paste = null;
@@ -194,7 +198,7 @@ internal static class OnnxBenchmarks
         int runs = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 3;
         var image = ImageIO.Read(args[1]);
         var pixels = new float[3 * image.Height * image.Width];
-        OnnxSegmentationPredictor.WritePlanes(image, pixels);
+        WritePlanes(image, pixels);
         using var options = new SessionOptions
         {
             GraphOptimizationLevel = Level(level), IntraOpNumThreads = threads, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
@@ -243,6 +247,128 @@ internal static class OnnxBenchmarks
             ops = byOp.OrderByDescending(p => p.Value).Take(15).Select(p => new { op = p.Key, ms = Math.Round(p.Value / 1000 / runs, 1), share = Math.Round(p.Value / total, 3) }),
             nodes = byNode.OrderByDescending(p => p.Value.Us).Take(15).Select(p => new { node = p.Key, op = p.Value.Op, ms = Math.Round(p.Value.Us / 1000 / runs, 1) }),
         }, Json);
+    }
+
+    /// <summary>
+    /// onnx-eval MODEL.mlseg DATADIR OUTDIR [images=32] [threads=2] [key=value...]: box and mask AP on the synthetic "small"
+    /// validation split (generated into DATADIR when missing, as the quickstart generates it) of the libtorch model, its
+    /// float ONNX export and the int8 QDQ model calibrated on the first N training images (quantization keys as
+    /// onnx-quantize; several int8 variants: separate them with "--"). One JSON line per model.
+    /// </summary>
+    public static string Evaluate(string[] args)
+    {
+        if (args.Length < 3) throw new ArgumentException("usage: onnx-eval MODEL.mlseg DATADIR OUTDIR [images=32] [threads=2] [key=value ... [-- key=value ...]]");
+        string modelPath = args[0], dataDir = Path.GetFullPath(args[1]), outDir = Path.GetFullPath(args[2]);
+        var positional = args.Skip(3).TakeWhile(a => !a.Contains('=') && a != "--").ToArray();
+        int count = positional.Length > 0 ? int.Parse(positional[0], CultureInfo.InvariantCulture) : 32;
+        int threads = positional.Length > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 2;
+        var variants = new List<List<string>> { new() };
+        foreach (var a in args.Skip(3 + positional.Length))
+        {
+            if (a == "--") variants.Add(new List<string>());
+            else variants[^1].Add(a);
+        }
+        TorchRuntime.Threads = threads;
+        Directory.CreateDirectory(outDir);
+        if (!File.Exists(SyntheticDatasetGenerator.InstancesJsonPath(dataDir, "val"))) SyntheticDatasetGenerator.Generate(SyntheticOptions.Small, dataDir);
+        var gt = CocoDataset.Load(SyntheticDatasetGenerator.InstancesJsonPath(dataDir, "val"));
+        var valDir = SyntheticDatasetGenerator.ImageDirectory(dataDir, "val");
+        var images = gt.Images.OrderBy(i => i.Id).ToArray();
+        var decoded = images.Select(i => ImageIO.Read(Path.Combine(valDir, i.FileName!))).ToArray();
+        var ids = images.Select(i => i.Id).ToArray();
+        var calibration = Directory.GetFiles(SyntheticDatasetGenerator.ImageDirectory(dataDir, "train"), "*.png")
+            .Order(StringComparer.Ordinal).Take(count).ToArray();
+
+        var (loaded, info) = ModelFile.Load(modelPath);
+        using var model = (GeneralizedRcnn)loaded;
+        model.Eval();
+        var lines = new List<string>();
+        string Line(string impl, IReadOnlyList<Instances> predictions, double seconds, object? extra = null)
+        {
+            var box = CocoEvaluator.Evaluate(gt, predictions, ids, info.LabelToCategoryId, CocoIouType.Bbox);
+            var mask = CocoEvaluator.Evaluate(gt, predictions, ids, info.LabelToCategoryId, CocoIouType.Segm);
+            var line = JsonSerializer.Serialize(new
+            {
+                benchmark = "onnx_int8_ap", impl, images = predictions.Count, detections = predictions.Sum(p => p.Count),
+                box_ap = Math.Round(100 * box.Stats[0], 2), box_ap50 = Math.Round(100 * box.Stats[1], 2),
+                mask_ap = Math.Round(100 * mask.Stats[0], 2), mask_ap50 = Math.Round(100 * mask.Stats[1], 2),
+                s_per_image = Math.Round(seconds / predictions.Count, 4), extra,
+            }, Json);
+            Console.Error.WriteLine(line);
+            lines.Add(line);
+            return line;
+        }
+
+        var clock = Stopwatch.StartNew();
+        var torch = decoded.Select(model.Predict).ToArray();
+        Line("libtorch", torch, clock.Elapsed.TotalSeconds);
+
+        var floatOnnx = Path.Combine(outDir, "quickstart_float.onnx");
+        OnnxExporter.Export(model, info, floatOnnx);
+        var (floatPredictions, floatSeconds, paste) = PredictOnnx(floatOnnx, decoded, threads);
+        Line("onnx_float", floatPredictions, floatSeconds, new { paste });
+
+        for (int v = 0; v < variants.Count; v++)
+        {
+            var options = QuantizationOptions(variants[v]) with { IntraOpThreads = threads };
+            var int8Onnx = Path.Combine(outDir, $"quickstart_int8_{v}.onnx");
+            var report = OnnxQuantizer.Quantize(floatOnnx, int8Onnx, calibration.Select(ImageIO.Read), options);
+            var (int8Predictions, int8Seconds, _) = PredictOnnx(int8Onnx, decoded, threads);
+            Line("onnx_int8", int8Predictions, int8Seconds, new
+            {
+                options = Describe(options), nodes = report.QuantizedNodes, activations = report.QuantizedActivations, calibration_images = report.CalibrationImages,
+                file = int8Onnx,
+            });
+        }
+        return string.Join("\n", lines);
+    }
+
+    /// <summary>Predictions of an ONNX file on decoded images, one graph run per image; masks pasted by the C# post-processing,
+    /// or — while it is a placeholder — by torchvision's paste in libtorch (VisionOps.PasteMasksInImage, what the libtorch model uses).</summary>
+    private static (Instances[] Predictions, double Seconds, string Paste) PredictOnnx(string path, Image[] images, int threads)
+    {
+        using var predictor = new OnnxSegmentationPredictor(path, new OnnxPredictorOptions { IntraOpThreads = threads });
+        var result = new Instances[images.Length];
+        string paste = "csharp";
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < images.Length; i++)
+        {
+            var image = images[i];
+            var pixels = new float[3 * image.Height * image.Width];
+            WritePlanes(image, pixels);
+            var d = predictor.Run(pixels, new long[] { image.Height, image.Width });
+            try { result[i] = d.ToInstances(0, image.Height, image.Width, predictor.Info.MaskThreshold); }
+            catch (NotImplementedException)
+            {
+                paste = "libtorch";
+                result[i] = TorchPaste(d, image.Height, image.Width, predictor.Info.MaskThreshold);
+            }
+        }
+        return (result, clock.Elapsed.TotalSeconds, paste);
+    }
+
+    private static Instances TorchPaste(OnnxDetections d, int height, int width, double threshold)
+    {
+        using var scope = DisposeScope.Enter();
+        int n = d.Scores.Length;
+        var boxes = Tensor.FromArray(d.Boxes, n, 4);
+        var masks = Tensor.FromArray(d.Masks!, n, 1, d.MaskSize, d.MaskSize);
+        var pasted = VisionOps.PasteMasksInImage(masks, boxes, height, width);
+        var detections = new DetectionTensors(height, width, boxes, Tensor.FromArray(d.Labels, n), Tensor.FromArray(d.Scores, n), pasted);
+        return detections.ToInstances(threshold);
+    }
+
+    /// <summary>RGB pixels → three planes of floats 0–255 (the graph's input rows, <see cref="OnnxContract.Images"/>), as the predictor writes them.</summary>
+    private static void WritePlanes(Image rgb, Span<float> row)
+    {
+        var src = rgb.Pixels;
+        int plane = rgb.Height * rgb.Width;
+        for (int p = 0; p < plane; p++)
+        {
+            row[p] = src[3 * p];
+            row[plane + p] = src[3 * p + 1];
+            row[2 * plane + p] = src[3 * p + 2];
+        }
     }
 
     /// <summary>The synthetic scenes of the benchmark: the "full" preset's crowded scenes at 640×480.</summary>

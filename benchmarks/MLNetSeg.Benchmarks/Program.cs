@@ -22,6 +22,7 @@ var benchmarks = new Dictionary<string, Func<string[], string>>
     ["onnx-quantize"] = OnnxBenchmarks.Quantize,
     ["onnx-worker"] = OnnxBenchmarks.Worker,
     ["onnx-profile"] = OnnxBenchmarks.Profile,
+    ["onnx-eval"] = OnnxBenchmarks.Evaluate,
 };
 if (!benchmarks.TryGetValue(name, out var run))
 {

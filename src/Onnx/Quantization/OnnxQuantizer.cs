@@ -30,7 +30,7 @@ public sealed record OnnxQuantizationReport(string Path, int QuantizedNodes, int
 /// layers — stays float. The result has the same inputs, outputs and metadata and runs in
 /// <see cref="OnnxSegmentationPredictor"/> like the float file.
 /// </summary>
-internal static class OnnxQuantizer
+public static class OnnxQuantizer
 {
     /// <summary>Metadata key of quantized files: how they were quantized.</summary>
     public const string MetadataKey = "mlnetseg.quantization";
