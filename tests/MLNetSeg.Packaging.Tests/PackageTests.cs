@@ -22,13 +22,15 @@ public sealed class PackageTests
 
     private static readonly string[] MLNetAssemblies = ["MLNetSeg.Transforms", "MLNetSeg.Trainers"];
 
+    private static readonly string[] OnnxAssemblies = ["MLNetSeg.Onnx", "MLNetSeg.Onnx.Export", "MLNetSeg.Onnx.MLNet"];
+
     [ClassInitialize]
     public static void Pack(TestContext _)
     {
         version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
         feed = Directory.CreateTempSubdirectory("mlnetseg-feed-").FullName;
         string configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
-        foreach (var project in new[] { "packaging/MLNetSeg/MLNetSeg.csproj", "packaging/MLNetSeg.MLNet/MLNetSeg.MLNet.csproj", "src/Cli/MLNetSeg.Cli.csproj" })
+        foreach (var project in new[] { "packaging/MLNetSeg/MLNetSeg.csproj", "packaging/MLNetSeg.MLNet/MLNetSeg.MLNet.csproj", "packaging/MLNetSeg.Onnx/MLNetSeg.Onnx.Package.csproj", "src/Cli/MLNetSeg.Cli.csproj" })
             Dotnet(Repo.Root, TimeSpan.FromMinutes(3), "pack", project, "-c", configuration, "--no-build", "-o", feed, $"-p:Version={version}", "-nologo");
     }
 
@@ -39,7 +41,7 @@ public sealed class PackageTests
         // The consumer's restore put this run's packages in the NuGet cache; nothing else will use them.
         var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } env ? env
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        foreach (var id in new[] { "mlnetseg", "mlnetseg.mlnet", "mlnetseg.cli" })
+        foreach (var id in new[] { "mlnetseg", "mlnetseg.mlnet", "mlnetseg.onnx", "mlnetseg.cli" })
         {
             var dir = Path.Combine(cache, id, version);
             if (version.Length > 0 && Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
@@ -86,6 +88,30 @@ public sealed class PackageTests
         var dependencies = nuspec.Descendants(Ns(nuspec) + "dependency")
             .Select(d => $"{d.Attribute("id")!.Value} {d.Attribute("version")!.Value}").Order(StringComparer.Ordinal).ToArray();
         CollectionAssert.AreEqual(new[] { $"MLNetSeg {version}", "Microsoft.ML 6.0.0", "Microsoft.ML.ImageAnalytics 6.0.0" }, dependencies);
+    }
+
+    [TestMethod]
+    public void TheOnnxPackageBundlesExporterRuntimeAndMLNetRouteAndDependsOnOnnxRuntime()
+    {
+        using var package = ZipFile.OpenRead(Path.Combine(feed, $"MLNetSeg.Onnx.{version}.nupkg"));
+        var entries = package.Entries.Select(e => e.FullName).ToHashSet();
+        foreach (var assembly in OnnxAssemblies)
+        {
+            Assert.IsTrue(entries.Contains($"lib/net10.0/{assembly}.dll"), $"{assembly}.dll is missing");
+            Assert.IsTrue(entries.Contains($"lib/net10.0/{assembly}.xml"), $"{assembly}.xml (API docs) is missing");
+        }
+        Assert.IsFalse(entries.Any(e => e.StartsWith("lib/net10.0/MLNetSeg.Torch", StringComparison.Ordinal) || e.StartsWith("lib/net10.0/MLNetSeg.Transforms", StringComparison.Ordinal)
+                                        || e.StartsWith("runtimes/", StringComparison.Ordinal)),
+            "the engine and the ML.NET components come from their own packages, ONNX Runtime from its own");
+        var nuspec = Nuspec(package);
+        CheckCommonMetadata(nuspec, "MLNetSeg.Onnx", package);
+        var dependencies = nuspec.Descendants(Ns(nuspec) + "dependency")
+            .Select(d => $"{d.Attribute("id")!.Value} {d.Attribute("version")!.Value}").Order(StringComparer.Ordinal).ToArray();
+        CollectionAssert.AreEqual(new[]
+        {
+            $"MLNetSeg.MLNet {version}", "Microsoft.ML.OnnxRuntime.Gpu 1.32.0", "Microsoft.ML.OnnxTransformer 6.0.0", "OnnxSharp 0.3.2",
+            "SkiaSharp 3.119.4", "SkiaSharp.NativeAssets.Linux.NoDependencies 3.119.4",
+        }, dependencies);
     }
 
     /// <summary>

@@ -110,9 +110,8 @@ public sealed class OnnxDetections
                 Array.Copy(KeypointHeatmaps, (long)rows[i] * k * cells, maps, (long)i * k * cells, k * cells);
                 Array.Copy(NetworkBoxes!, 4 * rows[i], rois, 4 * i, 4);
             }
-            var (points, pointScores) = KeypointDecoding.HeatmapsToKeypoints(maps, n, k, HeatmapSize, rois);
-            var resized = ((int)ResizedSizes[2 * image], (int)ResizedSizes[2 * image + 1]);
-            points = KeypointDecoding.ResizeKeypoints(points, resized, (height, width));
+            var (points, pointScores) = KeypointDecoding.HeatmapsToKeypoints(maps, k, HeatmapSize, rois);
+            KeypointDecoding.ResizeKeypoints(points, (int)ResizedSizes[2 * image], (int)ResizedSizes[2 * image + 1], height, width);
             keypoints = new Keypoints(n, k, points);
             keypointScores = pointScores;
         }
