@@ -4,6 +4,8 @@ using MLNetSeg.Onnx.Export;
 using MLNetSeg.Onnx.Quantization;
 using MLNetSeg.Onnx.Runtime;
 using MLNetSeg.Onnx.Tests.Export;
+using MLNetSeg.Torch;
+using MLNetSeg.Torch.Nn;
 using MLNetSeg.Vision.Imaging;
 using Onnx;
 
@@ -15,6 +17,16 @@ namespace MLNetSeg.Onnx.Tests.Quantization;
 /// reads int8 weights within half a step of the float ones), ONNX Runtime's fusion into integer kernels, and outputs
 /// close to the float graph's on images the calibration did not see.
 /// </summary>
+/// <remarks>
+/// "Close" is measured, with bounds between what this quantizer gives and what plausible bugs give. Correct (2026-12-03):
+/// FPN features within 4.1–4.7 % relative RMS error; of 300 float detections 277 have a same-class int8 detection at
+/// IoU ≥ 0.5, median IoU 0.987, median score difference 0.009, median mean 28×28 mask difference 0.017. With the int32
+/// biases ×1.5, activation zero points off by 2 in QuantizeLinear, or per-channel weight scales in reverse order, the
+/// features are 18–75 % off, the median IoU 0.60–0.66, the median score difference 0.047–0.091 and the mask difference
+/// 0.053–0.112. An untrained random network is noisier under quantisation than a trained one (its boxes move a few pixels
+/// and NMS then keeps a neighbour), which is why the detection bounds look loose; the trained quickstart model loses
+/// 0.35 mask AP and no box AP (docs/benchmarks.md).
+/// </remarks>
 [TestClass]
 public sealed class OnnxQuantizerTests
 {
@@ -31,6 +43,10 @@ public sealed class OnnxQuantizerTests
         int8Path = Path.Combine(dir, "int8.onnx");
         using var model = OnnxTestModels.MaskRcnn(seed: 3);
         model.RoiHeads.Settings = model.RoiHeads.Settings with { ScoreThresh = 0.3 };
+        // Untrained norms fold into zero biases; give them some so the int32 bias path is exercised.
+        using (NoGradScope.Enter())
+            foreach (var norm in model.Modules().OfType<FrozenBatchNorm2d>())
+                Init.Uniform_(norm.Bias, -0.3, 0.3);
         OnnxExporter.Export(model, OnnxTestModels.Labels(4), floatPath);
         report = OnnxQuantizer.Quantize(floatPath, int8Path, Calibration, new OnnxQuantizationOptions { IntraOpThreads = 2 });
     }
@@ -105,14 +121,14 @@ public sealed class OnnxQuantizerTests
     {
         using var reference = new OnnxSegmentationPredictor(floatPath, new OnnxPredictorOptions { IntraOpThreads = 2 });
         using var int8 = new OnnxSegmentationPredictor(int8Path, new OnnxPredictorOptions { IntraOpThreads = 2 });
-        int total = 0, matched = 0;
-        double worstScore = 0, maskError = 0;
+        var ious = new List<double>();
+        var scoreDiffs = new List<double>();
+        var maskDiffs = new List<double>();
         foreach (var image in Held)
         {
             var (f, q) = (Run(reference, image), Run(int8, image));
             for (int d = 0; d < f.Scores.Length; d++)
             {
-                total++;
                 // The int8 detection of the same class that overlaps most.
                 int best = -1;
                 double bestIou = 0;
@@ -122,20 +138,24 @@ public sealed class OnnxQuantizerTests
                     double iou = Iou(f.Boxes.AsSpan(4 * d, 4), q.Boxes.AsSpan(4 * j, 4));
                     if (iou > bestIou) (best, bestIou) = (j, iou);
                 }
-                if (bestIou < 0.9) continue;
-                matched++;
-                worstScore = Math.Max(worstScore, Math.Abs(f.Scores[d] - q.Scores[best]));
+                ious.Add(bestIou);
+                if (bestIou < 0.5) continue;
+                scoreDiffs.Add(Math.Abs(f.Scores[d] - q.Scores[best]));
+                if (bestIou < 0.95) continue;
                 int cells = f.MaskSize * f.MaskSize;
                 double sum = 0;
                 for (int k = 0; k < cells; k++) sum += Math.Abs(f.Masks![d * cells + k] - q.Masks![best * cells + k]);
-                maskError = Math.Max(maskError, sum / cells);
+                maskDiffs.Add(sum / cells);
             }
         }
-        Console.WriteLine($"{matched}/{total} float detections matched (IoU ≥ 0.9, same class); worst score difference {worstScore:F4}; worst mean mask difference {maskError:F4}");
-        Assert.IsTrue(total >= 10, $"the held-out images give {total} detections");
-        Assert.IsTrue(matched >= 0.9 * total, $"{matched} of {total} detections kept");
-        Assert.IsTrue(worstScore <= 0.05, $"score difference {worstScore}");
-        Assert.IsTrue(maskError <= 0.05, $"mean mask probability difference {maskError}");
+        static double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
+        Console.WriteLine($"{ious.Count} float detections; IoU with the closest int8 one: ≥ 0.5 for {ious.Count(v => v >= 0.5)}, median {Median(ious):F3}; " +
+                          $"median score difference {Median(scoreDiffs):F4}; median mask difference {Median(maskDiffs):F4} over {maskDiffs.Count}");
+        Assert.IsTrue(ious.Count >= 100, $"the held-out images give {ious.Count} detections");
+        Assert.IsTrue(ious.Count(v => v >= 0.5) >= 0.85 * ious.Count, "detections found again at IoU ≥ 0.5");
+        Assert.IsTrue(Median(ious) >= 0.9, $"median IoU {Median(ious)}");
+        Assert.IsTrue(Median(scoreDiffs) <= 0.03, $"median score difference {Median(scoreDiffs)}");
+        Assert.IsTrue(maskDiffs.Count >= 50 && Median(maskDiffs) <= 0.035, $"median mask difference {Median(maskDiffs)} over {maskDiffs.Count}");
     }
 
     [TestMethod]
@@ -159,7 +179,7 @@ public sealed class OnnxQuantizerTests
             }
             double relative = Math.Sqrt(num / den);
             Console.WriteLine($"level {l}: relative RMS error {relative:F4}");
-            Assert.IsTrue(relative <= 0.05, $"FPN level {l}: relative RMS error {relative}");
+            Assert.IsTrue(relative <= 0.08, $"FPN level {l}: relative RMS error {relative}");
         }
     }
 

@@ -61,9 +61,10 @@ public sealed class QuantizationMathTests
     [TestMethod]
     public void BiasIsInt32AtInputTimesWeightScale()
     {
-        var (values, scales) = QuantizationMath.Bias(new[] { 0.1f, -0.0125f }, 0.5f, new[] { 0.01f, 0.01f });
-        Assert.AreEqual(0.005f, scales[0], 1e-9f);
-        CollectionAssert.AreEqual(new[] { 20, -2 }, values);   // -0.0125 / 0.005 = -2.5 → -2 (half to even)
+        // Values exact in binary: scale 0.5 · 0.25 = 0.125; 1 / 0.125 = 8, -0.3125 / 0.125 = -2.5 → -2 (half to even).
+        var (values, scales) = QuantizationMath.Bias(new[] { 1f, -0.3125f }, 0.5f, new[] { 0.25f, 0.25f });
+        Assert.AreEqual(0.125f, scales[0]);
+        CollectionAssert.AreEqual(new[] { 8, -2 }, values);
         Assert.ThrowsException<ArgumentException>(() => QuantizationMath.Bias(new[] { 1f }, 1f, new[] { 1f, 1f }));
     }
 
