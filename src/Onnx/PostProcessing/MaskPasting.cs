@@ -84,9 +84,8 @@ public static class MaskPasting
     /// <exception cref="ArgumentOutOfRangeException">A size is not positive.</exception>
     public static float[] PasteSoft(ReadOnlySpan<float> mask, int maskSize, ReadOnlySpan<float> box, int imageHeight, int imageWidth)
     {
+        if (box.Length != 4) throw new ArgumentException($"MaskPasting.PasteSoft: one box of 4 values expected, got {box.Length}", nameof(box));
         CheckBatch(mask.Length, maskSize, box, imageHeight, imageWidth);
-        if (mask.Length != maskSize * maskSize)
-            throw new ArgumentException($"MaskPasting.PasteSoft: one {maskSize}x{maskSize} mask expected, got {mask.Length} values", nameof(mask));
         var image = new float[(long)imageHeight * imageWidth];
         var p = Place(box, 0, maskSize, imageHeight, imageWidth);
         if (p.IsEmpty) return image;

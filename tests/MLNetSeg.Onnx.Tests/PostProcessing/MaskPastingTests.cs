@@ -154,5 +154,7 @@ public class MaskPastingTests
         Assert.ThrowsException<ArgumentOutOfRangeException>(() => MaskPasting.PasteToRle(masks, 28, new float[8], 0, 10));
         Assert.ThrowsException<ArgumentOutOfRangeException>(() => MaskPasting.PasteToRle(masks, 28, new float[8], 10, 10, double.NaN));
         Assert.ThrowsException<ArgumentException>(() => MaskPasting.PasteSoft(masks, 28, new float[4], 10, 10));
+        e = Assert.ThrowsException<ArgumentException>(() => MaskPasting.PasteSoft(masks.AsSpan(0, 784), 28, new float[8], 10, 10));
+        StringAssert.Contains(e.Message, "one box of 4 values expected, got 8");
     }
 }
