@@ -78,7 +78,8 @@ public sealed class SegmentationTransformer : ITransformer, IDisposable
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        return new SegmentationRowMapper(inputSchema, GetOutputSchema(inputSchema), _scorer, ImageColumnName);
+        GetOutputSchema(inputSchema);  // checks the image column and remembers the schema for Save
+        return new AddedColumnsRowMapper(inputSchema, new ScorerColumns(_scorer, inputSchema, ImageColumnName));
     }
 
     void ICanSaveModel.Save(ModelSaveContext ctx)

@@ -7,7 +7,7 @@ public enum OnnxExecutionProvider
 {
     /// <summary>ONNX Runtime's CPU provider (always available).</summary>
     Cpu,
-    /// <summary>ONNX Runtime's CUDA provider (needs CUDA 12 and cuDNN 9 libraries on the machine).</summary>
+    /// <summary>ONNX Runtime's CUDA provider (needs an NVIDIA GPU and the CUDA and cuDNN libraries ONNX Runtime 1.32 was built against).</summary>
     Cuda,
 }
 

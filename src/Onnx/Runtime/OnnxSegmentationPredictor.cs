@@ -162,7 +162,7 @@ public sealed class OnnxSegmentationPredictor : IDisposable
             {
                 (options.Log ?? (m => Console.Error.WriteLine(m)))(
                     $"MLNetSeg: the CUDA provider could not start ({FirstLine(e.Message)}); running {System.IO.Path.GetFileName(path)} on the CPU. " +
-                    "CUDA needs an NVIDIA GPU with CUDA 12 and cuDNN 9 libraries on the library path.");
+                    "The CUDA provider needs an NVIDIA GPU and the CUDA and cuDNN libraries ONNX Runtime 1.32 was built against on the library path.");
             }
             catch (OnnxRuntimeException e)
             {
