@@ -58,7 +58,8 @@ internal static class OnnxBenchmarks
     /// <summary>
     /// onnx-quantize FLOAT.onnx OUT.onnx CALIBRATION_DIR [images=32] [key=value...]: <see cref="OnnxQuantizer"/> calibrated on the
     /// first N PNGs of the directory (sorted by name). Keys: signed=true|false, calibration=minmax|percentile,
-    /// percentile=99.999, gemm=true|false, reduce=true|false, threads=N, exclude=prefix,prefix (added to the predictors).
+    /// percentile=99.999, gemm=true|false, reduce=true|false, threads=N, exclude=prefix,prefix (added to the predictors),
+    /// only-exclude=prefix,prefix (instead of the predictors).
     /// </summary>
     public static string Quantize(string[] args)
     {
@@ -92,6 +93,7 @@ internal static class OnnxBenchmarks
                 "reduce" => options with { ReduceRange = bool.Parse(value) },
                 "threads" => options with { IntraOpThreads = int.Parse(value, CultureInfo.InvariantCulture) },
                 "exclude" => options with { ExcludedLayers = OnnxQuantizationOptions.PredictorLayers.Concat(value.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToArray() },
+                "only-exclude" => options with { ExcludedLayers = value.Split(',', StringSplitOptions.RemoveEmptyEntries) },
                 _ => throw new ArgumentException($"unknown quantization option '{key}'"),
             };
         }
@@ -357,6 +359,70 @@ internal static class OnnxBenchmarks
         var detections = new DetectionTensors(height, width, boxes, Tensor.FromArray(d.Labels, n), Tensor.FromArray(d.Scores, n), pasted);
         return detections.ToInstances(threshold);
     }
+
+    /// <summary>
+    /// onnx-deconv-as-conv IN.onnx OUT.onnx: an experiment for the exporter (docs/benchmarks.md, "ONNX Runtime"): every
+    /// ConvTranspose whose stride equals its kernel (no overlap, no padding, one group) rewritten as the equivalent 1×1 Conv
+    /// to k²·O channels followed by DepthToSpace (CRD), W'[o·k² + a·k + b, c] = W[c, o, a, b].
+    /// </summary>
+    public static string DeconvAsConv(string[] args)
+    {
+        if (args.Length < 2) throw new ArgumentException("usage: onnx-deconv-as-conv IN.onnx OUT.onnx");
+        var model = global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(args[0]));
+        var graph = model.Graph;
+        var inits = graph.Initializer.ToDictionary(t => t.Name);
+        int rewritten = 0;
+        for (int n = 0; n < graph.Node.Count; n++)
+        {
+            var node = graph.Node[n];
+            if (node.OpType != "ConvTranspose") continue;
+            long[] Ints(string name) => node.Attribute.FirstOrDefault(a => a.Name == name)?.Ints.ToArray() ?? Array.Empty<long>();
+            long group = node.Attribute.FirstOrDefault(a => a.Name == "group")?.I ?? 1;
+            var kernel = Ints("kernel_shape");
+            if (kernel.Length != 2 || kernel[0] != kernel[1] || !Ints("strides").SequenceEqual(kernel) || Ints("pads").Any(v => v != 0)
+                || Ints("output_padding").Any(v => v != 0) || Ints("dilations").Any(v => v != 1) || group != 1) continue;
+            var w = inits[node.Input[1]];
+            var values = Floats(w);
+            long c = w.Dims[0], o = w.Dims[1], k = kernel[0];
+            var converted = new float[values.Length];
+            for (long ci = 0; ci < c; ci++)
+                for (long oi = 0; oi < o; oi++)
+                    for (long a = 0; a < k; a++)
+                        for (long b = 0; b < k; b++)
+                            converted[((oi * k + a) * k + b) * c + ci] = values[((ci * o + oi) * k + a) * k + b];
+            var w2 = new global::Onnx.TensorProto { Name = w.Name + "_as_conv", DataType = w.DataType };
+            w2.Dims.AddRange(new[] { o * k * k, c, 1, 1 });
+            w2.RawData = Google.Protobuf.ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(converted.AsSpan()));
+            graph.Initializer.Add(w2);
+            var conv = new global::Onnx.NodeProto { OpType = "Conv", Name = node.Name + "_as_conv" };
+            conv.Input.Add(node.Input[0]);
+            conv.Input.Add(w2.Name);
+            if (node.Input.Count > 2 && node.Input[2].Length > 0)
+            {
+                var bias = Floats(inits[node.Input[2]]);
+                var b2 = new global::Onnx.TensorProto { Name = node.Input[2] + "_as_conv", DataType = w.DataType };
+                b2.Dims.Add(o * k * k);
+                b2.FloatData.AddRange(Enumerable.Range(0, (int)(o * k * k)).Select(i => bias[i / (int)(k * k)]));
+                graph.Initializer.Add(b2);
+                conv.Input.Add(b2.Name);
+            }
+            conv.Output.Add(node.Output[0] + "_expanded");
+            conv.Attribute.Add(new global::Onnx.AttributeProto { Name = "kernel_shape", Type = global::Onnx.AttributeProto.Types.AttributeType.Ints, Ints = { 1L, 1L } });
+            var shuffle = new global::Onnx.NodeProto { OpType = "DepthToSpace", Name = node.Name + "_depth_to_space" };
+            shuffle.Input.Add(conv.Output[0]);
+            shuffle.Output.Add(node.Output[0]);
+            shuffle.Attribute.Add(new global::Onnx.AttributeProto { Name = "blocksize", Type = global::Onnx.AttributeProto.Types.AttributeType.Int, I = k });
+            shuffle.Attribute.Add(new global::Onnx.AttributeProto { Name = "mode", Type = global::Onnx.AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8("CRD") });
+            graph.Node[n] = conv;
+            graph.Node.Insert(n + 1, shuffle);
+            rewritten++;
+        }
+        File.WriteAllBytes(args[1], Google.Protobuf.MessageExtensions.ToByteArray(model));
+        return JsonSerializer.Serialize(new { benchmark = "onnx_deconv_as_conv", output = args[1], rewritten }, Json);
+    }
+
+    private static float[] Floats(global::Onnx.TensorProto t) => t.FloatData.Count > 0 ? t.FloatData.ToArray()
+        : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
 
     /// <summary>RGB pixels → three planes of floats 0–255 (the graph's input rows, <see cref="OnnxContract.Images"/>), as the predictor writes them.</summary>
     private static void WritePlanes(Image rgb, Span<float> row)

@@ -23,6 +23,7 @@ var benchmarks = new Dictionary<string, Func<string[], string>>
     ["onnx-worker"] = OnnxBenchmarks.Worker,
     ["onnx-profile"] = OnnxBenchmarks.Profile,
     ["onnx-eval"] = OnnxBenchmarks.Evaluate,
+    ["onnx-deconv-as-conv"] = OnnxBenchmarks.DeconvAsConv,
 };
 if (!benchmarks.TryGetValue(name, out var run))
 {

@@ -5,7 +5,7 @@ Two long-lived workers answer one command per line: the C# one (MLNetSeg.Benchma
 predictor per configuration = model file, graph optimisation level, intra-op threads) and the Python one
 (tools/bench/torchvision_worker.py, torch.set_num_threads). After WARMUP runs of each, every round runs
 each ONNX configuration and torchvision once, in an order that rotates from round to round, so slow
-phases of a shared machine hit every side alike. Reported per configuration: median, min, max of the
+phases of a shared machine hit every side alike (the 1-minute load average after each round is recorded). Reported per configuration: median, min, max of the
 graph time (pixels -> flat rows -> session.Run) and of the C# mask paste (OnnxDetections.ToInstances:
 paste + RLE; absent while the C# paste is a placeholder), the full time (their sum; and the public
 Predict(Image) timed in one call when --predict is given), and the ratio to torchvision's full forward
@@ -124,6 +124,7 @@ def main():
         tv_times, tv_dets = [], set()
         rows = {n: {"graph": [], "paste": [], "full": [], "ratio": [], "dets": set()} for n in names}
         predicted = {n: [] for n in args.predict}
+        loads = []
         jobs = ["tv"] + [("run", n) for n in names] + [("predict", n) for n in args.predict]
         for r in range(args.runs):
             order = jobs[r % len(jobs):] + jobs[:r % len(jobs)]
@@ -149,7 +150,8 @@ def main():
                         predicted[job[1]].append(reply["s"])
             for n in names:
                 rows[n]["ratio"].append(round_times[n] / round_tv)
-            print(f"round {r + 1}: torchvision {round_tv:.2f} s; " +
+            loads.append(os.getloadavg()[0])
+            print(f"round {r + 1} (load {loads[-1]:.1f}): torchvision {round_tv:.2f} s; " +
                   ", ".join(f"{n} {round_times[n]:.2f} s" for n in names), file=sys.stderr)
     finally:
         ort.close()
@@ -159,7 +161,8 @@ def main():
     stamp = datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
     with open(results, "a") as f:
         tv_line = {"benchmark": "onnx_maskrcnn800", "impl": tv.ready["impl"], "time": stamp, "threads": args.threads,
-                   "full_s": spread(tv_times), "detections": sorted(tv_dets)}
+                   "full_s": spread(tv_times), "detections": sorted(tv_dets),
+                   "load_avg_1min": [round(x, 1) for x in loads], "cpus": os.cpu_count()}
         f.write(json.dumps(tv_line) + "\n")
         print(json.dumps(tv_line))
         for c, n in zip(configs, names):

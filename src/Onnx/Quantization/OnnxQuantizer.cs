@@ -35,8 +35,16 @@ public static class OnnxQuantizer
     /// <summary>Metadata key of quantized files: how they were quantized.</summary>
     public const string MetadataKey = "mlnetseg.quantization";
 
-    /// <summary>Quantizes <paramref name="inputOnnx"/> into <paramref name="outputOnnx"/>, calibrated on image files (decoded with SkiaSharp).</summary>
-    /// <inheritdoc cref="Quantize(string, string, IEnumerable{Image}, OnnxQuantizationOptions?)"/>
+    /// <summary>Quantizes <paramref name="inputOnnx"/> into <paramref name="outputOnnx"/> (written atomically), calibrated on image
+    /// files (decoded with SkiaSharp, one at a time).</summary>
+    /// <param name="inputOnnx">A float graph written by <see cref="Export.OnnxExporter"/>.</param>
+    /// <param name="outputOnnx">Where the quantized graph goes.</param>
+    /// <param name="calibrationImages">Image files like those the model will see (a few dozen training images).</param>
+    /// <param name="options">Activation type, calibration method, layers left in float.</param>
+    /// <exception cref="FileNotFoundException">There is no <paramref name="inputOnnx"/>.</exception>
+    /// <exception cref="OnnxModelException">The file is not an ONNX graph with the exporter's inputs, or has nothing to quantize.</exception>
+    /// <exception cref="InvalidImageException">A calibration file is missing or not an image.</exception>
+    /// <exception cref="ArgumentException">No calibration images, or the images left an activation unseen.</exception>
     public static OnnxQuantizationReport Quantize(string inputOnnx, string outputOnnx, IEnumerable<string> calibrationImages, OnnxQuantizationOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(calibrationImages);
