@@ -26,7 +26,7 @@ internal static class QuantizationMath
         double rmin = Math.Min(0, lo), rmax = Math.Max(0, hi);
         if (double.IsInfinity(rmin) || double.IsInfinity(rmax))
             throw new ArgumentException($"activation range [{lo}, {hi}] is not finite");
-        if (rmax == rmin) return new QuantParams(1f, signed ? 0 : 0);
+        if (rmax == rmin) return new QuantParams(1f, 0);
         float scale = (float)((rmax - rmin) / (qmax - qmin));
         int zero = (int)Math.Round(qmin - rmin / scale, MidpointRounding.ToEven);
         return new QuantParams(scale, Math.Clamp(zero, qmin, qmax));
