@@ -15,6 +15,7 @@ internal sealed partial class OnnxGraphBuilder
     private readonly OnnxGraphBuilder root;
     private readonly Dictionary<string, int> hintCounts;
     private readonly Dictionary<string, string> constantCache;
+    private readonly Dictionary<string, (string Name, float[] Data, long[] Shape)> weightsByHint = new(StringComparer.Ordinal);
 
     /// <summary>A top-level graph.</summary>
     public OnnxGraphBuilder(string name)
@@ -135,12 +136,16 @@ internal sealed partial class OnnxGraphBuilder
 
     // ---- Initializers (always in the outermost graph) ----
 
-    /// <summary>A float32 initializer of the given shape.</summary>
+    /// <summary>A float32 initializer of the given shape. A module applied several times (the RPN head, once per
+    /// FPN level) writes the same values under the same hint: they are stored once and shared.</summary>
     public string Weight(string hint, float[] data, long[] shape)
     {
         if (data.Length != shape.Aggregate(1L, (a, b) => a * b))
             throw new ArgumentException($"initializer '{hint}': {data.Length} values for shape [{string.Join(", ", shape)}]");
+        if (root.weightsByHint.TryGetValue(hint, out var written) && written.Shape.SequenceEqual(shape) && written.Data.AsSpan().SequenceEqual(data))
+            return written.Name;
         var name = Fresh(hint);
+        root.weightsByHint[hint] = (name, data, shape);
         var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
         t.Dims.AddRange(shape);
         var bytes = new byte[data.Length * sizeof(float)];
