@@ -151,7 +151,7 @@ internal static class OnnxBenchmarks
                 continue;
             }
             var watch = Stopwatch.StartNew();
-            WritePlanes(image, pixels);
+            OnnxSegmentationPredictor.WritePlanes(image, pixels);
             var detections = predictor.Run(pixels, sizes);
             double graph = watch.Elapsed.TotalSeconds;
             double? paste = null;
@@ -200,7 +200,7 @@ internal static class OnnxBenchmarks
         int runs = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 3;
         var image = ImageIO.Read(args[1]);
         var pixels = new float[3 * image.Height * image.Width];
-        WritePlanes(image, pixels);
+        OnnxSegmentationPredictor.WritePlanes(image, pixels);
         using var options = new SessionOptions
         {
             GraphOptimizationLevel = Level(level), IntraOpNumThreads = threads, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
@@ -337,7 +337,7 @@ internal static class OnnxBenchmarks
         {
             var image = images[i];
             var pixels = new float[3 * image.Height * image.Width];
-            WritePlanes(image, pixels);
+            OnnxSegmentationPredictor.WritePlanes(image, pixels);
             var d = predictor.Run(pixels, new long[] { image.Height, image.Width });
             try { result[i] = d.ToInstances(0, image.Height, image.Width, predictor.Info.MaskThreshold); }
             catch (NotImplementedException)
@@ -423,19 +423,6 @@ internal static class OnnxBenchmarks
 
     private static float[] Floats(global::Onnx.TensorProto t) => t.FloatData.Count > 0 ? t.FloatData.ToArray()
         : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
-
-    /// <summary>RGB pixels → three planes of floats 0–255 (the graph's input rows, <see cref="OnnxContract.Images"/>), as the predictor writes them.</summary>
-    private static void WritePlanes(Image rgb, Span<float> row)
-    {
-        var src = rgb.Pixels;
-        int plane = rgb.Height * rgb.Width;
-        for (int p = 0; p < plane; p++)
-        {
-            row[p] = src[3 * p];
-            row[plane + p] = src[3 * p + 1];
-            row[2 * plane + p] = src[3 * p + 2];
-        }
-    }
 
     /// <summary>The synthetic scenes of the benchmark: the "full" preset's crowded scenes at 640×480.</summary>
     internal static SyntheticOptions SceneOptions => SyntheticOptions.Full with

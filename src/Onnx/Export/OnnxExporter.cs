@@ -62,12 +62,7 @@ public static class OnnxExporter
         ArgumentException.ThrowIfNullOrEmpty(onnxPath);
         var proto = BuildModel(model, info);
         var bytes = proto.ToByteArray();
-        var full = System.IO.Path.GetFullPath(onnxPath);
-        var directory = System.IO.Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
-        var temporary = System.IO.Path.Combine(directory, $".{System.IO.Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        File.WriteAllBytes(temporary, bytes);
-        File.Move(temporary, full, overwrite: true);
+        var full = AtomicFile.WriteAllBytes(onnxPath, bytes);
         return new OnnxExportReport(full, model.Family.Name, Opset, bytes.LongLength, proto.Graph.Node.Count,
             proto.Graph.Output.Select(o => o.Name).ToArray());
     }

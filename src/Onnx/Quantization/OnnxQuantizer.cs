@@ -101,12 +101,7 @@ public static class OnnxQuantizer
         if (existing is not null) quantized.MetadataProps.Remove(existing);
         quantized.MetadataProps.Add(new StringStringEntryProto { Key = MetadataKey, Value = description });
         var output = quantized.ToByteArray();
-        var full = Path.GetFullPath(outputOnnx);
-        var directory = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
-        var temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        File.WriteAllBytes(temporary, output);
-        File.Move(temporary, full, overwrite: true);
+        var full = Export.AtomicFile.WriteAllBytes(outputOnnx, output);
         return new OnnxQuantizationReport(full, plan.Nodes.Count, plan.Activations.Count(), images, output.LongLength, bytes.LongLength, calibrationTime);
     }
 

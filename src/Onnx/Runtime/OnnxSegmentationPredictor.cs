@@ -135,9 +135,18 @@ public sealed class OnnxSegmentationPredictor : IDisposable
         }
     }
 
-    /// <summary>RGB pixels (height × width × 3 bytes) → three planes of floats 0–255, as ML.NET's ExtractPixels writes them.</summary>
-    internal static void WritePlanes(Image rgb, Span<float> row)
+    /// <summary>
+    /// One row of the graph's <see cref="OnnxContract.Images"/> input: RGB pixels (height × width × 3 bytes) as three
+    /// planes of floats 0–255, as ML.NET's ExtractPixels writes them, into the first 3 · height · width values of
+    /// <paramref name="row"/> (for <see cref="Run"/>, or a caller feeding ONNX Runtime itself).
+    /// </summary>
+    /// <exception cref="ArgumentException">The image is not 3-channel or the row is too short.</exception>
+    public static void WritePlanes(Image rgb, Span<float> row)
     {
+        ArgumentNullException.ThrowIfNull(rgb);
+        if (rgb.Channels != 3) throw new ArgumentException($"WritePlanes: the image has {rgb.Channels} channels; convert it with ToRgb() first", nameof(rgb));
+        if (row.Length < 3L * rgb.Height * rgb.Width)
+            throw new ArgumentException($"WritePlanes: a row of {row.Length} values cannot hold a {rgb.Height}×{rgb.Width} RGB image", nameof(row));
         var src = rgb.Pixels;
         int plane = rgb.Height * rgb.Width;
         for (int p = 0; p < plane; p++)
