@@ -15,14 +15,15 @@ namespace MLNetSeg.Onnx;
 /// decreasing score within an image: <c>boxes</c> float32 [D, 4] (x1, y1, x2, y2) in the input
 /// image's pixels, <c>scores</c> float32 [D], <c>labels</c> int64 [D] (contiguous class indices,
 /// 0 = background never appears), <c>batch_indices</c> int64 [D] (the image each detection belongs
-/// to). Mask models add <c>masks</c> float32 [D, 1, M, M], the mask probabilities of the detection's
+/// to), and <c>resized_sizes</c> int64 [N, 2] (the size each image was resized to inside the graph).
+/// Mask models add <c>masks</c> float32 [D, 1, M, M], the mask probabilities of the detection's
 /// class on its box (M = 28 for Mask R-CNN). Keypoint models add <c>keypoint_heatmaps</c> float32
-/// [D, K, S, S] (logits, S = 56), <c>network_boxes</c> float32 [D, 4] (the boxes in the resized image
-/// the heatmaps were pooled from) and every model gives <c>resized_sizes</c> int64 [N, 2].</para>
+/// [D, K, S, S] (logits, S = 56) and <c>network_boxes</c> float32 [D, 4] (the boxes in the resized image
+/// the heatmaps were pooled from).</para>
 /// <para>Pasting masks into the image and decoding heatmaps into keypoints happen after the graph,
 /// in C# (MLNetSeg.Onnx.PostProcessing): both resize each detection's map to its own box size, which
-/// in ONNX needs a Loop of per-detection Resize nodes that run slower than a direct paste restricted to
-/// the box, and the 28×28 masks are 30–1000× smaller to return than image-sized ones.</para>
+/// in ONNX needs a Loop of per-detection Resize nodes, while the C# paste touches only each box's pixels
+/// and writes the RLE directly; and the 28×28 masks are far smaller to return than image-sized ones.</para>
 /// </remarks>
 public static class OnnxContract
 {
