@@ -38,13 +38,19 @@ public sealed class SegmentationOnnxInputTransformer : ITransformer
     /// <inheritdoc />
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new AddedColumnsRowMapper(inputSchema, Columns(inputSchema));
 
-    /// <summary>Not supported: save the pipeline's ONNX file and rebuild the three steps (docs/onnx.md).</summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(OnnxRoute.NotSavable);
+    /// <summary>Saves an equivalent chain of ML.NET's own transformers (as the libtorch transformer does); it loads in any
+    /// process that references MLNetSeg.Onnx.MLNet.</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) =>
+        ((ICanSaveModel)OnnxRoutePersistence.InputChain(_lastInputSchema ?? throw new InvalidOperationException(OnnxRoute.NotSeen), ImageColumnName)).Save(ctx);
+
+    private DataViewSchema? _lastInputSchema;
 
     private InputColumns Columns(DataViewSchema schema)
     {
         ArgumentNullException.ThrowIfNull(schema);
-        return new InputColumns(schema, ImageColumnName, ImageInputs.Check(schema, ImageColumnName));
+        var columns = new InputColumns(schema, ImageColumnName, ImageInputs.Check(schema, ImageColumnName));
+        _lastInputSchema = schema;
+        return columns;
     }
 
     private sealed class InputColumns : AddedColumns
@@ -163,7 +169,7 @@ public sealed class SegmentationOnnxInputEstimator : IEstimator<SegmentationOnnx
 /// <summary>Shared wording of the ONNX route.</summary>
 internal static class OnnxRoute
 {
-    public const string NotSavable =
-        "the ONNX route's transformers are not saved into model.zip: keep the .onnx file and rebuild the pipeline " +
-        "(ExtractSegmentationOnnxInput → ApplyOnnxModel → DecodeSegmentationOnnxOutput); the steps hold no trained state besides the ONNX file";
+    public const string NotSeen =
+        "this transformer has not seen its input yet: call Transform or GetOutputSchema once before saving " +
+        "(MLNetSeg needs the input schema to write the model)";
 }

@@ -20,9 +20,11 @@ public sealed class SegmentationOnnxOutputTransformer : ITransformer
     private readonly IReadOnlyList<(string Name, OutputKind Kind)> _outputs;
     private readonly int _maskSize, _numKeypoints, _heatmapSize;
 
-    internal SegmentationOnnxOutputTransformer(OnnxModelInfo info, int maskSize, int numKeypoints, int heatmapSize, SegmentationScoringSettings settings)
+    internal SegmentationOnnxOutputTransformer(OnnxModelInfo info, string modelInfoJson, int maskSize, int numKeypoints, int heatmapSize,
+        SegmentationScoringSettings settings)
     {
         Info = info;
+        ModelInfoJson = modelInfoJson;
         Settings = settings;
         _outputs = settings.Columns.For(info.Tasks);
         (_maskSize, _numKeypoints, _heatmapSize) = (maskSize, numKeypoints, heatmapSize);
@@ -33,6 +35,24 @@ public sealed class SegmentationOnnxOutputTransformer : ITransformer
 
     /// <summary>Column names and the score threshold (BatchSize does not apply: ApplyOnnxModel runs row by row).</summary>
     public SegmentationScoringSettings Settings { get; }
+
+    /// <summary>The export's model-file header (its <see cref="OnnxContract.ModelInfoKey"/> metadata), kept for saving.</summary>
+    internal string ModelInfoJson { get; }
+
+    internal int MaskSize => _maskSize;
+    internal int NumKeypoints => _numKeypoints;
+    internal int HeatmapSize => _heatmapSize;
+
+    /// <summary>One image's ONNX outputs (ApplyOnnxModel's columns for one row) as MLNetSeg's prediction values.</summary>
+    internal ScoredRow Decode(float[] boxes, float[] scores, long[] labels, long[] resizedSizes, long[] imageSizes,
+        float[]? masks, float[]? heatmaps, float[]? networkBoxes)
+    {
+        if (imageSizes.Length != 2) throw new InvalidDataException($"'{OnnxContract.ImageSizes}' holds {imageSizes.Length} values, expected (height, width)");
+        var detections = new OnnxDetections(boxes, scores, labels, new long[scores.Length], resizedSizes,
+            masks, _maskSize, heatmaps, networkBoxes, _numKeypoints, _heatmapSize);
+        var instances = detections.ToInstances(0, checked((int)imageSizes[0]), checked((int)imageSizes[1]), Info.MaskThreshold);
+        return ScoredRow.From(new SegmentationResult(instances), Settings.ScoreThreshold);
+    }
 
     /// <inheritdoc />
     public bool IsRowToRowMapper => true;
@@ -50,8 +70,12 @@ public sealed class SegmentationOnnxOutputTransformer : ITransformer
     /// <inheritdoc />
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => new AddedColumnsRowMapper(inputSchema, Columns(inputSchema));
 
-    /// <summary>Not supported: keep the ONNX file and rebuild the pipeline (docs/onnx.md).</summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(OnnxRoute.NotSavable);
+    /// <summary>Saves an equivalent chain of ML.NET's own transformers (as the libtorch transformer does); it loads in any
+    /// process that references MLNetSeg.Onnx.MLNet.</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) =>
+        ((ICanSaveModel)OnnxRoutePersistence.DecodingChain(this, _lastInputSchema ?? throw new InvalidOperationException(OnnxRoute.NotSeen))).Save(ctx);
+
+    private DataViewSchema? _lastInputSchema;
 
     /// <summary>The ONNX columns this transformer reads, with their item types.</summary>
     internal IEnumerable<(string Name, PrimitiveDataViewType Type)> InputColumns()
@@ -81,6 +105,7 @@ public sealed class SegmentationOnnxOutputTransformer : ITransformer
             if (column.Type is not VectorDataViewType vector || vector.ItemType != type)
                 throw new ArgumentOutOfRangeException(nameof(schema), $"the ONNX output column '{name}' has type {column.Type}; expected a vector of {type}");
         }
+        _lastInputSchema = schema;
         return new DecodedColumns(this, schema);
     }
 
@@ -103,7 +128,6 @@ public sealed class SegmentationOnnxOutputTransformer : ITransformer
 
         public override Delegate[] CreateGetters(DataViewRow input)
         {
-            var info = _parent.Info;
             var floats = new Dictionary<string, ValueGetter<VBuffer<float>>>();
             var longs = new Dictionary<string, ValueGetter<VBuffer<long>>>();
             foreach (var column in _inputs)
@@ -127,15 +151,8 @@ public sealed class SegmentationOnnxOutputTransformer : ITransformer
                 if (row is not null && position == input.Position) return row;
                 try
                 {
-                    var sizes = Longs(OnnxContract.ImageSizes);
-                    if (sizes.Length != 2) throw new InvalidDataException($"'{OnnxContract.ImageSizes}' holds {sizes.Length} values, expected (height, width)");
-                    var scores = Floats(OnnxContract.Scores)!;
-                    var detections = new OnnxDetections(Floats(OnnxContract.Boxes)!, scores, Longs(OnnxContract.Labels),
-                        new long[scores.Length], Longs(OnnxContract.ResizedSizes),
-                        Floats(OnnxContract.Masks), _parent._maskSize,
-                        Floats(OnnxContract.KeypointHeatmaps), Floats(OnnxContract.NetworkBoxes), _parent._numKeypoints, _parent._heatmapSize);
-                    var instances = detections.ToInstances(0, checked((int)sizes[0]), checked((int)sizes[1]), info.MaskThreshold);
-                    row = ScoredRow.From(new SegmentationResult(instances), _parent.Settings.ScoreThreshold);
+                    row = _parent.Decode(Floats(OnnxContract.Boxes)!, Floats(OnnxContract.Scores)!, Longs(OnnxContract.Labels), Longs(OnnxContract.ResizedSizes),
+                        Longs(OnnxContract.ImageSizes), Floats(OnnxContract.Masks), Floats(OnnxContract.KeypointHeatmaps), Floats(OnnxContract.NetworkBoxes));
                 }
                 catch (Exception e) when (e is not RowScoringException)
                 {
@@ -168,9 +185,10 @@ public sealed class SegmentationOnnxOutputEstimator : IEstimator<SegmentationOnn
         var metadata = model.MetadataProps.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
         var outputs = model.Graph?.Output ?? throw new OnnxModelException(onnxFile, "the ONNX file has no graph");
         var info = OnnxModelInfo.FromMetadata(metadata, outputs.Select(o => o.Name), onnxFile);
+        var modelInfoJson = metadata[OnnxContract.ModelInfoKey];
         int Dim(string output, int axis) =>
             outputs.FirstOrDefault(o => o.Name == output)?.Type?.TensorType?.Shape?.Dim is { } dims && dims.Count > axis ? (int)dims[axis].DimValue : 0;
-        _transformer = new SegmentationOnnxOutputTransformer(info, Dim(OnnxContract.Masks, 3), Dim(OnnxContract.KeypointHeatmaps, 1),
+        _transformer = new SegmentationOnnxOutputTransformer(info, modelInfoJson, Dim(OnnxContract.Masks, 3), Dim(OnnxContract.KeypointHeatmaps, 1),
             Dim(OnnxContract.KeypointHeatmaps, 3), settings);
         OnnxFile = onnxFile;
     }

@@ -28,56 +28,23 @@ internal static class PersistedScoring
     public const string ModelKeyContract = "MLNetSeg.ModelKey";
     public const string ScoreImageContract = "MLNetSeg.ScoreImage";
     public const string ScoreImagePathContract = "MLNetSeg.ScoreImagePath";
-    private const string Key = "model";
 
     public static ITransformer BuildChain(SegmentationScorer scorer, DataViewSchema inputSchema, string imageColumn)
     {
-        // The chain's steps need a context only to be built; saving them does not involve the caller's.
-        var ml = new MLContext();
         var kind = ImageInputs.Check(inputSchema, imageColumn);
-        var clash = inputSchema.FirstOrDefault(c => c.Name.StartsWith(PersistedColumns.Prefix, StringComparison.Ordinal));
-        if (clash.Name is not null) throw new InvalidOperationException($"input column '{clash.Name}' uses the prefix MLNetSeg reserves for saving ({PersistedColumns.Prefix})");
-        var labelNames = scorer.LabelNames;
-        var duplicate = labelNames.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null) throw new InvalidOperationException($"class name '{duplicate.Key}' occurs twice: a key-typed label column needs distinct class names");
-
-        var steps = new List<ITransformer>();
-        IDataView data = new EmptyDataView(inputSchema);
-        void Add(ITransformer transformer)
-        {
-            steps.Add(transformer);
-            data = transformer.Transform(data);
-        }
-
-        Add(ml.Transforms.CustomMapping(new ModelKeyFactory().GetMapping(), ModelKeyContract).Fit(data));
-        Add(ml.Transforms.Conversion.MapValue(PersistedColumns.State,
-            new[] { new KeyValuePair<string, string>(Key, ModelState.Write(scorer)) }, PersistedColumns.ModelKey).Fit(data));
-        Add(ml.Transforms.CopyColumns(PersistedColumns.Image, imageColumn).Fit(data));
-        Add(kind == ImageColumnKind.MLImage
-            ? ml.Transforms.CustomMapping(new ImageScoringFactory().GetMapping(), ScoreImageContract).Fit(data)
-            : ml.Transforms.CustomMapping(new PathScoringFactory().GetMapping(), ScoreImagePathContract).Fit(data));
-
-        foreach (var (name, outputKind) in scorer.Outputs)
-        {
-            if (outputKind == OutputKind.Label)
-            {
-                var keyData = ml.Data.LoadFromEnumerable(labelNames.Select(n => new KeyName { Name = n }));
-                Add(ml.Transforms.Conversion.MapValueToKey(name, PersistedColumns.LabelNames, keyData: keyData).Fit(data));
-            }
-            else
-            {
-                Add(ml.Transforms.CopyColumns(name, PersistedColumns.For(outputKind)).Fit(data));
-            }
-        }
-        var temporaries = data.Schema.Select(c => c.Name).Where(n => n.StartsWith(PersistedColumns.Prefix, StringComparison.Ordinal)).Distinct().ToArray();
-        Add(ml.Transforms.DropColumns(temporaries).Fit(data));
-        return new TransformerChain<ITransformer>(steps.ToArray());
+        var chain = new SavedChain(inputSchema);
+        chain.Add(chain.ML.Transforms.CustomMapping(new ModelKeyFactory().GetMapping(), ModelKeyContract));
+        chain.Add(chain.ML.Transforms.Conversion.MapValue(PersistedColumns.State,
+            new[] { new KeyValuePair<string, string>(ModelKey, ModelState.Write(scorer)) }, PersistedColumns.ModelKey));
+        chain.Add(chain.ML.Transforms.CopyColumns(PersistedColumns.Image, imageColumn));
+        if (kind == ImageColumnKind.MLImage) chain.Add(chain.ML.Transforms.CustomMapping(new ImageScoringFactory().GetMapping(), ScoreImageContract));
+        else chain.Add(chain.ML.Transforms.CustomMapping(new PathScoringFactory().GetMapping(), ScoreImagePathContract));
+        chain.AddScoredOutputs(scorer.Outputs, scorer.LabelNames);
+        return chain.Build();
     }
 
-    private sealed class KeyName
-    {
-        public string Name { get; set; } = "";
-    }
+    /// <summary>The key the model state is stored under in the MapValue step.</summary>
+    public const string ModelKey = "model";
 }
 
 /// <summary>Internal to MLNetSeg's model.zip format: the constant key column.</summary>

@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Onnx.Export;
 using MLNetSeg.Onnx.Tests.Export;
+using MLNetSeg.Onnx.Tests.Runtime;
 using MLNetSeg.Training;
 using MLNetSeg.Transforms;
 using MLNetSeg.Vision.Imaging;
@@ -80,6 +81,39 @@ public sealed class ApplyOnnxModelTests
             }
         }
         Assert.IsTrue(detections > 0, "the model made no detection to compare");
+
+        // model.zip: the whole route (ML.NET saves ApplyOnnxModel with the ONNX bytes; ours as chains of ML.NET's
+        // own transformers) loads in a fresh context, without the .onnx file, and gives the same rows.
+        var fitted = load.Append(ml.Transforms.ExtractSegmentationOnnxInput("Image"))
+            .Append(ml.Transforms.ApplyOnnxModel(onnx))
+            .Append(ml.Transforms.DecodeSegmentationOnnxOutput(onnx))
+            .Fit(data);
+        fitted.Transform(data);
+        var zip = Path.Combine(dir, "route.zip");
+        ml.Model.Save(fitted, data.Schema, zip);
+        File.Delete(onnx);
+        var fresh = new MLContext(seed: 2);
+        var loaded = fresh.Model.Load(zip, out _);
+        var reloaded = Rows(loaded.Transform(fresh.Data.LoadFromEnumerable(paths.Select(p => new PathRow { ImagePath = p }))));
+        Assert.AreEqual(actual.Count, reloaded.Count);
+        for (int r = 0; r < actual.Count; r++)
+        {
+            CollectionAssert.AreEqual(actual[r].Labels, reloaded[r].Labels, $"reloaded row {r}: labels");
+            CollectionAssert.AreEqual(actual[r].Scores, reloaded[r].Scores, $"reloaded row {r}: scores");
+            CollectionAssert.AreEqual(actual[r].Boxes, reloaded[r].Boxes, $"reloaded row {r}: boxes");
+            CollectionAssert.AreEqual(actual[r].Masks, reloaded[r].Masks, $"reloaded row {r}: masks");
+        }
+
+        // And in a fresh process that references only the ONNX route: same scores, libtorch never loaded.
+        var (output, _) = RuntimeIsolationTests.RunTool("--zip", zip, paths[0], paths[1], paths[2]);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.AreEqual(4, lines.Length, output);
+        for (int r = 0; r < 3; r++)
+        {
+            using var row = System.Text.Json.JsonDocument.Parse(lines[r]);
+            CollectionAssert.AreEqual(actual[r].Scores, row.RootElement.GetProperty("scores").EnumerateArray().Select(v => v.GetSingle()).ToArray(), $"fresh process, row {r}");
+        }
+        StringAssert.Contains(lines[3], "\"native\":[]", "the saved ONNX route loaded libtorch or the shim");
         Directory.Delete(dir, recursive: true);
     }
 

@@ -27,15 +27,7 @@ public sealed class RuntimeIsolationTests
         using (var predictor = new OnnxSegmentationPredictor(onnx)) expected = predictor.Predict(image);
         Assert.IsTrue(expected.Count > 0);
 
-        var tool = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "Tools", "OnnxPredict", "bin", "Release", "net10.0", "OnnxPredict.dll"));
-        Assert.IsTrue(File.Exists(tool), $"test helper not built: {tool}");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { tool, onnx, png }) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEnd();
-        var errors = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        Assert.AreEqual(0, process.ExitCode, errors);
+        var (output, _) = RunTool(onnx, png);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.AreEqual(2, lines.Length, output);
         using var row = JsonDocument.Parse(lines[0]);
@@ -46,5 +38,21 @@ public sealed class RuntimeIsolationTests
         var loaded = native.RootElement.GetProperty("native").EnumerateArray().Select(v => v.GetString()).ToArray();
         Assert.AreEqual(0, loaded.Length, $"the ONNX path loaded {string.Join(", ", loaded)}");
         Directory.Delete(dir, recursive: true);
+    }
+
+    /// <summary>Runs tests/Tools/OnnxPredict in a fresh process; asserts it succeeded and returns its output.</summary>
+    internal static (string Output, string Errors) RunTool(params string[] args)
+    {
+        var tool = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "Tools", "OnnxPredict", "bin", "Release", "net10.0", "OnnxPredict.dll"));
+        Assert.IsTrue(File.Exists(tool), $"test helper not built: {tool}");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args.Prepend(tool)) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var errorsTask = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        var errors = errorsTask.Result;
+        process.WaitForExit();
+        Assert.AreEqual(0, process.ExitCode, errors);
+        return (output, errors);
     }
 }
