@@ -92,13 +92,7 @@ internal static class OnnxRoutePersistence
         float[]? masks, float[]? heatmaps, float[]? networkBoxes, ScoredRowColumns output)
     {
         var (decoder, names) = Read(state);
-        var row = decoder.Decode(boxes, scores, labels, resizedSizes, imageSizes, masks, heatmaps, networkBoxes);
-        output.LabelNames = Array.ConvertAll(row.Labels, label => names[(int)label - 1]);
-        output.Score = row.Scores;
-        output.Boxes = row.Boxes;
-        output.Masks = row.Masks;
-        output.Keypoints = row.Keypoints;
-        output.Semantic = row.Semantic;
+        output.Fill(decoder.Decode(boxes, scores, labels, resizedSizes, imageSizes, masks, heatmaps, networkBoxes), names);
     }
 }
 

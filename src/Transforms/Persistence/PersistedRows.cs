@@ -59,6 +59,17 @@ public sealed class ScoredRowColumns
     [ColumnName(PersistedColumns.Keypoints)] public float[] Keypoints = Array.Empty<float>();
     /// <summary>Semantic labels.</summary>
     [ColumnName(PersistedColumns.Semantic)] public ushort[] Semantic = Array.Empty<ushort>();
+
+    /// <summary>Sets the fields from a scored row; labels become their class names (<paramref name="labelNames"/>: label 1 first).</summary>
+    internal void Fill(ScoredRow row, IReadOnlyList<string> labelNames)
+    {
+        LabelNames = Array.ConvertAll(row.Labels, label => labelNames[(int)label - 1]);
+        Score = row.Scores;
+        Boxes = row.Boxes;
+        Masks = row.Masks;
+        Keypoints = row.Keypoints;
+        Semantic = row.Semantic;
+    }
 }
 
 internal static class PersistedColumns

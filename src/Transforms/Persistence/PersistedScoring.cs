@@ -66,19 +66,8 @@ public sealed class ImageScoringFactory : CustomMappingFactory<ImageStateRow, Sc
     {
         var scorer = ModelState.Get(input.State);
         var image = ImageInputs.FromMLImage(input.Image ?? throw new InvalidDataException("the image column holds no image"));
-        Fill(scorer, scorer.Score(new[] { image })[0], output);
+        output.Fill(scorer.Score(new[] { image })[0], scorer.LabelNames);
     };
-
-    internal static void Fill(SegmentationScorer scorer, ScoredRow row, ScoredRowColumns output)
-    {
-        var names = scorer.LabelNames;
-        output.LabelNames = Array.ConvertAll(row.Labels, label => names[(int)label - 1]);
-        output.Score = row.Scores;
-        output.Boxes = row.Boxes;
-        output.Masks = row.Masks;
-        output.Keypoints = row.Keypoints;
-        output.Semantic = row.Semantic;
-    }
 }
 
 /// <summary>Internal to MLNetSeg's model.zip format: scores the image at a path with the saved model.</summary>
@@ -90,6 +79,6 @@ public sealed class PathScoringFactory : CustomMappingFactory<PathStateRow, Scor
     public override Action<PathStateRow, ScoredRowColumns> GetMapping() => (input, output) =>
     {
         var scorer = ModelState.Get(input.State);
-        ImageScoringFactory.Fill(scorer, scorer.Score(new[] { ImageInputs.ReadFile(input.Image) })[0], output);
+        output.Fill(scorer.Score(new[] { ImageInputs.ReadFile(input.Image) })[0], scorer.LabelNames);
     };
 }
