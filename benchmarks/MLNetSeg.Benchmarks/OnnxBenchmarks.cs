@@ -13,7 +13,6 @@ using MLNetSeg.Onnx.Quantization;
 using MLNetSeg.Onnx.Runtime;
 using MLNetSeg.Torch;
 using MLNetSeg.Vision.Imaging;
-using MLNetSeg.Vision.Ops;
 using MLNetSeg.Vision.Structures;
 
 namespace MLNetSeg.Benchmarks;
@@ -144,24 +143,17 @@ internal static class OnnxBenchmarks
             if (command[0] == "predict")
             {
                 var clock = Stopwatch.StartNew();
-                int found;
-                try { found = predictor.Predict(image).Count; }
-                catch (NotImplementedException) { found = -1; }
-                Console.WriteLine(JsonSerializer.Serialize(new { s = found < 0 ? (double?)null : clock.Elapsed.TotalSeconds, detections = found }, Json));
+                int found = predictor.Predict(image).Count;
+                Console.WriteLine(JsonSerializer.Serialize(new { s = clock.Elapsed.TotalSeconds, detections = found }, Json));
                 continue;
             }
             var watch = Stopwatch.StartNew();
             OnnxSegmentationPredictor.WritePlanes(image, pixels);
             var detections = predictor.Run(pixels, sizes);
             double graph = watch.Elapsed.TotalSeconds;
-            double? paste = null;
             watch.Restart();
-            try
-            {
-                detections.ToInstances(0, image.Height, image.Width, predictor.Info.MaskThreshold);
-                paste = watch.Elapsed.TotalSeconds;
-            }
-            catch (NotImplementedException) { }
+            detections.ToInstances(0, image.Height, image.Width, predictor.Info.MaskThreshold);
+            double paste = watch.Elapsed.TotalSeconds;
             if (command[0] == "dump" && command.Length > 2) File.WriteAllText(command[2], JsonSerializer.Serialize(new
             {
                 boxes = Rows(detections.Boxes, 4), scores = detections.Scores, labels = detections.Labels,
@@ -307,15 +299,15 @@ internal static class OnnxBenchmarks
 
         var floatOnnx = Path.Combine(outDir, "quickstart_float.onnx");
         OnnxExporter.Export(model, info, floatOnnx);
-        var (floatPredictions, floatSeconds, paste) = PredictOnnx(floatOnnx, decoded, threads);
-        Line("onnx_float", floatPredictions, floatSeconds, new { paste });
+        var (floatPredictions, floatSeconds) = PredictOnnx(floatOnnx, decoded, threads);
+        Line("onnx_float", floatPredictions, floatSeconds);
 
         for (int v = 0; v < variants.Count; v++)
         {
             var options = QuantizationOptions(variants[v]) with { IntraOpThreads = threads };
             var int8Onnx = Path.Combine(outDir, $"quickstart_int8_{v}.onnx");
             var report = OnnxQuantizer.Quantize(floatOnnx, int8Onnx, calibration.Select(ImageIO.Read), options);
-            var (int8Predictions, int8Seconds, _) = PredictOnnx(int8Onnx, decoded, threads);
+            var (int8Predictions, int8Seconds) = PredictOnnx(int8Onnx, decoded, threads);
             Line("onnx_int8", int8Predictions, int8Seconds, new
             {
                 options = Describe(options), nodes = report.QuantizedNodes, activations = report.QuantizedActivations, calibration_images = report.CalibrationImages,
@@ -325,39 +317,13 @@ internal static class OnnxBenchmarks
         return string.Join("\n", lines);
     }
 
-    /// <summary>Predictions of an ONNX file on decoded images, one graph run per image; masks pasted by the C# post-processing,
-    /// or — while it is a placeholder — by torchvision's paste in libtorch (VisionOps.PasteMasksInImage, what the libtorch model uses).</summary>
-    private static (Instances[] Predictions, double Seconds, string Paste) PredictOnnx(string path, Image[] images, int threads)
+    /// <summary>Predictions of an ONNX file on decoded images, one graph run per image (masks pasted by the C# post-processing).</summary>
+    private static (Instances[] Predictions, double Seconds) PredictOnnx(string path, Image[] images, int threads)
     {
         using var predictor = new OnnxSegmentationPredictor(path, new OnnxPredictorOptions { IntraOpThreads = threads });
-        var result = new Instances[images.Length];
-        string paste = "csharp";
         var clock = Stopwatch.StartNew();
-        for (int i = 0; i < images.Length; i++)
-        {
-            var image = images[i];
-            var pixels = new float[3 * image.Height * image.Width];
-            OnnxSegmentationPredictor.WritePlanes(image, pixels);
-            var d = predictor.Run(pixels, new long[] { image.Height, image.Width });
-            try { result[i] = d.ToInstances(0, image.Height, image.Width, predictor.Info.MaskThreshold); }
-            catch (NotImplementedException)
-            {
-                paste = "libtorch";
-                result[i] = TorchPaste(d, image.Height, image.Width, predictor.Info.MaskThreshold);
-            }
-        }
-        return (result, clock.Elapsed.TotalSeconds, paste);
-    }
-
-    private static Instances TorchPaste(OnnxDetections d, int height, int width, double threshold)
-    {
-        using var scope = DisposeScope.Enter();
-        int n = d.Scores.Length;
-        var boxes = Tensor.FromArray(d.Boxes, n, 4);
-        var masks = Tensor.FromArray(d.Masks!, n, 1, d.MaskSize, d.MaskSize);
-        var pasted = VisionOps.PasteMasksInImage(masks, boxes, height, width);
-        var detections = new DetectionTensors(height, width, boxes, Tensor.FromArray(d.Labels, n), Tensor.FromArray(d.Scores, n), pasted);
-        return detections.ToInstances(threshold);
+        var result = images.Select(predictor.Predict).ToArray();
+        return (result, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>

@@ -64,17 +64,18 @@ internal sealed class DetectionGraph
     /// weights divide the codes, dw and dh are clamped at log(1000 / 16), and the box is centre ± half size.</summary>
     public string Decode(string codes, string reference, (double X, double Y, double W, double H) weights)
     {
-        string C(string t, int j) => g.Slice(t, -1, j, j + 1);
-        var widths = g.Sub(C(reference, 2), C(reference, 0));
-        var heights = g.Sub(C(reference, 3), C(reference, 1));
+        var r = Enumerable.Range(0, 4).Select(j => g.Slice(reference, -1, j, j + 1)).ToArray();
+        var c = Enumerable.Range(0, 4).Select(j => g.Slice(codes, -1, j, j + 1)).ToArray();
+        var widths = g.Sub(r[2], r[0]);
+        var heights = g.Sub(r[3], r[1]);
         var half = g.Float(0.5f);
-        var ctrX = g.Add(C(reference, 0), g.Mul(half, widths));
-        var ctrY = g.Add(C(reference, 1), g.Mul(half, heights));
+        var ctrX = g.Add(r[0], g.Mul(half, widths));
+        var ctrY = g.Add(r[1], g.Mul(half, heights));
         var clip = g.Float((float)Math.Log(1000.0 / 16));
-        var dx = g.Div(C(codes, 0), g.Float((float)weights.X));
-        var dy = g.Div(C(codes, 1), g.Float((float)weights.Y));
-        var dw = g.Min(g.Div(C(codes, 2), g.Float((float)weights.W)), clip);
-        var dh = g.Min(g.Div(C(codes, 3), g.Float((float)weights.H)), clip);
+        var dx = g.Div(c[0], g.Float((float)weights.X));
+        var dy = g.Div(c[1], g.Float((float)weights.Y));
+        var dw = g.Min(g.Div(c[2], g.Float((float)weights.W)), clip);
+        var dh = g.Min(g.Div(c[3], g.Float((float)weights.H)), clip);
         var predCtrX = g.Add(g.Mul(dx, widths), ctrX);
         var predCtrY = g.Add(g.Mul(dy, heights), ctrY);
         var halfW = g.Mul(half, g.Mul(g.Exp(dw), widths));
