@@ -1,0 +1,38 @@
+namespace MLNetSeg.Fuzz;
+
+/// <summary>
+/// One parser under fuzz. The harness writes each input to a file named <c>fuzz-input{Extension}</c>
+/// and calls <see cref="Parse"/> with its path (string parsers read the file's text themselves), so
+/// a rejection can be checked to name the file.
+/// </summary>
+/// <param name="Name">Short id (the corpus folder under fixtures/fuzz/ and the <c>--target</c> value).</param>
+/// <param name="Extension">The input file's extension, dot included (some loaders dispatch on it).</param>
+/// <param name="IsText">Text formats also get token mutations (numbers, brackets, keywords).</param>
+/// <param name="Parse">Reads the file the way a user's call would, and touches what it returned
+/// (lazy parsers must do their work inside the call).</param>
+/// <param name="Rejections">The exception types that are a clean rejection of bad input; anything
+/// else escaping <see cref="Parse"/> is a finding.</param>
+/// <param name="NamesFile">Whether a rejection's message must contain the input's file name
+/// (true for every parser that takes a path).</param>
+/// <param name="SmokeExecutions">Mutated inputs the test suite's smoke runs (sized so that all targets
+/// together take about two minutes on two cores).</param>
+public sealed record FuzzTarget(
+    string Name,
+    string Extension,
+    bool IsText,
+    Action<string> Parse,
+    IReadOnlyList<Type> Rejections,
+    bool NamesFile = true,
+    int SmokeExecutions = 2000)
+{
+    /// <summary>Null when <paramref name="error"/> is a clean rejection of the input at
+    /// <paramref name="path"/>; otherwise why it is a finding.</summary>
+    public string? Judge(Exception error, string path)
+    {
+        if (!Rejections.Any(t => t.IsInstanceOfType(error)))
+            return $"unexpected {error.GetType().FullName}";
+        if (NamesFile && !error.Message.Contains(Path.GetFileName(path), StringComparison.Ordinal))
+            return $"{error.GetType().Name} does not name the file: \"{error.Message}\"";
+        return null;
+    }
+}
