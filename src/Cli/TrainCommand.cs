@@ -18,7 +18,8 @@ namespace MLNetSeg.Cli;
 /// (a rerun with the same DIR resumes from the newest), metrics.jsonl, best.mlseg and model_final.mlseg;
 /// the last validation's table is printed at the end. Ctrl+C stops at the next iteration boundary after
 /// saving a checkpoint.
-/// Exit codes: 0 done, 2 bad input (files, arguments, a corrupt image), 3 training diverged, 130 cancelled.
+/// Exit codes: 0 done, 2 bad input (files, arguments, a corrupt image) or a file that cannot be written
+/// (e.g. a full disk: the message names the file; earlier checkpoints are intact), 3 training diverged, 130 cancelled.
 /// </summary>
 internal static class TrainCommand
 {
@@ -64,6 +65,7 @@ internal static class TrainCommand
         var seed = new Option<long?>("--seed") { Description = "seed of weights, sampling and data order (default: TrainingOptions.Seed's)" };
         var evalPeriod = new Option<int>("--eval-period") { Description = "validate every N iterations (0: at the end only)", DefaultValueFactory = _ => evaluation.Period };
         var checkpointPeriod = new Option<int>("--checkpoint-period") { Description = "checkpoint every N iterations", DefaultValueFactory = _ => checkpoints.Period };
+        var logPeriod = new Option<int>("--log-period") { Description = "report the losses (console and metrics.jsonl) every N iterations", DefaultValueFactory = _ => runtime.LogPeriod };
         var threads = new Option<int?>("--threads") { Description = "libtorch threads (default: all cores, or MLNETSEG_THREADS)" };
         var workers = new Option<int>("--workers") { Description = "data loader threads", DefaultValueFactory = _ => data.LoaderWorkers };
         var skipBad = new Option<bool>("--skip-bad-samples") { Description = "skip corrupt images and unusable annotations with a warning instead of stopping" };
@@ -74,7 +76,7 @@ internal static class TrainCommand
         var command = new Command("train", "train a model of any registered family on a COCO dataset (checkpoints, resume, validation)")
         {
             trainJson, trainImages, valJson, valImages, output, family, modelOptions, set, weights, iterations, epochs, budget, batchSize, accumulate,
-            lr, warmup, schedule, clip, seed, evalPeriod, checkpointPeriod, threads, workers, skipBad, resume, noResume, device,
+            lr, warmup, schedule, clip, seed, evalPeriod, checkpointPeriod, logPeriod, threads, workers, skipBad, resume, noResume, device,
         };
         command.SetAction(parse =>
         {
@@ -140,6 +142,7 @@ internal static class TrainCommand
                 Runtime = runtime with
                 {
                     Threads = parse.GetValue(threads),
+                    LogPeriod = parse.GetValue(logPeriod),
                     Device = dev,
                     Progress = ReferenceEquals(stdout, Console.Out) ? new ConsoleTrainingProgress() : new ConsoleTrainingProgress(stdout, inPlace: false),
                     Log = message => stderr.WriteLine($"mlnetseg train: {message}"),
@@ -227,6 +230,7 @@ internal static class TrainCommand
         {
             return Fail(e.Message);
         }
+        catch (IOException e) { return Fail(e.Message); }  // a checkpoint or model file that could not be written (disk full)
         finally
         {
             Console.CancelKeyPress -= onCtrlC;

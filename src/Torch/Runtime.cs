@@ -18,7 +18,12 @@ public static class TorchRuntime
     public static int Threads
     {
         get { EnsureInitialised(); return NativeMethods.mls_get_num_threads(); }
-        set => NativeMethods.Check(NativeMethods.mls_set_num_threads(value));
+        set
+        {
+            // Initialise first: otherwise the first later EnsureInitialised (any getter) would reset the count to the default.
+            EnsureInitialised();
+            NativeMethods.Check(NativeMethods.mls_set_num_threads(value));
+        }
     }
 
     /// <summary>Number of CUDA devices libtorch can use; 0 with a CPU-only build or without a GPU.</summary>

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using MLNetSeg.Torch.IO;
 
 namespace MLNetSeg.Training;
 
@@ -167,20 +168,8 @@ public sealed class MetricsLog : IProgress<TrainingProgress>
         // An unterminated last line is rewritten with its newline, or the next line would be appended to it.
         if (kept.Length == lines.Count && tail == Tail.Terminated) return kept.Select(l => l.Record).ToArray();
 
-        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
-        // Named like the checkpoint writer's temporaries (".{target}.{pid}.{guid}.tmp") so that
-        // TrainingCheckpoint.CleanStaleTemporaryFiles removes one a killed process left behind.
-        var temporary = System.IO.Path.Combine(directory, $".{System.IO.Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllText(temporary, string.Concat(kept.Select(l => l.Text + "\n")), new UTF8Encoding(false));
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
+        // AtomicFile's temporaries are what TrainingCheckpoint.CleanStaleTemporaryFiles removes when a killed process left one.
+        AtomicFile.WriteAllText(path, string.Concat(kept.Select(l => l.Text + "\n")));
         if (kept.Length < lines.Count)
             log?.Invoke($"{path}: resuming after iteration {iteration}: dropped {lines.Count - kept.Length} line(s) of later iterations");
         return kept.Select(l => l.Record).ToArray();

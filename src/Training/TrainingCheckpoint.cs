@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using MLNetSeg.Torch;
+using MLNetSeg.Torch.IO;
 using MLNetSeg.Torch.Nn;
 using MLNetSeg.Torch.Optim;
 using MLNetSeg.Torch.Serialization;
@@ -49,9 +50,10 @@ public sealed record CheckpointInfo
 /// </summary>
 /// <remarks>
 /// Files are named checkpoint_NNNNNNN.ckpt (the iteration, zero-padded, so names sort by
-/// iteration) and written atomically by <see cref="SafeTensors.Save(string, IEnumerable{KeyValuePair{string, Tensor}}, IReadOnlyDictionary{string, string}?)"/>:
-/// the data go to a hidden temporary file in the same folder, are flushed to disk, and the file is
-/// renamed over the final name only when complete; on failure the temporary file is deleted.
+/// iteration) and written atomically by <see cref="SafeTensors.Save(string, IEnumerable{KeyValuePair{string, Tensor}}, IReadOnlyDictionary{string, string}?)"/>
+/// through <see cref="AtomicFile"/>: the data go to a hidden temporary file in the same folder, are flushed to disk, and the file is
+/// renamed over the final name only when complete; on failure (e.g. a full disk: an <see cref="IOException"/> naming the
+/// checkpoint) the temporary file is deleted and earlier checkpoints are untouched.
 /// A reader therefore sees either the previous complete file or the new complete file, never a part.
 /// </remarks>
 public static class TrainingCheckpoint
@@ -94,8 +96,8 @@ public static class TrainingCheckpoint
 
     /// <summary>
     /// Deletes temporary files that an interrupted write (a killed process) left in
-    /// <paramref name="directory"/>: hidden ".checkpoint_*.tmp" / ".*.mlseg.*.tmp" files whose writer
-    /// process no longer runs. Returns how many were removed.
+    /// <paramref name="directory"/>: hidden <see cref="AtomicFile"/> temporaries (".checkpoint_*.ckpt.{pid}.{guid}.tmp",
+    /// ".model_final.mlseg.…", ".metrics.jsonl.…") whose writer process no longer runs. Returns how many were removed.
     /// </summary>
     public static int CleanStaleTemporaryFiles(string directory)
     {
@@ -103,9 +105,7 @@ public static class TrainingCheckpoint
         int removed = 0;
         foreach (var path in Directory.EnumerateFiles(directory, ".*.tmp"))
         {
-            // SafeTensors names them ".{target}.{pid}.{guid}.tmp".
-            var parts = System.IO.Path.GetFileName(path).Split('.');
-            if (parts.Length < 5 || !int.TryParse(parts[^3], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) continue;
+            if (!AtomicFile.TryParseTemporaryName(System.IO.Path.GetFileName(path), out _, out var pid)) continue;
             if (pid == Environment.ProcessId || IsRunning(pid)) continue;
             try
             {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using MLNetSeg.Torch.IO;
 
 namespace MLNetSeg.Data.Coco;
 
@@ -270,23 +271,15 @@ internal static class CocoJsonFile
     /// characters plainly, as pycocotools does (still valid JSON).</summary>
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>Writes through a temporary file and renames it, so a failed save never leaves half a file.</summary>
+    /// <summary>Writes through a temporary file renamed into place (<see cref="AtomicFile"/>), so a failed save
+    /// never leaves half a file; a failed write (e.g. a full disk) is an <see cref="IOException"/> naming the file.</summary>
     public static void WriteAtomically(string path, Action<Utf8JsonWriter> write)
     {
-        string full = Path.GetFullPath(path);
-        string temp = full + ".tmp-" + Environment.ProcessId;
-        try
+        ArgumentNullException.ThrowIfNull(write);
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-            using (var writer = new Utf8JsonWriter(stream, WriterOptions))
-            {
-                write(writer);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+            using var writer = new Utf8JsonWriter(stream, WriterOptions);
+            write(writer);
+        });
     }
 }

@@ -2,6 +2,7 @@ using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using MLNetSeg.Data.Coco;
 using MLNetSeg.Data.Semantic;
+using MLNetSeg.Torch.IO;
 using MLNetSeg.Vision.Imaging;
 using MLNetSeg.Vision.Structures;
 
@@ -84,7 +85,7 @@ public static class SyntheticDatasetGenerator
         {
             throw new IOException($"cannot create the synthetic dataset folder {outputDirectory}: {e.Message}", e);
         }
-        WriteAtomically(LabelsJsonPath(outputDirectory), SyntheticClasses.LabelsJson());
+        AtomicFile.WriteAllBytes(LabelsJsonPath(outputDirectory), SyntheticClasses.LabelsJson());
 
         var summaries = new List<SyntheticSplitSummary>(Splits.Count);
         for (int splitId = 0; splitId < Splits.Count; splitId++)
@@ -209,19 +210,4 @@ public static class SyntheticDatasetGenerator
         };
     }
 
-    private static void WriteAtomically(string path, byte[] bytes)
-    {
-        var full = Path.GetFullPath(path);
-        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllBytes(temp, bytes);
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { /* the original error matters more */ }
-            throw;
-        }
-    }
 }

@@ -4,6 +4,7 @@ using MLNetSeg.Models;
 using MLNetSeg.Onnx.Export.Rcnn;
 using MLNetSeg.Onnx.Graph;
 using MLNetSeg.Torch;
+using MLNetSeg.Torch.IO;
 using Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;
 
@@ -51,8 +52,10 @@ public static class OnnxExporter
 
     /// <summary>
     /// Exports <paramref name="model"/> (in eval mode) with the labels of <paramref name="info"/> to <paramref name="onnxPath"/>,
-    /// written atomically (a temporary file renamed into place).
+    /// written atomically (<see cref="AtomicFile"/>: a temporary file renamed into place).
     /// </summary>
+    /// <exception cref="IOException">The file could not be written (e.g. the disk is full): the message names it; an
+    /// earlier file at <paramref name="onnxPath"/> is untouched.</exception>
     /// <exception cref="NotSupportedException">The model's family, or a layer in it, has no ONNX form.</exception>
     /// <exception cref="ArgumentException">The labels do not suit the model.</exception>
     public static OnnxExportReport Export(ISegmentationModel model, ModelFileInfo info, string onnxPath)
@@ -62,7 +65,8 @@ public static class OnnxExporter
         ArgumentException.ThrowIfNullOrEmpty(onnxPath);
         var proto = BuildModel(model, info);
         var bytes = proto.ToByteArray();
-        var full = AtomicFile.WriteAllBytes(onnxPath, bytes);
+        var full = Path.GetFullPath(onnxPath);
+        AtomicFile.WriteAllBytes(full, bytes, createDirectory: true);
         return new OnnxExportReport(full, model.Family.Name, Opset, bytes.LongLength, proto.Graph.Node.Count,
             proto.Graph.Output.Select(o => o.Name).ToArray());
     }

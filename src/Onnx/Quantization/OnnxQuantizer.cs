@@ -101,7 +101,8 @@ public static class OnnxQuantizer
         if (existing is not null) quantized.MetadataProps.Remove(existing);
         quantized.MetadataProps.Add(new StringStringEntryProto { Key = MetadataKey, Value = description });
         var output = quantized.ToByteArray();
-        var full = Export.AtomicFile.WriteAllBytes(outputOnnx, output);
+        var full = Path.GetFullPath(outputOnnx);
+        MLNetSeg.Torch.IO.AtomicFile.WriteAllBytes(full, output, createDirectory: true);
         return new OnnxQuantizationReport(full, plan.Nodes.Count, plan.Activations.Count(), images, output.LongLength, bytes.LongLength, calibrationTime);
     }
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using MLNetSeg.Torch.IO;
 using MLNetSeg.Torch.Native;
 using MLNetSeg.Torch.Nn;
 using MLNetSeg.Torch.Optim;
@@ -31,8 +32,8 @@ public sealed record SafeTensorsContent(OrderedDictionary<string, Tensor> Tensor
 /// length N, N bytes of JSON header {"name": {"dtype": "F32", "shape": [..], "data_offsets":
 /// [begin, end]}, ..., "__metadata__": {string: string}} padded with spaces to a multiple of 8,
 /// then the raw little-endian tensor bytes, row-major, packed without gaps. Reading validates
-/// every entry and names the file and tensor at fault; writing goes to a temporary file that
-/// replaces the target only when complete.
+/// every entry and names the file and tensor at fault; writing goes through <see cref="AtomicFile"/>
+/// (a temporary file, flushed to disk, that replaces the target only when complete).
 /// </summary>
 public static class SafeTensors
 {
@@ -54,7 +55,8 @@ public static class SafeTensors
     // ---- writing
 
     /// <summary>Writes <paramref name="tensors"/> (any device, any layout; stored in the given order)
-    /// and optional <paramref name="metadata"/> to <paramref name="path"/>, atomically.</summary>
+    /// and optional <paramref name="metadata"/> to <paramref name="path"/>, atomically (<see cref="AtomicFile"/>;
+    /// a failed write, e.g. a full disk, is an <see cref="IOException"/> naming the file, the previous file untouched).</summary>
     public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         TensorBytes.EnsureLittleEndian("safetensors");
@@ -70,27 +72,14 @@ public static class SafeTensors
         }
 
         var header = EncodeHeader(entries, metadata);
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
-        var temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                Span<byte> length = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
-                stream.Write(length);
-                stream.Write(header);
-                foreach (var (_, data) in entries) TensorBytes.Write(stream, data);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { /* best effort: the target is untouched either way */ }
-            throw;
-        }
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
+            stream.Write(length);
+            stream.Write(header);
+            foreach (var (_, data) in entries) TensorBytes.Write(stream, data);
+        }, createDirectory: true);
     }
 
     /// <summary>Saves a module's state dict (parameters and persistent buffers under their dotted names).</summary>

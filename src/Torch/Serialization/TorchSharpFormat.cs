@@ -24,6 +24,7 @@
 
 using System.Buffers.Binary;
 using System.Text;
+using MLNetSeg.Torch.IO;
 using MLNetSeg.Torch.Native;
 using MLNetSeg.Torch.Nn;
 
@@ -357,7 +358,7 @@ public static class TorchSharpFormat
 
     /// <summary>
     /// Writes <paramref name="tensors"/> (any device or layout; stored contiguous, in the given
-    /// order) in TorchSharp's format, atomically: TorchSharp's <c>module.load(path)</c> reads the
+    /// order) in TorchSharp's format, atomically (<see cref="AtomicFile"/>): TorchSharp's <c>module.load(path)</c> reads the
     /// file into a module whose state-dict names, dtypes and shapes are these.
     /// </summary>
     public static void Save(string path, IEnumerable<KeyValuePair<string, Tensor>> tensors)
@@ -375,35 +376,20 @@ public static class TorchSharpFormat
             entries.Add((name, DTypeCode(t.DType), t.Detach().To(null, Device.Cpu).Contiguous()));
         }
 
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
-        var temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            using var writer = new BinaryWriter(stream, new UTF8Encoding(false), leaveOpen: true);
+            WriteLeb128(writer, entries.Count);
+            foreach (var (name, code, data) in entries)
             {
-                using (var writer = new BinaryWriter(stream, new UTF8Encoding(false), leaveOpen: true))
-                {
-                    WriteLeb128(writer, entries.Count);
-                    foreach (var (name, code, data) in entries)
-                    {
-                        writer.Write(name);  // the very call TorchSharp uses: 7-bit encoded byte count + UTF-8
-                        WriteLeb128(writer, code);
-                        WriteLeb128(writer, data.Shape.Length);
-                        foreach (var s in data.Shape) WriteLeb128(writer, s);
-                        writer.Flush();
-                        TensorBytes.Write(stream, data);
-                    }
-                }
-                stream.Flush(flushToDisk: true);
+                writer.Write(name);  // the very call TorchSharp uses: 7-bit encoded byte count + UTF-8
+                WriteLeb128(writer, code);
+                WriteLeb128(writer, data.Shape.Length);
+                foreach (var s in data.Shape) WriteLeb128(writer, s);
+                writer.Flush();
+                TensorBytes.Write(stream, data);
             }
-            File.Move(temp, path, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { /* best effort: the target is untouched either way */ }
-            throw;
-        }
+        }, createDirectory: true);
     }
 
     /// <summary>Saves a module's state dict (parameters and persistent buffers under their dotted names), as TorchSharp's <c>module.save</c> does.</summary>

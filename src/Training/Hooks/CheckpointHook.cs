@@ -6,7 +6,9 @@ namespace MLNetSeg.Training;
 /// <summary>
 /// Checkpoints in <see cref="CheckpointOptions.Directory"/>: every <see cref="CheckpointOptions.Period"/>
 /// iterations, when cancelled, and at the end (with model_final.mlseg); only the newest
-/// <see cref="CheckpointOptions.Keep"/> are kept. A checkpoint never holds a diverged model.
+/// <see cref="CheckpointOptions.Keep"/> are kept. A checkpoint never holds a diverged model. A checkpoint or
+/// model file that cannot be written (a full disk) stops the run with an <see cref="IOException"/> naming the
+/// file and the last complete checkpoint, which the atomic write left untouched.
 /// </summary>
 internal sealed class CheckpointHook : TrainingHook
 {
@@ -21,7 +23,14 @@ internal sealed class CheckpointHook : TrainingHook
     {
         if (context.LastCheckpointIteration != context.Iteration) Save(context);
         var finalPath = Path.Combine(context.CheckpointDirectory!, FinalModelName);
-        ModelFile.Save(context.Model, context.Info, finalPath);
+        try
+        {
+            ModelFile.Save(context.Model, context.Info, finalPath);
+        }
+        catch (IOException e)
+        {
+            throw WriteFailed(context, e);
+        }
         context.Report(TrainingEvent.Saved, $"saved the final model to {finalPath}", finalPath);
     }
 
@@ -37,8 +46,15 @@ internal sealed class CheckpointHook : TrainingHook
         var path = Path.Combine(dir, TrainingCheckpoint.FileName(context.Iteration));
         var stream = context.Stream!;
         var position = new TrainingPosition(context.Iteration, stream.Epoch, stream.NextBatch, context.TrainingTime.TotalSeconds);
-        TrainingCheckpoint.Save(path, context.Model.Module, context.Optimizer, context.Device, position, context.Options,
-            context.Train.Categories.CategoryIds, context.Best);
+        try
+        {
+            TrainingCheckpoint.Save(path, context.Model.Module, context.Optimizer, context.Device, position, context.Options,
+                context.Train.Categories.CategoryIds, context.Best);
+        }
+        catch (IOException e)
+        {
+            throw WriteFailed(context, e);
+        }
         context.LastCheckpoint = path;
         context.LastCheckpointIteration = context.Iteration;
         if (context.Options.Checkpoints.Keep > 0)
@@ -52,6 +68,12 @@ internal sealed class CheckpointHook : TrainingHook
         }
         context.Report(TrainingEvent.Saved, $"saved checkpoint {path}", path);
     }
+
+    /// <summary>A failed write (e.g. a full disk) stops the run: the message names the file (AtomicFile's) and the
+    /// checkpoint a rerun resumes from; the type stays an IOException.</summary>
+    private static IOException WriteFailed(TrainingContext context, IOException e) =>
+        new($"training stopped at iteration {context.Iteration}: {e.Message}; " +
+            (context.LastCheckpoint is { } last ? $"the last complete checkpoint, {last}, is intact (a rerun resumes from it)" : "no checkpoint was written yet"), e);
 
     private static void CheckParametersFinite(TrainingContext context)
     {

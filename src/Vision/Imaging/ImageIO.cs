@@ -1,4 +1,5 @@
 using MLNetSeg.Torch;
+using MLNetSeg.Torch.IO;
 using MLNetSeg.Torch.Imaging;
 
 namespace MLNetSeg.Vision.Imaging;
@@ -59,21 +60,7 @@ public static class ImageIO
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full)!;
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"cannot write {path}: folder {dir} does not exist");
-        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { /* best effort; the original error matters */ }
-            throw;
-        }
+        AtomicFile.WriteAllBytes(full, bytes);
     }
 
     private enum Format { Unknown, Jpeg, Png }
