@@ -86,7 +86,7 @@ internal readonly struct CocoJsonObject
     public string? OptionalString(string name)
     {
         if (!TryGet(name, out var v)) return null;
-        return v.ValueKind == JsonValueKind.String ? v.GetString() : throw Error(name, $"must be a string, got {Describe(v)}");
+        return v.ValueKind == JsonValueKind.String ? AsString(v, name) : throw Error(name, $"must be a string, got {Describe(v)}");
     }
 
     /// <summary>A 0/1 (or true/false) flag such as "iscrowd"; absent means false.</summary>
@@ -126,7 +126,7 @@ internal readonly struct CocoJsonObject
         {
             if (item.ValueKind != JsonValueKind.String)
                 throw Error(name, $"must be a list of strings, but item {values.Count} is {Describe(item)}");
-            values.Add(item.GetString()!);
+            values.Add(AsString(item, name));
         }
         return values;
     }
@@ -199,7 +199,7 @@ internal readonly struct CocoJsonObject
         if (!v.TryGetProperty("counts", out var counts))
             throw Error(name, "RLE must have 'counts'");
         if (counts.ValueKind == JsonValueKind.String)
-            return new CocoCompressedRle(hw[0], hw[1], counts.GetString()!);
+            return new CocoCompressedRle(hw[0], hw[1], AsString(counts, name));
         if (counts.ValueKind != JsonValueKind.Array)
             throw Error(name, $"RLE 'counts' must be a string (compressed) or a list of integers (uncompressed), got {Describe(counts)}");
         var runs = new uint[counts.GetArrayLength()];
@@ -216,6 +216,19 @@ internal readonly struct CocoJsonObject
         return new CocoUncompressedRle(hw[0], hw[1], runs);
     }
 
+    /// <summary>A string value; an escaped lone surrogate ("\ud800"), valid JSON but no text, is a format error.</summary>
+    private string AsString(JsonElement v, string name)
+    {
+        try
+        {
+            return v.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new CocoFormatException($"{Context}: '{name}' is not valid text ({e.Message})", e);
+        }
+    }
+
     private long AsInt64(JsonElement v, string name) =>
         v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out long n) ? n : throw Error(name, $"must be an integer, got {Describe(v)}");
 
@@ -227,7 +240,7 @@ internal readonly struct CocoJsonObject
     {
         JsonValueKind.Array => $"a list of {v.GetArrayLength()} items",
         JsonValueKind.Object => "an object",
-        JsonValueKind.String => Truncate(JsonSerializer.Serialize(v.GetString())),
+        JsonValueKind.String => Truncate(v.GetRawText()),
         JsonValueKind.Number => Truncate(v.GetRawText()),
         JsonValueKind.True => "true",
         JsonValueKind.False => "false",
@@ -249,6 +262,11 @@ internal static class CocoJsonFile
 
     public static JsonDocument Parse(ReadOnlyMemory<byte> utf8, string source)
     {
+        // JSON is UTF-8 (RFC 8259). System.Text.Json only checks the bytes of a string when the string
+        // is read, and then throws InvalidOperationException: check the whole file up front instead.
+        if (!System.Text.Unicode.Utf8.IsValid(utf8.Span))
+            throw new CocoFormatException(string.Create(CultureInfo.InvariantCulture,
+                $"{source}: not valid UTF-8 at byte {FirstInvalidUtf8Byte(utf8.Span) + 1} (JSON files are UTF-8)"));
         try
         {
             return JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 256 });
@@ -281,5 +299,16 @@ internal static class CocoJsonFile
             using var writer = new Utf8JsonWriter(stream, WriterOptions);
             write(writer);
         });
+    }
+
+    private static int FirstInvalidUtf8Byte(ReadOnlySpan<byte> bytes)
+    {
+        int offset = 0;
+        while (offset < bytes.Length)
+        {
+            if (System.Text.Rune.DecodeFromUtf8(bytes[offset..], out _, out int consumed) != System.Buffers.OperationStatus.Done) return offset;
+            offset += consumed;
+        }
+        return offset;
     }
 }

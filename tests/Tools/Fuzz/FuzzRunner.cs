@@ -3,7 +3,8 @@ using System.Security.Cryptography;
 
 namespace MLNetSeg.Fuzz;
 
-/// <summary>What one bounded run of a target found (one JSON line of <c>mlnetseg-fuzz smoke</c>).</summary>
+/// <summary>What one bounded run of a target found (one JSON line of <c>mlnetseg-fuzz smoke</c>). The counts are
+/// of mutated inputs (the seeds run first and must all parse).</summary>
 public sealed record FuzzReport(
     string Target,
     int Executions,
@@ -68,46 +69,53 @@ public sealed class FuzzRunner
         double maxMs = 0;
         long maxAllocated = 0, baselineRss = 0, peakRss = 0;
         var clock = Stopwatch.StartNew();
-        var watchdog = StartWatchdog();
+        CancellationTokenSource? watchdog = null;
         try
         {
-
-        // The seeds first (they must parse: a corpus that does not is no corpus), then mutations.
-        for (int i = 0; i < executions + seeds.Count; i++)
-        {
-            bool isSeed = i < seeds.Count;
-            var input = isSeed ? seeds[i] : mutator.Next();
-            var outcome = Execute(input, out double ms, out long allocated);
-            if (!isSeed) done++;
-            maxMs = Math.Max(maxMs, ms);
-            maxAllocated = Math.Max(maxAllocated, allocated);
-            if (outcome is null) accepted++;
-            else if (outcome.Value.Finding is null) rejected++;
-            if (isSeed && outcome is not null)
-                throw new InvalidDataException($"{_target.Name}: seed {i} does not parse: {outcome.Value.Error.GetType().Name}: {outcome.Value.Error.Message}");
-
-            string? problem = outcome?.Finding;
-            if (problem is null && allocated > AllocationLimit(input.Length))
-                problem = $"allocated {allocated >> 20} MiB for a {input.Length}-byte input";
-            if (i == seeds.Count + Math.Min(50, executions / 4)) baselineRss = peakRss = ResidentBytes();
-            if (baselineRss > 0 && i % 25 == 0)
+            // The seeds first (they must parse: a corpus that does not is no corpus), then mutations.
+            // Only mutated inputs are counted: the seeds are the corpus, not executions.
+            for (int i = 0; i < executions + seeds.Count; i++)
             {
-                peakRss = Math.Max(peakRss, ResidentBytes());
-                if (problem is null && peakRss - baselineRss > RssGrowthLimit)
-                    problem = $"resident memory grew by {(peakRss - baselineRss) >> 20} MiB";
+                bool isSeed = i < seeds.Count;
+                var input = isSeed ? seeds[i] : mutator.Next();
+                var outcome = Execute(input, out double ms, out long allocated);
+                // The first input pays for JIT compilation and native library loading (seconds for the
+                // model formats): the hang watchdog starts after it.
+                watchdog ??= StartWatchdog();
+                if (isSeed)
+                {
+                    if (outcome is not null)
+                        throw new InvalidDataException($"{_target.Name}: seed {i} does not parse: {outcome.Value.Error.GetType().Name}: {outcome.Value.Error.Message}");
+                    continue;
+                }
+                done++;
+                maxMs = Math.Max(maxMs, ms);
+                maxAllocated = Math.Max(maxAllocated, allocated);
+                if (outcome is null) accepted++;
+                else if (outcome.Value.Finding is null) rejected++;
+
+                string? problem = outcome?.Finding;
+                if (problem is null && allocated > AllocationLimit(input.Length))
+                    problem = $"allocated {allocated >> 20} MiB for a {input.Length}-byte input";
+                if (done == Math.Min(50, executions / 4) + 1) baselineRss = peakRss = ResidentBytes();
+                if (baselineRss > 0 && done % 25 == 0)
+                {
+                    peakRss = Math.Max(peakRss, ResidentBytes());
+                    if (problem is null && peakRss - baselineRss > RssGrowthLimit)
+                        problem = $"resident memory grew by {(peakRss - baselineRss) >> 20} MiB";
+                }
+                if (problem is not null)
+                {
+                    string cause = problem.Split(':')[0] + " @ " + FirstProjectFrame(outcome?.Error);
+                    if (causes.Add(cause)) findings.Add(Save(input, problem, outcome?.Error));
+                    if (!keepGoing) break;
+                }
+                if (timeLimit is { } limit && clock.Elapsed > limit) break;
             }
-            if (problem is not null)
-            {
-                string cause = problem.Split(':')[0] + " @ " + FirstProjectFrame(outcome?.Error);
-                if (causes.Add(cause)) findings.Add(Save(input, problem, outcome?.Error));
-                if (!keepGoing) break;
-            }
-            if (timeLimit is { } limit && clock.Elapsed > limit) break;
-        }
         }
         finally
         {
-            watchdog.Cancel();
+            watchdog?.Cancel();
         }
         if (File.Exists(InputPath)) File.Delete(InputPath);
         return new FuzzReport(_target.Name, done, accepted, rejected, Math.Round(maxMs, 1), maxAllocated, Math.Max(0, peakRss - baselineRss), findings);
