@@ -2,8 +2,8 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/core/Generator.h>
-#include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/GradMode.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 
 #include <mutex>
 #include <string>
@@ -13,12 +13,18 @@
 #include "mlnetseg_native.h"
 
 namespace {
+// CUDA devices through the device-guard registry (filled by libc10_cuda when a CUDA libtorch is
+// loaded): the same call in libtorch 1.13 and 2.x, unlike the CUDA hooks' renamed getNumGPUs.
+int cuda_device_count() {
+  return c10::impl::hasDeviceGuardImpl(c10::kCUDA) ? c10::impl::getDeviceGuardImpl(c10::kCUDA)->deviceCount() : 0;
+}
+
 std::string version_string() {
   std::string v = "libtorch";
 #ifdef TORCH_VERSION
   v += " " TORCH_VERSION;
 #endif
-  v += std::string(" (") + (at::hasCUDA() ? "CUDA" : "CPU") + ")";
+  v += std::string(" (") + (cuda_device_count() > 0 ? "CUDA" : "CPU") + ")";
   return v;
 }
 
@@ -77,7 +83,7 @@ int mls_manual_seed(uint64_t seed) {
       std::lock_guard<std::mutex> lock(gen.mutex());
       gen.set_current_seed(seed);
     }
-    int gpus = at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0;
+    int gpus = cuda_device_count();
     for (int i = 0; i < gpus; i++) {
       auto gen = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, i));
       std::lock_guard<std::mutex> lock(gen.mutex());
@@ -106,7 +112,7 @@ int mls_set_rng_state(int device_type, int device_index, mls_tensor state) {
 }
 
 int mls_cuda_device_count(void) {
-  MLS_GUARD(-1, return at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0;)
+  MLS_GUARD(-1, return cuda_device_count();)
 }
 
 int mls_load_library(const char* path) {
