@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using MLNetSeg.Vision.Structures;
 
 namespace MLNetSeg.Data.Coco;
 
@@ -82,6 +83,25 @@ public sealed class CocoDataset
     /// <exception cref="KeyNotFoundException">No category has that id.</exception>
     public CocoCategory GetCategory(long id) =>
         _categoriesById.TryGetValue(id, out var c) ? c : throw new KeyNotFoundException($"{Source}: no category with id {id}");
+
+    /// <summary>
+    /// The mask of an annotation as an RLE, as pycocotools' <c>COCO.annToRLE</c> makes it: polygons are
+    /// rasterised at the size of the annotation's image and merged; RLEs keep their own size.
+    /// </summary>
+    /// <param name="annotation">An annotation of this dataset (its image must be in <see cref="Images"/>).</param>
+    /// <returns>The mask.</returns>
+    /// <exception cref="CocoFormatException">The annotation has no segmentation, or it cannot be converted
+    /// (an empty polygon list, a first polygon of fewer than 4 numbers, boxes that are not 4 numbers,
+    /// coordinates out of range, a corrupt RLE string); the message names the file and the annotation.</exception>
+    public Rle AnnotationToRle(CocoAnnotation annotation)
+    {
+        ArgumentNullException.ThrowIfNull(annotation);
+        string where = $"{Source}: annotation {annotation.Id} (image {annotation.ImageId})";
+        var segmentation = annotation.Segmentation ?? throw new CocoFormatException($"{where}: 'segmentation' is missing");
+        if (!_imagesById.TryGetValue(annotation.ImageId, out var image))
+            throw new CocoFormatException($"{where}: no image with id {annotation.ImageId}");
+        return segmentation.ToRle(image.Height, image.Width, where);
+    }
 
     /// <summary>
     /// Reads and validates a COCO dataset json file (instances_*.json, person_keypoints_*.json). "images" is

@@ -13,7 +13,8 @@ public sealed class CocoResults
     /// <param name="items">The results, in the order that decides ties between equal scores.</param>
     /// <param name="source">A name for error messages, e.g. the file the results will be saved to.</param>
     /// <exception cref="CocoFormatException">A result has a non-finite score, none of bbox / segmentation / keypoints,
-    /// a box that is not 4 finite numbers with non-negative size, or keypoints that are not (x, y, v) triplets.</exception>
+    /// a box that is not 4 finite numbers with non-negative size, keypoints that are not (x, y, v) triplets, or an RLE
+    /// segmentation that does not decode (a corrupt counts string, counts not adding up to its size).</exception>
     public CocoResults(IEnumerable<CocoResult> items, string source = "<memory>")
     {
         Items = items.ToList();
@@ -101,6 +102,10 @@ public sealed class CocoResults
         problem ??= r.Keypoints is { Length: 0 } ? "'keypoints' is empty" : CocoValidation.KeypointTripletsProblem(r.Keypoints);
         if (problem is not null)
             throw new CocoFormatException($"{source}: result {index} (image {r.ImageId}): {problem}");
+        // pycocotools' loadRes decodes every RLE (for its area) on load: a corrupt counts string is a load error
+        // here too, not a surprise at evaluation. Polygons need the image's size and are rasterised then.
+        if (r.Segmentation is CocoCompressedRle or CocoUncompressedRle)
+            r.Segmentation.ToRle(0, 0, $"{source}: result {index} (image {r.ImageId})");
     }
 
     private void WriteTo(Utf8JsonWriter w)

@@ -18,8 +18,23 @@ public abstract class CocoSegmentation
     /// <param name="imageHeight">The height of the annotation's image in pixels (used to rasterise polygons).</param>
     /// <param name="imageWidth">The width of the annotation's image in pixels (used to rasterise polygons).</param>
     /// <returns>The mask as a run-length encoding.</returns>
-    /// <exception cref="InvalidOperationException">A polygon segmentation is empty or its first polygon has fewer than 4 numbers.</exception>
+    /// <exception cref="InvalidOperationException">A polygon segmentation is empty, its first polygon has fewer than 4 numbers,
+    /// or its first list has 4 numbers (boxes) and another does not.</exception>
     public abstract Rle ToRle(int imageHeight, int imageWidth);
+
+    /// <summary><see cref="ToRle(int, int)"/>, every failure a <see cref="CocoFormatException"/> prefixed with
+    /// <paramref name="where"/> (file and annotation or result).</summary>
+    internal Rle ToRle(int imageHeight, int imageWidth, string where)
+    {
+        try
+        {
+            return ToRle(imageHeight, imageWidth);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw new CocoFormatException($"{where}: 'segmentation' cannot be converted to a mask: {e.Message}", e);
+        }
+    }
 
     internal abstract void WriteTo(Utf8JsonWriter writer);
 }
@@ -47,7 +62,15 @@ public sealed class CocoPolygons : CocoSegmentation
         // pycocotools' frPyObjects decides from the FIRST polygon alone: 4 numbers means the whole
         // list is read as [x, y, w, h] boxes, more than 4 means polygons, fewer is unsupported.
         if (first == 4)
+        {
+            // frPyObjects turns the lists into one n×4 array: a ragged list is an error there too.
+            for (int i = 1; i < Polygons.Count; i++)
+            {
+                if (Polygons[i].Length != 4)
+                    throw new InvalidOperationException($"the first polygon has 4 numbers, so every list is read as an [x, y, width, height] box, but list {i} has {Polygons[i].Length}");
+            }
             return Rle.FromPolygons(Polygons.Select(BoxToPolygon).ToList(), imageHeight, imageWidth);
+        }
         if (first < 4)
             throw new InvalidOperationException($"the first polygon has {first} numbers; a polygon needs at least 3 points");
         return Rle.FromPolygons(Polygons, imageHeight, imageWidth);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using MLNetSeg.Vision.Imaging;
 using SkiaSharp;
 
@@ -45,7 +46,8 @@ public static class SkiaImageDecoder
     /// <param name="bytes">The file's bytes.</param>
     /// <param name="name">Names the data in error messages (a file name or URL).</param>
     /// <returns>The image as 8-bit RGB (3 channels).</returns>
-    /// <exception cref="InvalidImageException">The data is empty, not an image Skia reads, truncated or corrupt.</exception>
+    /// <exception cref="InvalidImageException">The data is empty, not an image Skia reads, truncated or corrupt, or
+    /// larger than <see cref="ImageSizeGuard"/> allows.</exception>
     public static unsafe Image Decode(ReadOnlySpan<byte> bytes, string name)
     {
         ArgumentNullException.ThrowIfNull(name);
@@ -56,30 +58,37 @@ public static class SkiaImageDecoder
             throw new InvalidImageException(name, $"not an image format SkiaSharp can decode (starts with {Convert.ToHexString(bytes[..Math.Min(8, bytes.Length)])})");
         var format = codec.EncodedFormat;
         int width = codec.Info.Width, height = codec.Info.Height;
-        if (width <= 0 || height <= 0) throw new InvalidImageException(name, $"{format} image has no pixels ({width}x{height})");
-        if ((long)width * height * 4 > Array.MaxLength)
-            throw new InvalidImageException(name, $"{format} image of {height}x{width} pixels is too large");
+        ImageSizeGuard.Check(width, height, name, format.ToString());
 
         // Unpremultiplied RGBA and no colour space: the stored samples, neither premultiplied by
-        // alpha nor colour-converted.
+        // alpha nor colour-converted. The RGBA scratch is zeroed native memory that Skia is told not
+        // to clear: a truncated file's missing rows are never touched, so a few bytes claiming a large
+        // image cost nothing before they are rejected; the managed result is allocated once decoded.
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var rgba = new byte[(long)width * height * 4];
-        SKCodecResult result;
-        fixed (byte* p = rgba) result = codec.GetPixels(info, (IntPtr)p);
-        if (result == SKCodecResult.IncompleteInput)
-            throw new InvalidImageException(name, $"truncated {format} (the data ends before the image does)");
-        if (result != SKCodecResult.Success)
-            throw new InvalidImageException(name, $"cannot decode {format}: {result}");
-
-        var rgb = new byte[(long)width * height * 3];
-        for (long i = 0, n = (long)width * height; i < n; i++)
+        long pixels = (long)width * height;
+        byte* rgba = (byte*)NativeMemory.AllocZeroed((nuint)(pixels * 4));
+        try
         {
-            rgb[3 * i] = rgba[4 * i];
-            rgb[3 * i + 1] = rgba[4 * i + 1];
-            rgb[3 * i + 2] = rgba[4 * i + 2];
+            var result = codec.GetPixels(info, (IntPtr)rgba, new SKCodecOptions(SKZeroInitialized.Yes));
+            if (result == SKCodecResult.IncompleteInput)
+                throw new InvalidImageException(name, $"truncated {format} (the data ends before the image does)");
+            if (result != SKCodecResult.Success)
+                throw new InvalidImageException(name, $"cannot decode {format}: {result}");
+
+            var rgb = new byte[pixels * 3];
+            for (long i = 0; i < pixels; i++)
+            {
+                rgb[3 * i] = rgba[4 * i];
+                rgb[3 * i + 1] = rgba[4 * i + 1];
+                rgb[3 * i + 2] = rgba[4 * i + 2];
+            }
+            var origin = format == SKEncodedImageFormat.Jpeg ? codec.EncodedOrigin : SKEncodedOrigin.TopLeft;
+            return Orient(rgb, height, width, origin);
         }
-        var origin = format == SKEncodedImageFormat.Jpeg ? codec.EncodedOrigin : SKEncodedOrigin.TopLeft;
-        return Orient(rgb, height, width, origin);
+        finally
+        {
+            NativeMemory.Free(rgba);
+        }
     }
 
     /// <summary>

@@ -26,7 +26,8 @@ public static class ImageIO
     /// <summary>Decodes an encoded JPEG or PNG held in memory.</summary>
     /// <param name="bytes">The encoded file contents.</param>
     /// <param name="name">Names the data in error messages (a file name or URL).</param>
-    /// <exception cref="InvalidImageException">The data is empty, not a JPEG or PNG, truncated, or cannot be decoded.</exception>
+    /// <exception cref="InvalidImageException">The data is empty, not a JPEG or PNG, truncated, cannot be decoded,
+    /// or its header declares a size over <see cref="ImageSizeGuard"/>'s limits.</exception>
     public static Image Decode(ReadOnlySpan<byte> bytes, string name)
     {
         if (bytes.IsEmpty) throw new InvalidImageException(name, "the file is empty");
@@ -36,6 +37,8 @@ public static class ImageIO
         // libjpeg pads a truncated stream with grey and only warns, so truncation is caught here.
         if (format == Format.Jpeg && !JpegHasEndAfterScan(bytes))
             throw new InvalidImageException(name, "truncated JPEG (no end-of-image marker after the image data)");
+        // OpenCV allocates the whole image before it reads the pixels: check the declared size first.
+        ImageSizeGuard.CheckHeader(bytes, name);
         NativeImagePixels decoded;
         try { decoded = NativeImageCodec.Decode(bytes); }
         catch (TorchException e) { throw new InvalidImageException(name, $"cannot decode {format}: {e.Message}", e); }

@@ -14,7 +14,7 @@ internal static class CocoPolygonRasterizer
     private const double Scale = 5;
 
     // Coordinates are scaled by 5 and walked one integer step at a time; bounding them keeps the
-    // walk's memory sane and the C int arithmetic free of overflow.
+    // C int arithmetic free of overflow (the walk's cost is bounded by the image's width, see Edge).
     private const double MaxAbsCoordinate = 1 << 20;
 
     public static uint[] Rasterize(double[] xy, int height, int width, string what)
@@ -34,71 +34,20 @@ internal static class CocoPolygonRasterizer
         x[k] = x[0];
         for (int j = 0; j < k; j++) y[j] = TruncateLikeC(Scale * xy[j * 2 + 1] + .5);
         y[k] = y[0];
-        long total = 0;
-        for (int j = 0; j < k; j++) total += Math.Max(Math.Abs(x[j] - x[j + 1]), Math.Abs(y[j] - y[j + 1])) + 1;
-        var u = new int[total];
-        var v = new int[total];
-        int m = 0;
-        for (int j = 0; j < k; j++)
-        {
-            int xs = x[j], xe = x[j + 1], ys = y[j], ye = y[j + 1];
-            int dx = Math.Abs(xe - xs), dy = Math.Abs(ys - ye);
-            bool flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye);
-            if (flip)
-            {
-                (xs, xe) = (xe, xs);
-                (ys, ye) = (ye, ys);
-            }
-            // A zero-length edge gives 0/0 = NaN here, exactly as in C; its single point never
-            // sits next to a column change, so it cannot affect the result.
-            double s = dx >= dy ? (double)(ye - ys) / dx : (double)(xe - xs) / dy;
-            if (dx >= dy)
-            {
-                for (int d = 0; d <= dx; d++)
-                {
-                    int t = flip ? dx - d : d;
-                    u[m] = t + xs;
-                    v[m] = TruncateLikeC(ys + s * t + .5);
-                    m++;
-                }
-            }
-            else
-            {
-                for (int d = 0; d <= dy; d++)
-                {
-                    int t = flip ? dy - d : d;
-                    v[m] = t + ys;
-                    u[m] = TruncateLikeC(xs + s * t + .5);
-                    m++;
-                }
-            }
-        }
 
-        // Get points along the y-boundary and downsample.
-        int points = m;
-        var bx = new int[points];
-        var by = new int[points];
-        m = 0;
-        for (int j = 1; j < points; j++)
-        {
-            if (u[j] == u[j - 1]) continue;
-            double xd = u[j] < u[j - 1] ? u[j] : u[j] - 1;
-            xd = (xd + .5) / Scale - .5;
-            if (Math.Floor(xd) != xd || xd < 0 || xd > width - 1) continue;
-            double yd = v[j] < v[j - 1] ? v[j] : v[j - 1];
-            yd = (yd + .5) / Scale - .5;
-            if (yd < 0) yd = 0;
-            else if (yd > height) yd = height;
-            yd = Math.Ceiling(yd);
-            bx[m] = (int)xd;
-            by[m] = (int)yd;
-            m++;
-        }
+        // Get points along the y-boundary and downsample. maskApi stores every point of the walk and
+        // then looks at each pair of neighbours; here the points are visited as they are made, and on
+        // long edges only the pairs that can give a boundary point are visited (see Edge), so an edge
+        // far outside the image costs neither memory nor time (pycocotools walks it all: seconds and
+        // gigabytes for coordinates in the millions).
+        var boundary = new List<uint>();
+        var walk = new BoundaryWalk(height, width, boundary);
+        for (int j = 0; j < k; j++) new Edge(x[j], y[j], x[j + 1], y[j + 1]).Visit(ref walk);
 
         // Compute the RLE given the y-boundary points: sorted column-major positions, differenced.
-        int n = m;
+        int n = boundary.Count;
         var a = new uint[n + 1];
-        for (int j = 0; j < n; j++) a[j] = unchecked((uint)(bx[j] * height + by[j]));
+        boundary.CopyTo(a);
         a[n++] = (uint)(height * width);
         Array.Sort(a, 0, n);
         uint previous = 0;
@@ -125,6 +74,133 @@ internal static class CocoPolygonRasterizer
             }
         }
         return b.ToArray();
+    }
+
+    /// <summary>
+    /// One edge of the upsampled polygon as maskApi walks it: <see cref="Length"/> + 1 points, one per
+    /// integer step along the longer axis, from (xs, ys) to (xe, ye).
+    /// </summary>
+    private readonly struct Edge
+    {
+        // Edges up to this many steps are walked point by point, exactly as in C.
+        private const int ShortEdge = 64;
+
+        private readonly int _xs, _ys, _dx, _dy;
+        private readonly bool _flip, _alongX;
+        private readonly double _s;
+
+        public Edge(int xs, int ys, int xe, int ye)
+        {
+            int dx = Math.Abs(xe - xs), dy = Math.Abs(ys - ye);
+            _flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye);
+            if (_flip)
+            {
+                (xs, xe) = (xe, xs);
+                (ys, ye) = (ye, ys);
+            }
+            _xs = xs;
+            _ys = ys;
+            _dx = dx;
+            _dy = dy;
+            _alongX = dx >= dy;
+            // A zero-length edge gives 0/0 = NaN here, exactly as in C; its single point never
+            // sits next to a column change, so it cannot affect the result.
+            _s = _alongX ? (double)(ye - ys) / dx : (double)(xe - xs) / dy;
+        }
+
+        public int Length => _alongX ? _dx : _dy;
+
+        /// <summary>Point <paramref name="d"/> of the walk (0 = the edge's first vertex), as maskApi computes it.</summary>
+        public (int U, int V) Point(int d)
+        {
+            int t = _flip ? Length - d : d;
+            return _alongX ? (t + _xs, TruncateLikeC(_ys + _s * t + .5)) : (TruncateLikeC(_xs + _s * t + .5), t + _ys);
+        }
+
+        /// <summary>
+        /// Feeds the walk's points to <paramref name="walk"/>: all of them on a short edge; on a long one the
+        /// two ends and, around each change of column u inside the window [0, 5·width + 1], the two points
+        /// before and after it. u is monotonic along an edge and moves by at most 1 per step (|slope| &lt; 1
+        /// on the shorter axis), so the pairs left out are ones whose column is unchanged or outside the
+        /// image, which give no boundary point in C either; the pairs the skipping makes up span only such
+        /// columns too, so the boundary points are exactly maskApi's.
+        /// </summary>
+        public void Visit(ref BoundaryWalk walk)
+        {
+            int length = Length;
+            if (length <= ShortEdge)
+            {
+                for (int d = 0; d <= length; d++) walk.Add(Point(d));
+                return;
+            }
+            int u0 = Point(0).U, uEnd = Point(length).U;
+            walk.Add(Point(0));
+            int last = 0;
+            if (u0 != uEnd)
+            {
+                bool rising = uEnd > u0;
+                long window = walk.ColumnWindow;
+                // A change to column c (from c - 1 when rising, c + 1 when falling) with both columns in the window.
+                long first = rising ? Math.Max(u0 + 1L, 1) : Math.Max(uEnd, 0);
+                long end = rising ? Math.Min(uEnd, window) : Math.Min(u0 - 1L, window - 1);
+                for (long i = 0; i <= end - first; i++)
+                {
+                    int c = (int)(rising ? first + i : end - i);
+                    int d = FirstReaching(c, rising, length, Math.Max(last, 1));
+                    for (int e = Math.Max(d - 1, last + 1); e <= d; e++) walk.Add(Point(e));
+                    last = Math.Max(last, d);
+                }
+            }
+            if (last < length) walk.Add(Point(length));
+        }
+
+        /// <summary>The first step d in [<paramref name="from"/>, <paramref name="length"/>] whose column has reached
+        /// <paramref name="c"/> (binary search: u is monotonic along the edge).</summary>
+        private int FirstReaching(int c, bool rising, int length, int from)
+        {
+            int lo = from, hi = length;
+            while (lo < hi)
+            {
+                int mid = lo + (hi - lo) / 2;
+                int u = Point(mid).U;
+                if (rising ? u >= c : u <= c) hi = mid;
+                else lo = mid + 1;
+            }
+            return lo;
+        }
+    }
+
+    /// <summary>maskApi's pass over neighbouring walk points: where the column changes at a pixel centre
+    /// inside the image, a y-boundary point (as a column-major position) is kept.</summary>
+    private struct BoundaryWalk(int height, int width, List<uint> boundary)
+    {
+        private bool _started;
+        private int _u, _v;
+
+        /// <summary>Upsampled columns that can take part in a boundary point: 0 ..= this.</summary>
+        public readonly long ColumnWindow => (long)Scale * width + 1;
+
+        public void Add((int U, int V) point)
+        {
+            var (u, v) = point;
+            if (_started && u != _u)
+            {
+                double xd = u < _u ? u : u - 1;
+                xd = (xd + .5) / Scale - .5;
+                if (Math.Floor(xd) == xd && xd >= 0 && xd <= width - 1)
+                {
+                    double yd = v < _v ? v : _v;
+                    yd = (yd + .5) / Scale - .5;
+                    if (yd < 0) yd = 0;
+                    else if (yd > height) yd = height;
+                    yd = Math.Ceiling(yd);
+                    boundary.Add(unchecked((uint)((int)xd * height + (int)yd)));
+                }
+            }
+            _started = true;
+            _u = u;
+            _v = v;
+        }
     }
 
     /// <summary>

@@ -392,7 +392,8 @@ public sealed class Rle : IEquatable<Rle>
 
     private static Rle FromPolygon(double[] xy, int height, int width, string what)
     {
-        if (height <= 0 || width <= 0)
+        BitMask.ValidateSize(height, width);
+        if (height == 0 || width == 0)
             throw new ArgumentOutOfRangeException(nameof(height), $"Cannot rasterise {what} into an empty {height}x{width} image.");
         var counts = CocoPolygonRasterizer.Rasterize(xy, height, width, what);
         return new Rle(height, width, counts, trusted: true);

@@ -31,7 +31,8 @@ public sealed class CocoResultsTests
     public void ToJson_WritesRleCharactersPlainlyLikePycocotools()
     {
         // '<', '>' and the backslash are legal RLE characters; they must not come out as \u003C-style escapes.
-        var results = CocoResults.Parse("""[{"image_id": 1, "category_id": 1, "segmentation": {"size": [4, 4], "counts": "<>\\0"}, "score": 1}]""", "dt.json");
+        // (The string decodes to runs 12, 14, 12: 38 pixels, a 2 x 19 mask; Parse decodes RLEs.)
+        var results = CocoResults.Parse("""[{"image_id": 1, "category_id": 1, "segmentation": {"size": [2, 19], "counts": "<>\\0"}, "score": 1}]""", "dt.json");
         string json = results.ToJson();
         StringAssert.Contains(json, "\"counts\":\"<>\\\\0\"");
         Assert.IsFalse(json.Contains("\\u003", StringComparison.Ordinal), json);
@@ -85,4 +86,14 @@ public sealed class CocoResultsTests
     public void DatasetGivenAsResults() => Assert.AreEqual(
         "dt.json: expected a list of results, got a dataset object with 'annotations' (is this a ground-truth file?)",
         Fails("""{"images": [], "annotations": []}"""));
+
+    [TestMethod]
+    public void Parse_RejectsAnRleStringThatDoesNotDecode_NamingTheResult()
+    {
+        // pycocotools' loadRes decodes RLEs on load (for their area); so does Parse now, instead of a
+        // FormatException surfacing later from evaluation.
+        var e = Assert.ThrowsException<CocoFormatException>(() => CocoResults.Parse(
+            """[{"image_id": 3, "category_id": 1, "score": 0.5, "segmentation": {"size": [4, 5], "counts": "1203:0"}}]""", "res.json"));
+        StringAssert.Contains(e.Message, "res.json: result 0 (image 3): 'segmentation' cannot be converted to a mask");
+    }
 }

@@ -40,4 +40,28 @@ public sealed class CocoSegmentationTests
         var e = Assert.ThrowsException<InvalidOperationException>(() => new CocoPolygons([]).ToRle(10, 10));
         StringAssert.Contains(e.Message, "empty");
     }
+
+    [TestMethod]
+    public void BoxListWithALaterListNotOfFourNumbers_IsRejectedNotAnIndexError()
+    {
+        // The first list has 4 numbers, so all are boxes (frPyObjects); [1, 2] used to throw IndexOutOfRangeException.
+        var e = Assert.ThrowsException<InvalidOperationException>(() => new CocoPolygons([[1, 2, 3, 4], [1, 2]]).ToRle(10, 10));
+        StringAssert.Contains(e.Message, "list 1 has 2");
+    }
+
+    [TestMethod]
+    public void AnnotationToRle_MatchesToRleAndNamesFileAndAnnotationOnBadPolygons()
+    {
+        var ds = CocoDataset.Parse("""
+            {"images": [{"id": 1, "height": 10, "width": 12}], "categories": [{"id": 1, "name": "x"}], "annotations": [
+              {"id": 5, "image_id": 1, "category_id": 1, "segmentation": [[1, 1, 8, 1, 4, 7]]},
+              {"id": 6, "image_id": 1, "category_id": 1, "segmentation": [[1, 1, 2e6, 1, 4, 7]]},
+              {"id": 7, "image_id": 1, "category_id": 1}]}
+            """, "polys.json");
+        Assert.AreEqual(ds.Annotations[0].Segmentation!.ToRle(10, 12), ds.AnnotationToRle(ds.Annotations[0]));
+        var bad = Assert.ThrowsException<CocoFormatException>(() => ds.AnnotationToRle(ds.Annotations[1]));
+        StringAssert.Contains(bad.Message, "polys.json: annotation 6 (image 1): 'segmentation' cannot be converted to a mask");
+        var missing = Assert.ThrowsException<CocoFormatException>(() => ds.AnnotationToRle(ds.Annotations[2]));
+        StringAssert.Contains(missing.Message, "polys.json: annotation 7 (image 1): 'segmentation' is missing");
+    }
 }

@@ -35,7 +35,7 @@ public sealed class CocoEvaluatorErrorTests
     {
         var e = Fails("""
             [{"image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "score": 0.5},
-            {"image_id": 2, "category_id": 1, "segmentation": {"size": [30, 40], "counts": "0`9"}, "score": 0.4}]
+            {"image_id": 2, "category_id": 1, "segmentation": {"size": [30, 40], "counts": "0`U1"}, "score": 0.4}]
             """,
                       CocoIouType.Segm);
         StringAssert.StartsWith(e.Message, "dt.json: result 1 (image 2): has no 'bbox', but all results are read as box results");
@@ -44,7 +44,7 @@ public sealed class CocoEvaluatorErrorTests
     [TestMethod]
     public void MaskResultWithWrongSize_FailsNamingBothSizes()
     {
-        var e = Fails("""[{"image_id": 1, "category_id": 1, "segmentation": {"size": [30, 41], "counts": "0f9"}, "score": 0.5}]""",
+        var e = Fails("""[{"image_id": 1, "category_id": 1, "segmentation": {"size": [30, 41], "counts": "0^V1"}, "score": 0.5}]""",
                       CocoIouType.Segm);
         Assert.AreEqual("dt.json: result 0 (image 1): 'segmentation' RLE size [30, 41] does not match the image size [30, 40] (height, width)", e.Message);
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.VisualStudio.TestTools.UnitTesting;
+using MLNetSeg.Tests.Shared;
 using MLNetSeg.Onnx.Imaging;
 using MLNetSeg.Vision.Imaging;
 
@@ -206,4 +207,28 @@ public class SkiaImageDecoderTests
             if (e[i] != a[i])
                 Assert.Fail($"{what}: pixel (y={i / 3 / expected.Width}, x={i / 3 % expected.Width}, c={i % 3}) is {a[i]}, OpenCV gives {e[i]}");
     }
+
+    [TestMethod]
+    public void AHeaderClaimingTooManyPixelsIsRejectedBeforeAllocating()
+    {
+        // 60 bytes claiming 60000 x 60000 pixels (14 GB as RGBA): rejected by the shared ImageSizeGuard.
+        var bytes = PngBytes.HeaderOnly(60000, 60000);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.ThrowsException<InvalidImageException>(() => SkiaImageDecoder.Decode(bytes, "bomb.png"));
+        Assert.IsTrue(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20);
+        StringAssert.Contains(e.Message, "bomb.png");
+        StringAssert.Contains(e.Reason, "60000x60000");
+    }
+
+    [TestMethod]
+    public void ATruncatedImageIsRejectedWithoutAllocatingItsPixelsInManagedMemory()
+    {
+        // 4000 x 4000 is within the guard, but the data ends at once: 64 MB of RGBA must not be allocated up front.
+        var bytes = PngBytes.HeaderOnly(4000, 4000);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.ThrowsException<InvalidImageException>(() => SkiaImageDecoder.Decode(bytes, "short.png"));
+        Assert.IsTrue(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20);
+        StringAssert.Contains(e.Message, "short.png");
+    }
+
 }

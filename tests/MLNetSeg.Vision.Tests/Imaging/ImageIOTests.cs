@@ -1,4 +1,5 @@
 using Microsoft.VisualStudio.TestTools.UnitTesting;
+using MLNetSeg.Tests.Shared;
 using MLNetSeg.Vision.Imaging;
 
 namespace MLNetSeg.Vision.Tests.Imaging;
@@ -116,4 +117,24 @@ public class ImageIOTests
         var e = Assert.ThrowsException<DirectoryNotFoundException>(() => ImageIO.WritePng(new Image(2, 2, 3), path));
         StringAssert.Contains(e.Message, path);
     }
+
+    [DataTestMethod]
+    [DataRow("png", 100000, 100000)]
+    [DataRow("png", 70000, 10)]
+    [DataRow("jpeg", 65535, 65535)]
+    [DataRow("png", 0, 10)]
+    public void HeadersClaimingTooManyPixelsAreRejectedBeforeDecoding(string format, int width, int height)
+    {
+        // A 60-byte file claiming 10^10 pixels: the size guard rejects it from the header, before OpenCV allocates.
+        var bytes = format == "png" ? PngBytes.HeaderOnly(width, height) : JpegHeader(width, height);
+        var e = Assert.ThrowsException<InvalidImageException>(() => ImageIO.Decode(bytes, "bomb." + format));
+        StringAssert.Contains(e.Message, "bomb." + format);
+        StringAssert.Contains(e.Reason, $"{width}x{height}");
+    }
+
+    private static byte[] JpegHeader(int width, int height) =>
+    [
+        0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0B, 0x08, (byte)(height >> 8), (byte)height, (byte)(width >> 8), (byte)width, 0x01, 0x01, 0x11, 0x00,
+        0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0x12, 0x34, 0xFF, 0xD9,
+    ];
 }

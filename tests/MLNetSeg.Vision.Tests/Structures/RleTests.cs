@@ -260,6 +260,30 @@ public class RleTests
         StringAssert.Contains(nan.Message, "coordinate 2");
     }
 
+    [TestMethod]
+    public void PolygonsFarOutsideTheImageRasteriseLikeTheFullWalkWithoutWalkingIt()
+    {
+        // Edges of 10 million upsampled steps: maskApi walks and stores every point (pycocotools' port
+        // allocated 300 MiB and took a second for this one polygon; fuzzing found 900 MiB for a 250-byte
+        // file). Only the columns inside the image are visited now; the counts are the full walk's.
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var rle = Rle.FromPolygons(new[] { new[] { -1e6, 2, 1e6, 3, 20, 25 } }, 30, 40);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        var expected = new List<uint> { 3 };
+        for (int column = 0; column < 39; column++) expected.AddRange(new uint[] { 22, 8 });
+        expected.AddRange(new uint[] { 22, 5 });
+        CollectionAssert.AreEqual(expected, rle.Counts.ToList());
+        Assert.IsTrue(allocated < 1 << 20, $"allocated {allocated} bytes");
+    }
+
+    [TestMethod]
+    public void PolygonsIntoAMaskOfMoreThanIntMaxValuePixelsAreRejected()
+    {
+        var huge = Assert.ThrowsException<ArgumentOutOfRangeException>(() => Rle.FromPolygons(new[] { new double[] { 1, 1, 5, 5, 3, 9 } }, 50000, 50000));
+        StringAssert.Contains(huge.Message, "50000x50000");
+        Assert.ThrowsException<ArgumentOutOfRangeException>(() => Rle.FromPolygons(new[] { new double[] { 1, 1, 5, 5, 3, 9 } }, -3, 10));
+    }
+
     private static void AssertMatrix(double[][] expected, double[,] actual)
     {
         Assert.AreEqual(expected.Length, actual.GetLength(0), "detections");

@@ -6,7 +6,7 @@ namespace MLNetSeg.Fuzz;
 /// A seeded, deterministic mutation engine in the spirit of AFL's havoc stage: each input is a seed
 /// from the corpus with 1–8 stacked mutations (bit flips, interesting integers, truncation, chunk
 /// deletion/duplication/insertion, splicing with another seed; for text formats also token
-/// replacements). Not coverage-guided: the suite's smoke uses it for a bounded, reproducible run;
+/// replacements; for PNGs, chunk CRCs repaired in half of the inputs). Not coverage-guided: the suite's smoke uses it for a bounded, reproducible run;
 /// coverage-guided campaigns use AFL++ (tools/fuzz/campaign.sh).
 /// </summary>
 public sealed class Mutator
@@ -39,7 +39,26 @@ public sealed class Mutator
         var data = new List<byte>(_seeds[_random.Next(_seeds.Count)]);
         int count = 1 << _random.Next(4);
         for (int i = 0; i < count; i++) Mutate(data);
-        return data.ToArray();
+        var input = data.ToArray();
+        // libpng rejects a chunk whose CRC is wrong before looking at its data, so almost every mutated
+        // PNG would stop there: half of them get their CRCs recomputed, to reach the decoder behind it.
+        if (_random.Next(2) == 0) RepairPngCrcs(input);
+        return input;
+    }
+
+    /// <summary>Recomputes the CRC of every complete chunk of a PNG (after its 8-byte signature); not a PNG: no change.</summary>
+    internal static void RepairPngCrcs(byte[] png)
+    {
+        if (png.Length < 8 || png[0] != 0x89 || png[1] != (byte)'P' || png[2] != (byte)'N' || png[3] != (byte)'G') return;
+        long at = 8;
+        while (at + 12 <= png.Length)
+        {
+            long length = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan((int)at));
+            if (at + 12 + length > png.Length) return;
+            var typeAndData = png.AsSpan((int)at + 4, 4 + (int)length);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan((int)(at + 8 + length)), MLNetSeg.Tests.Shared.PngBytes.Crc32(typeAndData));
+            at += 12 + length;
+        }
     }
 
     private void Mutate(List<byte> d)
