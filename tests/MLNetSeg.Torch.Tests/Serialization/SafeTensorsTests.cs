@@ -201,6 +201,27 @@ public class SafeTensorsTests
     }
 
     [TestMethod]
+    public void HeaderThatIsNotTextIsAFormatErrorNamingTheFile()
+    {
+        // Found by fuzzing: System.Text.Json checks a string's UTF-8 only when reading it, and throws
+        // InvalidOperationException; an escaped lone surrogate is valid JSON but no text either.
+        using var dir = new TempDir();
+        foreach (var (name, header) in new[]
+        {
+            ("utf8.safetensors", new byte[] { (byte)'{', (byte)'"', 0xEC, (byte)'"', (byte)':', (byte)'{', (byte)'}', (byte)'}' }),
+            ("surrogate.safetensors", Encoding.ASCII.GetBytes("{\"\\ud800\":{}}    ")),
+            ("surrogate-metadata.safetensors", Encoding.ASCII.GetBytes("{\"__metadata__\":{\"k\":\"\\udc00\"}}  ")),
+        })
+        {
+            var path = dir.File(name);
+            File.WriteAllBytes(path, BitConverter.GetBytes((ulong)header.Length).Concat(header).ToArray());
+            var e = Assert.ThrowsException<InvalidDataException>(() => SafeTensors.Load(path), name);
+            StringAssert.Contains(e.Message, path);
+            StringAssert.Contains(e.Message, "text", name);
+        }
+    }
+
+    [TestMethod]
     public void FailedWritesLeaveTheExistingFileUntouched()
     {
         using var scope = DisposeScope.Enter();

@@ -110,6 +110,7 @@ internal sealed class TorchPickleResolver : IPickleResolver
         var key = t[2] switch { string s => s, long l => l.ToString(), _ => throw fail($"storage key is {Unpickler.Article(Unpickler.PythonType(t[2]))}") };
         if (t[3] is not string location) throw fail($"storage location is {Unpickler.Article(Unpickler.PythonType(t[3]))}");
         if (t[4] is not long numel || numel < 0) throw fail($"storage '{key}' has element count {t[4]}");
+        if (numel > long.MaxValue / type.DType.ElementSize()) throw fail($"storage '{key}' of {numel} elements is larger than any file");
 
         if (storages.TryGetValue(key, out var root))
         {
