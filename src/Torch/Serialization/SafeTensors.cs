@@ -296,6 +296,8 @@ public static class SafeTensors
             throw new InvalidDataException($"{where}: unsupported dtype '{code}' (supported: {string.Join(", ", Codes.Select(c => c.Code))})");
         if (!e.TryGetProperty("shape", out var shapeJson) || shapeJson.ValueKind != JsonValueKind.Array)
             throw new InvalidDataException($"{where}: missing array field 'shape'");
+        if (shapeJson.GetArrayLength() > TensorBytes.MaxRank)
+            throw new InvalidDataException($"{where}: shape has {shapeJson.GetArrayLength()} dimensions, more than the {TensorBytes.MaxRank} supported");
         var shape = new long[shapeJson.GetArrayLength()];
         int k = 0;
         foreach (var s in shapeJson.EnumerateArray())

@@ -295,6 +295,28 @@ public class PyTorchCheckpointTests
     }
 
     [TestMethod]
+    public void TensorRankIsLimited()
+    {
+        using var dir = new TempDir();
+        static byte[] Str(string s) => [0x8c, (byte)s.Length, .. Encoding.ASCII.GetBytes(s)];
+        int rank = TensorBytes.MaxRank + 1;
+        // _rebuild_tensor_v2(storage('0', FloatStorage, 1 element), 0, (1,)*rank, (0,)*rank, False, None)
+        byte[] pickle =
+        [
+            (byte)'c', .. Encoding.ASCII.GetBytes("torch._utils\n_rebuild_tensor_v2\n"), (byte)'(',
+            (byte)'(', .. Str("storage"), (byte)'c', .. Encoding.ASCII.GetBytes("torch\nFloatStorage\n"), .. Str("0"), .. Str("cpu"), (byte)'K', 1, (byte)'t', (byte)'Q',
+            (byte)'K', 0,
+            (byte)'(', .. Enumerable.Range(0, rank).SelectMany(_ => new byte[] { (byte)'K', 1 }), (byte)'t',
+            (byte)'(', .. Enumerable.Range(0, rank).SelectMany(_ => new byte[] { (byte)'K', 0 }), (byte)'t',
+            0x89, (byte)'N', (byte)'t', (byte)'R', (byte)'.',
+        ];
+        var path = ZipWithPickle(dir, "rank", pickle);
+        var e = Assert.ThrowsException<CheckpointFormatException>(() => PyTorchCheckpoint.LoadObject(path));
+        StringAssert.Contains(e.Message, path);
+        StringAssert.Contains(e.Message, $"a tensor of {rank} dimensions, more than the 64 supported");
+    }
+
+    [TestMethod]
     public void LongIntegersAreReadUpToALimit()
     {
         using var dir = new TempDir();

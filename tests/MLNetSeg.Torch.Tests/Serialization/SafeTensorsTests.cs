@@ -222,6 +222,23 @@ public class SafeTensorsTests
     }
 
     [TestMethod]
+    public void RankIsLimited()
+    {
+        // Found by fuzzing: a 1-element tensor of 100 000 dimensions (a 200 KB file) took a minute to read
+        // and use, as libtorch's cost grows with the square of the rank.
+        using var scope = DisposeScope.Enter();
+        using var dir = new TempDir();
+        var path = dir.File("rank.safetensors");
+        foreach (int rank in new[] { TensorBytes.MaxRank, TensorBytes.MaxRank + 1 })
+        {
+            var header = Encoding.ASCII.GetBytes($"{{\"x\":{{\"dtype\":\"F32\",\"shape\":[{string.Join(",", Enumerable.Repeat(1, rank))}],\"data_offsets\":[0,4]}}}}");
+            File.WriteAllBytes(path, [.. BitConverter.GetBytes((ulong)header.Length), .. header, .. new byte[4]]);
+            if (rank <= TensorBytes.MaxRank) Assert.AreEqual(rank, SafeTensors.Load(path)["x"].Shape.Length);
+            else StringAssert.Contains(Assert.ThrowsException<InvalidDataException>(() => SafeTensors.Load(path)).Message, $"{rank} dimensions, more than the 64 supported");
+        }
+    }
+
+    [TestMethod]
     public void FailedWritesLeaveTheExistingFileUntouched()
     {
         using var scope = DisposeScope.Enter();

@@ -168,6 +168,7 @@ internal sealed class TorchPickleResolver : IPickleResolver
             if (args[1] is not long offset || offset < 0) throw fail($"{QualifiedName}: storage offset {args[1]} is not a non-negative int");
             var size = Ints(args[2], "size", fail);
             var stride = Ints(args[3], "stride", fail);
+            if (size.Length > TensorBytes.MaxRank) throw fail($"{QualifiedName}: a tensor of {size.Length} dimensions, more than the {TensorBytes.MaxRank} supported");
             if (size.Length != stride.Length) throw fail($"{QualifiedName}: size [{string.Join(", ", size)}] and stride [{string.Join(", ", stride)}] differ in length");
             if (size.Any(s => s < 0) || stride.Any(s => s < 0))
                 throw fail($"{QualifiedName}: negative size or stride ([{string.Join(", ", size)}], [{string.Join(", ", stride)}])");
