@@ -323,6 +323,9 @@ public class PyTorchCheckpointTests
         // LONG1 of 9 bytes: 2**64 (beyond long), as pickle writes it.
         var big = PyTorchCheckpoint.LoadObject(ZipWithPickle(dir, "big", [0x8a, 9, 0, 0, 0, 0, 0, 0, 0, 0, 1, (byte)'.']));
         Assert.AreEqual(BigInteger.One << 64, big);
+        // LONG1 of 6 bytes: 2**40, which pickle writes as LONG1 too, is a long like every int that fits
+        // (it came back as a BigInteger, so a storage of 2**31 elements or more was refused).
+        Assert.AreEqual(1L << 40, PyTorchCheckpoint.LoadObject(ZipWithPickle(dir, "int64", [0x8a, 6, 0, 0, 0, 0, 0, 1, (byte)'.'])));
         // LONG4 of 1 MB: refused before it is read (printing it in a message would take minutes).
         var path = ZipWithPickle(dir, "huge", [0x8b, .. BitConverter.GetBytes(1 << 20), .. new byte[1 << 20], (byte)'.']);
         StringAssert.Contains(Assert.ThrowsException<CheckpointFormatException>(() => PyTorchCheckpoint.LoadObject(path)).Message, "longer than the 1024 bytes");

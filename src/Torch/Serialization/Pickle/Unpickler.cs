@@ -327,7 +327,8 @@ internal sealed class Unpickler
     {
         if (byteCount > MaxLongBytes) throw Fail($"an integer of {byteCount} bytes is longer than the {MaxLongBytes} bytes supported (corrupt pickle)");
         var value = new BigInteger(ReadBytes(byteCount), isUnsigned: false, isBigEndian: false);
-        return value >= long.MinValue && value <= long.MaxValue ? (long)value : value;
+        // (object) matters: without it both branches are BigInteger, and 64-bit values came back as BigInteger too.
+        return value >= long.MinValue && value <= long.MaxValue ? (object)(long)value : value;
     }
 
     private string ReadUtf8(long byteCount)
