@@ -44,19 +44,24 @@ public static partial class FuzzTargets
         // The seed is a whole (tiny) model: each input builds and loads a Mask R-CNN.
         yield return new FuzzTarget("mlseg", ModelFile.Extension, IsText: false,
             path => ModelFile.Load(path).Model.Dispose(),
-            new[] { typeof(ModelFileException) }, SmokeExecutions: 100);
+            new[] { typeof(ModelFileException) }, SmokeExecutions: 200);
 
-        // ML.NET's loader wraps what a component throws (often several times over) and never passes
-        // the zip's path to it, so the judge looks at the innermost cause, which must say what is
-        // wrong: ML.NET's own format errors (FormatException from its decoding checks, IOException
-        // from its stream checks, InvalidDataException from a damaged zip) or ours (the model
-        // state's InvalidDataException, ModelFileException, an IOException). A generic exception
-        // (InvalidOperationException, NullReferenceException, ...) at the bottom is a finding. The
-        // model is parsed on the first row, so one row is scored.
+        // ML.NET wraps what a component throws in InvalidOperationException or TargetInvocationException
+        // (often several times over) and never passes the zip's path to it: the judge looks through
+        // those wrappers at the first real error, which must say what is wrong (the model inside the
+        // zip is a temporary file, so it cannot name the zip): ours (the model state's
+        // InvalidDataException, ModelFileException and other IOExceptions) or ML.NET's own format
+        // errors (FormatException from its decoding checks, IOException from its stream checks,
+        // InvalidDataException from a damaged zip, ArgumentOutOfRangeException for a chain whose
+        // columns do not match). Anything else under the wrappers (a TorchException, a
+        // NullReferenceException, ...) is a finding. The model is parsed on the first row, so one row is scored.
         yield return new FuzzTarget("mlnet-zip", ".zip", IsText: false,
             ScoreOneRow,
-            new[] { typeof(IOException), typeof(InvalidDataException), typeof(FormatException) },
-            NamesFile: false, SmokeExecutions: 20) { InnermostCause = true };
+            new[] { typeof(IOException), typeof(InvalidDataException), typeof(FormatException), typeof(ArgumentOutOfRangeException) },
+            NamesFile: false, SmokeExecutions: 40)
+        {
+            Wrappers = new[] { typeof(InvalidOperationException), typeof(System.Reflection.TargetInvocationException) },
+        };
 
         yield return new FuzzTarget("onnx-model", ".onnx", IsText: false,
             path =>
