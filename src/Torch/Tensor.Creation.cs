@@ -12,22 +12,34 @@ public sealed partial class Tensor
     /// <param name="shape">The sizes; an empty array gives a 0-d tensor.</param>
     /// <param name="dtype">The element type (float32 by default).</param>
     /// <param name="device">Where to allocate; the CPU when null.</param>
-    public static Tensor Zeros(long[] shape, DType dtype = DType.Float32, Device? device = null) =>
-        ZerosOp.Invoke(shape, dtype, OpArg.None, device ?? Device.Cpu);
+    public static Tensor Zeros(long[] shape, DType dtype = DType.Float32, Device? device = null)
+    {
+        AllocationBudget.Charge(shape);
+        return ZerosOp.Invoke(shape, dtype, OpArg.None, device ?? Device.Cpu);
+    }
 
     /// <summary>A tensor of ones (torch.ones); parameters as in <see cref="Zeros"/>.</summary>
-    public static Tensor Ones(long[] shape, DType dtype = DType.Float32, Device? device = null) =>
-        OnesOp.Invoke(shape, dtype, OpArg.None, device ?? Device.Cpu);
+    public static Tensor Ones(long[] shape, DType dtype = DType.Float32, Device? device = null)
+    {
+        AllocationBudget.Charge(shape);
+        return OnesOp.Invoke(shape, dtype, OpArg.None, device ?? Device.Cpu);
+    }
 
     /// <summary>An uninitialised tensor (torch.empty): its contents are whatever the memory held, so
     /// write every element before reading. Parameters as in <see cref="Zeros"/>.</summary>
-    public static Tensor Empty(long[] shape, DType dtype = DType.Float32, Device? device = null) =>
-        EmptyOp.Invoke(shape, dtype, OpArg.None, device ?? Device.Cpu);
+    public static Tensor Empty(long[] shape, DType dtype = DType.Float32, Device? device = null)
+    {
+        AllocationBudget.Charge(shape);
+        return EmptyOp.Invoke(shape, dtype, OpArg.None, device ?? Device.Cpu);
+    }
 
     /// <summary>A tensor with every element <paramref name="value"/> (torch.full), in
     /// <paramref name="dtype"/> (float32 by default) on <paramref name="device"/> (the CPU when null).</summary>
-    public static Tensor Full(long[] shape, double value, DType dtype = DType.Float32, Device? device = null) =>
-        FullOp.Invoke(shape, value, dtype, OpArg.None, device ?? Device.Cpu);
+    public static Tensor Full(long[] shape, double value, DType dtype = DType.Float32, Device? device = null)
+    {
+        AllocationBudget.Charge(shape);
+        return FullOp.Invoke(shape, value, dtype, OpArg.None, device ?? Device.Cpu);
+    }
 
     /// <summary>Values start, start+step, ... below end (torch.arange). The dtype is int64 unless
     /// given, also for fractional bounds or steps: pass a floating-point dtype for those.</summary>

@@ -74,7 +74,17 @@ public static class ModelFile
     public static (TModel Model, ModelFileInfo Info) Load<TModel>(string path, Device? device = null) where TModel : class, ISegmentationModel
     {
         var (info, dtype, section) = ReadConfig(path);
-        var model = BuildFromConfig(info, section, path);
+        ISegmentationModel model;
+        // The config may describe any size of model; a strict load needs every parameter and buffer in
+        // the file, so building is bounded by the elements the file holds (plus non-persistent buffers).
+        using (AllocationBudget.Enter(StoredElements(path) + BuildSlackElements, $"the model described by {path}"))
+        {
+            try { model = BuildFromConfig(info, section, path); }
+            catch (AllocationBudgetException e)
+            {
+                throw new ModelFileException(path, $"its config describes a model larger than the weights the file holds: {e.Message}", e);
+            }
+        }
         if (model is not TModel typed)
         {
             string holds = $"{model.Family.DisplayName} ({model.GetType().Name})";
@@ -99,6 +109,13 @@ public static class ModelFile
             throw;
         }
     }
+
+    // Elements a model may build beyond its state dict (non-persistent buffers, small temporaries).
+    private const long BuildSlackElements = 1 << 20;
+
+    /// <summary>The elements of all tensors in the file (its header was read and checked by ReadConfig).</summary>
+    private static long StoredElements(string path) =>
+        SafeTensors.ReadHeader(path).Tensors.Sum(t => t.ByteLength / t.DType.ElementSize());
 
     /// <summary>The info of a model file, from its header alone (no weights are read).</summary>
     public static ModelFileInfo ReadInfo(string path) => ReadConfig(path).Info;

@@ -183,15 +183,19 @@ public static class PyTorchCheckpoint
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         ZipArchive archive;
-        try { archive = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true); }
+        var entries = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
+        try
+        {
+            archive = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
+            // The central directory is read on first access to Entries, and may be corrupt too.
+            foreach (var entry in archive.Entries) entries.TryAdd(entry.FullName, entry);
+        }
         catch (InvalidDataException e)
         {
             throw new CheckpointFormatException(path, $"{path}: the zip archive is truncated or corrupt ({e.Message})", inner: e);
         }
         using (archive)
         {
-            var entries = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
-            foreach (var entry in archive.Entries) entries.TryAdd(entry.FullName, entry);
             var prefix = FindPrefix(path, entries);
             CheckByteOrder(path, entries, prefix);
 
@@ -231,6 +235,7 @@ public static class PyTorchCheckpoint
 
     private static byte[] ReadRecord(string path, ZipArchiveEntry entry)
     {
+        CheckRecordSize(path, entry);
         if (entry.Length > Array.MaxLength) throw new CheckpointFormatException(path, $"{path}: record {entry.FullName} is {entry.Length} bytes, too large");
         var bytes = new byte[entry.Length];
         try
@@ -245,6 +250,21 @@ public static class PyTorchCheckpoint
         return bytes;
     }
 
+    /// <summary>
+    /// A record's stated size is checked before anything that size is allocated: its compressed bytes
+    /// must lie in the file, and inflate to at most deflate's maximum ratio (1032:1; torch.save
+    /// stores records uncompressed), so a damaged or hostile directory cannot ask for terabytes.
+    /// </summary>
+    private static void CheckRecordSize(string path, ZipArchiveEntry entry)
+    {
+        long fileLength = new FileInfo(path).Length;
+        if (entry.CompressedLength > fileLength || entry.Length > Math.Max(entry.CompressedLength, 1) * MaxDeflateRatio)
+            throw new CheckpointFormatException(path, $"{path}: record {entry.FullName} claims {entry.Length} bytes from {entry.CompressedLength} " +
+                $"compressed bytes in a {fileLength}-byte file (corrupt zip directory)");
+    }
+
+    private const long MaxDeflateRatio = 1032;
+
     private static Tensor ReadZipStorage(string path, Dictionary<string, ZipArchiveEntry> entries, string prefix, StorageRef storage)
     {
         var name = $"{prefix}data/{storage.Key}";
@@ -253,6 +273,7 @@ public static class PyTorchCheckpoint
             throw new CheckpointFormatException(path, $"{path}: missing storage record {name} (the pickle names it as a {storage.Type} of {storage.Numel} elements)");
         if (entry.Length != bytes)
             throw new CheckpointFormatException(path, $"{path}: storage record {name} holds {entry.Length} bytes, but a {storage.Type} of {storage.Numel} elements needs {bytes}");
+        CheckRecordSize(path, entry);
         try
         {
             using var s = entry.Open();
@@ -305,8 +326,10 @@ public static class PyTorchCheckpoint
     /// <summary>Reads a whole root storage (1-d, CPU) straight into tensor memory.</summary>
     private static unsafe Tensor ReadStorage(Stream stream, StorageRef storage, string path, string truncatedMessage)
     {
+        long bytes = storage.Numel * storage.DType.ElementSize();  // no overflow: element counts are checked on unpickling
+        // The legacy format reads storages from the file itself: what is left of it bounds the allocation.
+        if (stream.CanSeek && bytes > stream.Length - stream.Position) throw new CheckpointFormatException(path, truncatedMessage);
         var t = Tensor.Empty(new[] { storage.Numel }, storage.DType);
-        long bytes = storage.Numel * storage.DType.ElementSize();
         if (bytes == 0) return t;
         var p = (byte*)NativeMethods.mls_tensor_data_ptr(t.Handle);
         if (p == null) throw new TorchException(NativeMethods.LastError());

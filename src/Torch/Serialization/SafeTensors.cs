@@ -230,6 +230,10 @@ public static class SafeTensors
         dataStart = 8 + (long)headerLength;
         long dataLength = fileLength - dataStart;
 
+        // JSON is UTF-8 (RFC 8259); System.Text.Json checks a string's bytes only when it is read, and
+        // then throws InvalidOperationException: check the whole header up front.
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+            throw new InvalidDataException($"{path}: the header is not valid UTF-8 text");
         JsonDocument doc;
         try { doc = JsonDocument.Parse(header); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: the header is not valid JSON ({e.Message})", e); }
@@ -238,19 +242,11 @@ public static class SafeTensors
 
         var metadata = new Dictionary<string, string>();
         var infos = new List<SafeTensorInfo>();
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var prop in doc.RootElement.EnumerateObject())
+        try { ReadEntries(doc.RootElement, path, dataLength, metadata, infos); }
+        catch (InvalidOperationException e)
         {
-            if (!names.Add(prop.Name)) throw new InvalidDataException($"{path}: header names '{prop.Name}' twice");
-            if (prop.Name == MetadataKey)
-            {
-                if (prop.Value.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: __metadata__ is not an object");
-                foreach (var m in prop.Value.EnumerateObject())
-                    metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()!
-                        : throw new InvalidDataException($"{path}: __metadata__.{m.Name} is not a string");
-                continue;
-            }
-            infos.Add(ParseEntry(prop, path, dataLength));
+            // An escaped lone surrogate ("\ud800") is valid JSON but no text: reading it as a string throws.
+            throw new InvalidDataException($"{path}: the header holds a name or string that is not valid text ({e.Message})", e);
         }
 
         // The tensors must tile the data section exactly: no overlap, no gap, nothing after.
@@ -268,6 +264,25 @@ public static class SafeTensors
         return (infos.OrderBy(i => i.Begin).ToList(), metadata);
     }
 
+    /// <summary>The header's entries: metadata strings and tensor infos.</summary>
+    private static void ReadEntries(JsonElement root, string path, long dataLength, Dictionary<string, string> metadata, List<SafeTensorInfo> infos)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var prop in root.EnumerateObject())
+        {
+            if (!names.Add(prop.Name)) throw new InvalidDataException($"{path}: header names '{prop.Name}' twice");
+            if (prop.Name == MetadataKey)
+            {
+                if (prop.Value.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: __metadata__ is not an object");
+                foreach (var m in prop.Value.EnumerateObject())
+                    metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()!
+                        : throw new InvalidDataException($"{path}: __metadata__.{m.Name} is not a string");
+                continue;
+            }
+            infos.Add(ParseEntry(prop, path, dataLength));
+        }
+    }
+
     private static SafeTensorInfo ParseEntry(JsonProperty prop, string path, long dataLength)
     {
         string where = $"{path}: tensor '{prop.Name}'";
@@ -281,6 +296,8 @@ public static class SafeTensors
             throw new InvalidDataException($"{where}: unsupported dtype '{code}' (supported: {string.Join(", ", Codes.Select(c => c.Code))})");
         if (!e.TryGetProperty("shape", out var shapeJson) || shapeJson.ValueKind != JsonValueKind.Array)
             throw new InvalidDataException($"{where}: missing array field 'shape'");
+        if (shapeJson.GetArrayLength() > TensorBytes.MaxRank)
+            throw new InvalidDataException($"{where}: shape has {shapeJson.GetArrayLength()} dimensions, more than the {TensorBytes.MaxRank} supported");
         var shape = new long[shapeJson.GetArrayLength()];
         int k = 0;
         foreach (var s in shapeJson.EnumerateArray())

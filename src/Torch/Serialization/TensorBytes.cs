@@ -11,6 +11,10 @@ internal static class TensorBytes
 {
     private const int Chunk = 1 << 30;
 
+    /// <summary>The most dimensions a stored tensor may have: libtorch slows to minutes on tensors of
+    /// thousands of dimensions, and no model has more than a handful.</summary>
+    public const int MaxRank = 64;
+
     /// <summary>Writes <paramref name="data"/>'s bytes (contiguous) to <paramref name="stream"/>.</summary>
     public static unsafe void Write(Stream stream, Tensor data)
     {

@@ -102,7 +102,7 @@ public sealed record TorchSharpTensorInfo(string Name, DType DType, long[] Shape
 public static class TorchSharpFormat
 {
     /// <summary>The most dimensions an entry may declare (a sanity bound: corrupt ranks would allocate huge shapes).</summary>
-    public const int MaxRank = 64;
+    public const int MaxRank = TensorBytes.MaxRank;
 
     /// <summary>The dtype code TorchSharp's exportsd.py writes for a PyTorch dtype it cannot encode.</summary>
     public const long ExportsdUnsupportedCode = 4711;

@@ -5,6 +5,7 @@ using System.Text.Json;
 using MLNetSeg.Torch;
 using MLNetSeg.Torch.Nn;
 using MLNetSeg.Torch.Serialization;
+using MLNetSeg.Torch.Serialization.Pickle;
 
 namespace MLNetSeg.Torch.Tests.Serialization;
 
@@ -252,24 +253,109 @@ public class PyTorchCheckpointTests
         StringAssert.Contains(e.Message, "big-endian");
     }
 
-    [TestMethod]
-    public void DeeplyNestedPickleDoesNotOverflowTheStack()
+    /// <summary>A zip checkpoint holding <paramref name="pickle"/> (after PROTO 2) as its data.pkl.</summary>
+    private static string ZipWithPickle(TempDir dir, string name, byte[] pickle)
     {
-        // 100 000 nested lists: an unpickler or tree walk that recursed would crash the process.
-        const int depth = 100_000;
-        var pickle = new MemoryStream();
-        pickle.Write(new byte[] { 0x80, 2 });
-        for (int i = 0; i < depth; i++) pickle.WriteByte((byte)']');
-        for (int i = 1; i < depth; i++) pickle.WriteByte((byte)'a');
-        pickle.WriteByte((byte)'.');
-        using var dir = new TempDir();
-        var path = dir.File("nested.pth");
+        var path = dir.File(name + ".pth");
         using (var zip = ZipFile.Open(path, ZipArchiveMode.Create))
-        using (var s = zip.CreateEntry("nested/data.pkl", CompressionLevel.NoCompression).Open()) s.Write(pickle.ToArray());
-        var node = PyTorchCheckpoint.LoadObject(path);
+        using (var s = zip.CreateEntry(name + "/data.pkl", CompressionLevel.NoCompression).Open())
+        {
+            s.Write(new byte[] { 0x80, 2 });
+            s.Write(pickle);
+        }
+        return path;
+    }
+
+    private static byte[] Repeat(char op, int count) => Enumerable.Repeat((byte)op, count).ToArray();
+
+    [TestMethod]
+    public void NestingIsLimitedSoThatNothingCanOverflowTheStack()
+    {
+        using var dir = new TempDir();
+        // 100 nested lists load: deeper than any checkpoint.
+        int depth = Unpickler.MaxDepth;
+        var node = PyTorchCheckpoint.LoadObject(ZipWithPickle(dir, "ok", [.. Repeat(']', depth), .. Repeat('a', depth - 1), (byte)'.']));
         for (int i = 1; i < depth; i++) node = ((List<object?>)node!).Single();
         Assert.AreEqual(0, ((List<object?>)node!).Count);
-        StringAssert.Contains(Assert.ThrowsException<CheckpointFormatException>(() => PyTorchCheckpoint.LoadStateDict(path)).Message, "is a list, not a state dict");
+
+        // 100 000 nested lists, and (found by fuzzing) 100 000 nested tuples as a dict key, whose hash
+        // recursed until the process died of a stack overflow: both are format errors now.
+        const int deep = 100_000;
+        foreach (var (name, pickle) in new[]
+        {
+            ("lists", (byte[])[.. Repeat(']', deep), .. Repeat('a', deep - 1), (byte)'.']),
+            ("tuplekey", [(byte)'}', (byte)')', .. Enumerable.Repeat((byte)0x85, deep), (byte)'N', (byte)'s', (byte)'.']),
+        })
+        {
+            var path = ZipWithPickle(dir, name, pickle);
+            var e = Assert.ThrowsException<CheckpointFormatException>(() => PyTorchCheckpoint.LoadObject(path), name);
+            StringAssert.Contains(e.Message, path);
+            StringAssert.Contains(e.Message, $"nest deeper than {Unpickler.MaxDepth} levels", name);
+        }
+    }
+
+    [TestMethod]
+    public void TensorRankIsLimited()
+    {
+        using var dir = new TempDir();
+        static byte[] Str(string s) => [0x8c, (byte)s.Length, .. Encoding.ASCII.GetBytes(s)];
+        int rank = TensorBytes.MaxRank + 1;
+        // _rebuild_tensor_v2(storage('0', FloatStorage, 1 element), 0, (1,)*rank, (0,)*rank, False, None)
+        byte[] pickle =
+        [
+            (byte)'c', .. Encoding.ASCII.GetBytes("torch._utils\n_rebuild_tensor_v2\n"), (byte)'(',
+            (byte)'(', .. Str("storage"), (byte)'c', .. Encoding.ASCII.GetBytes("torch\nFloatStorage\n"), .. Str("0"), .. Str("cpu"), (byte)'K', 1, (byte)'t', (byte)'Q',
+            (byte)'K', 0,
+            (byte)'(', .. Enumerable.Range(0, rank).SelectMany(_ => new byte[] { (byte)'K', 1 }), (byte)'t',
+            (byte)'(', .. Enumerable.Range(0, rank).SelectMany(_ => new byte[] { (byte)'K', 0 }), (byte)'t',
+            0x89, (byte)'N', (byte)'t', (byte)'R', (byte)'.',
+        ];
+        var path = ZipWithPickle(dir, "rank", pickle);
+        var e = Assert.ThrowsException<CheckpointFormatException>(() => PyTorchCheckpoint.LoadObject(path));
+        StringAssert.Contains(e.Message, path);
+        StringAssert.Contains(e.Message, $"a tensor of {rank} dimensions, more than the 64 supported");
+    }
+
+    [TestMethod]
+    public void LongIntegersAreReadUpToALimit()
+    {
+        using var dir = new TempDir();
+        // LONG1 of 9 bytes: 2**64 (beyond long), as pickle writes it.
+        var big = PyTorchCheckpoint.LoadObject(ZipWithPickle(dir, "big", [0x8a, 9, 0, 0, 0, 0, 0, 0, 0, 0, 1, (byte)'.']));
+        Assert.AreEqual(BigInteger.One << 64, big);
+        // LONG1 of 6 bytes: 2**40, which pickle writes as LONG1 too, is a long like every int that fits
+        // (it came back as a BigInteger, so a storage of 2**31 elements or more was refused).
+        Assert.AreEqual(1L << 40, PyTorchCheckpoint.LoadObject(ZipWithPickle(dir, "int64", [0x8a, 6, 0, 0, 0, 0, 0, 1, (byte)'.'])));
+        // LONG4 of 1 MB: refused before it is read (printing it in a message would take minutes).
+        var path = ZipWithPickle(dir, "huge", [0x8b, .. BitConverter.GetBytes(1 << 20), .. new byte[1 << 20], (byte)'.']);
+        StringAssert.Contains(Assert.ThrowsException<CheckpointFormatException>(() => PyTorchCheckpoint.LoadObject(path)).Message, "longer than the 1024 bytes");
+    }
+
+    [TestMethod]
+    public void CorruptZipDirectoryIsACheckpointFormatException()
+    {
+        using var dir = new TempDir();
+        var bytes = File.ReadAllBytes(Fixture("state_dict.pth"));
+        int eocd = bytes.AsSpan().LastIndexOf("PK\x05\x06"u8);
+
+        // Found by fuzzing: a wrong entry count in the end record escaped as InvalidDataException.
+        var count = dir.File("count.pth");
+        var patched = (byte[])bytes.Clone();
+        patched[eocd + 10]++;
+        File.WriteAllBytes(count, patched);
+        var e = Assert.ThrowsException<CheckpointFormatException>(() => PyTorchCheckpoint.LoadStateDict(count));
+        StringAssert.Contains(e.Message, count);
+        StringAssert.Contains(e.Message, "corrupt");
+
+        // A directory entry claiming 2 GB for a record of a few bytes is refused before allocating it.
+        var claims = dir.File("claims.pth");
+        patched = (byte[])bytes.Clone();
+        int entry = patched.AsSpan().IndexOf("PK\x01\x02"u8);
+        BitConverter.GetBytes(2_000_000_000).CopyTo(patched, entry + 24);  // uncompressed size
+        File.WriteAllBytes(claims, patched);
+        e = Assert.ThrowsException<CheckpointFormatException>(() => PyTorchCheckpoint.LoadStateDict(claims));
+        StringAssert.Contains(e.Message, claims);
+        StringAssert.Contains(e.Message, "claims 2000000000 bytes");
     }
 
     // ---- loading into a module

@@ -201,6 +201,44 @@ public class SafeTensorsTests
     }
 
     [TestMethod]
+    public void HeaderThatIsNotTextIsAFormatErrorNamingTheFile()
+    {
+        // Found by fuzzing: System.Text.Json checks a string's UTF-8 only when reading it, and throws
+        // InvalidOperationException; an escaped lone surrogate is valid JSON but no text either.
+        using var dir = new TempDir();
+        foreach (var (name, header) in new[]
+        {
+            ("utf8.safetensors", new byte[] { (byte)'{', (byte)'"', 0xEC, (byte)'"', (byte)':', (byte)'{', (byte)'}', (byte)'}' }),
+            ("surrogate.safetensors", Encoding.ASCII.GetBytes("{\"\\ud800\":{}}    ")),
+            ("surrogate-metadata.safetensors", Encoding.ASCII.GetBytes("{\"__metadata__\":{\"k\":\"\\udc00\"}}  ")),
+        })
+        {
+            var path = dir.File(name);
+            File.WriteAllBytes(path, BitConverter.GetBytes((ulong)header.Length).Concat(header).ToArray());
+            var e = Assert.ThrowsException<InvalidDataException>(() => SafeTensors.Load(path), name);
+            StringAssert.Contains(e.Message, path);
+            StringAssert.Contains(e.Message, "text", name);
+        }
+    }
+
+    [TestMethod]
+    public void RankIsLimited()
+    {
+        // Found by fuzzing: a 1-element tensor of 100 000 dimensions (a 200 KB file) took a minute to read
+        // and use, as libtorch's cost grows with the square of the rank.
+        using var scope = DisposeScope.Enter();
+        using var dir = new TempDir();
+        var path = dir.File("rank.safetensors");
+        foreach (int rank in new[] { TensorBytes.MaxRank, TensorBytes.MaxRank + 1 })
+        {
+            var header = Encoding.ASCII.GetBytes($"{{\"x\":{{\"dtype\":\"F32\",\"shape\":[{string.Join(",", Enumerable.Repeat(1, rank))}],\"data_offsets\":[0,4]}}}}");
+            File.WriteAllBytes(path, [.. BitConverter.GetBytes((ulong)header.Length), .. header, .. new byte[4]]);
+            if (rank <= TensorBytes.MaxRank) Assert.AreEqual(rank, SafeTensors.Load(path)["x"].Shape.Length);
+            else StringAssert.Contains(Assert.ThrowsException<InvalidDataException>(() => SafeTensors.Load(path)).Message, $"{rank} dimensions, more than the 64 supported");
+        }
+    }
+
+    [TestMethod]
     public void FailedWritesLeaveTheExistingFileUntouched()
     {
         using var scope = DisposeScope.Enter();

@@ -25,10 +25,15 @@ public sealed record FuzzTarget(
     bool NamesFile = true,
     int SmokeExecutions = 2000)
 {
+    /// <summary>Exception types (exactly these) that only wrap the error of the code they called, as
+    /// ML.NET's model loading and cursors do: their inner exception is judged instead.</summary>
+    public IReadOnlyList<Type> Wrappers { get; init; } = Array.Empty<Type>();
+
     /// <summary>Null when <paramref name="error"/> is a clean rejection of the input at
     /// <paramref name="path"/>; otherwise why it is a finding.</summary>
     public string? Judge(Exception error, string path)
     {
+        while (Wrappers.Contains(error.GetType()) && error.InnerException is { } inner) error = inner;
         if (!Rejections.Any(t => t.IsInstanceOfType(error)))
             return $"unexpected {error.GetType().FullName}";
         if (NamesFile && !error.Message.Contains(Path.GetFileName(path), StringComparison.Ordinal))

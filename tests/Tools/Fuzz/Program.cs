@@ -8,6 +8,8 @@ using MLNetSeg.Fuzz;
 //                                          exit 1 when anything was found
 //   afl --target T                         entry point for AFL++ on SharpFuzz-instrumented assemblies
 //   repro --target T FILE...               replays saved inputs; exit 1 when any is still a finding
+//   seed-models --out DIR                  writes the model-file seeds (mlseg, mlnet-zip, onnx-model)
+//                                          under DIR (tests/fixtures/fuzz) from a tiny seeded model
 var options = Arguments.Parse(args);
 var corpus = options.Get("corpus") ?? FuzzTargets.DefaultCorpusRoot;
 var json = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
@@ -67,8 +69,13 @@ switch (options.Command)
         return found ? 1 : 0;
     }
 
+    case "seed-models":
+        foreach (var file in SeedModels.Write(options.Get("out") ?? throw new ArgumentException("seed-models needs --out DIR (tests/fixtures/fuzz)")))
+            Console.WriteLine($"{file}\t{new FileInfo(file).Length} bytes");
+        return 0;
+
     default:
-        Console.Error.WriteLine("usage: mlnetseg-fuzz list | smoke --target T|all [--execs N] [--seed S] [--findings DIR] [--keep-going] [--minutes M] | afl --target T | repro --target T FILE...");
+        Console.Error.WriteLine("usage: mlnetseg-fuzz list | smoke --target T|all [--execs N] [--seed S] [--findings DIR] [--keep-going] [--minutes M] | afl --target T | repro --target T FILE... | seed-models --out DIR");
         return 2;
 }
 

@@ -110,6 +110,7 @@ internal sealed class TorchPickleResolver : IPickleResolver
         var key = t[2] switch { string s => s, long l => l.ToString(), _ => throw fail($"storage key is {Unpickler.Article(Unpickler.PythonType(t[2]))}") };
         if (t[3] is not string location) throw fail($"storage location is {Unpickler.Article(Unpickler.PythonType(t[3]))}");
         if (t[4] is not long numel || numel < 0) throw fail($"storage '{key}' has element count {t[4]}");
+        if (numel > long.MaxValue / type.DType.ElementSize()) throw fail($"storage '{key}' of {numel} elements is larger than any file");
 
         if (storages.TryGetValue(key, out var root))
         {
@@ -167,6 +168,7 @@ internal sealed class TorchPickleResolver : IPickleResolver
             if (args[1] is not long offset || offset < 0) throw fail($"{QualifiedName}: storage offset {args[1]} is not a non-negative int");
             var size = Ints(args[2], "size", fail);
             var stride = Ints(args[3], "stride", fail);
+            if (size.Length > TensorBytes.MaxRank) throw fail($"{QualifiedName}: a tensor of {size.Length} dimensions, more than the {TensorBytes.MaxRank} supported");
             if (size.Length != stride.Length) throw fail($"{QualifiedName}: size [{string.Join(", ", size)}] and stride [{string.Join(", ", stride)}] differ in length");
             if (size.Any(s => s < 0) || stride.Any(s => s < 0))
                 throw fail($"{QualifiedName}: negative size or stride ([{string.Join(", ", size)}], [{string.Join(", ", stride)}])");

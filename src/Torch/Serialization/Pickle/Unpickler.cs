@@ -38,17 +38,26 @@ internal interface IPickleResolver
 /// stream can do nothing the resolver does not allow. It accepts the opcodes of protocols 2
 /// to 4 that carry data (protocol 2 is what torch.save writes; the protocol 3/4 framing and
 /// string opcodes cost nothing extra); the text opcodes of protocol 0 and 1, extension
-/// registries, INST/OBJ and out-of-band buffers are refused. It is iterative: a deeply nested
-/// stream cannot overflow the call stack.
+/// registries, INST/OBJ and out-of-band buffers are refused. It is iterative, and containers may nest
+/// at most <see cref="MaxDepth"/> deep: what reads the tree afterwards (a tuple's hash, equality and
+/// text recurse into its items) cannot overflow the call stack, which would end the process.
 /// </summary>
 internal sealed class Unpickler
 {
+    /// <summary>The deepest nesting of containers accepted (checkpoints nest a few levels).</summary>
+    public const int MaxDepth = 100;
+
+    /// <summary>The longest LONG1/LONG4 integer accepted, in bytes (checkpoints hold 64-bit ints, and
+    /// the legacy format's 80-bit magic number; printing a huge one in a message would take long).</summary>
+    private const int MaxLongBytes = 1024;
+
     private readonly Stream input;
     private readonly string where;
     private readonly IPickleResolver resolver;
     private readonly List<object?> stack = new();
     private readonly Stack<int> marks = new();
     private readonly Dictionary<long, object?> memo = new();
+    private readonly Dictionary<object, int> depths = new(ReferenceEqualityComparer.Instance);  // containers' nesting
     private long position;  // bytes consumed, for error messages
     private long opcodeAt;
 
@@ -106,7 +115,7 @@ internal sealed class Unpickler
                 case (byte)'K': stack.Add((long)ReadByte()); break;                // BININT1
                 case (byte)'M': stack.Add((long)BinaryPrimitives.ReadUInt16LittleEndian(ReadBytes(2))); break; // BININT2
                 case 0x8a: stack.Add(ReadLong(ReadByte())); break;                 // LONG1
-                case 0x8b: stack.Add(ReadLong(ReadLength(4, "LONG4"))); break;     // LONG4
+                case 0x8b: stack.Add(ReadLong(ReadLength(4, "LONG4"))); break;     // LONG4 (length checked in ReadLong)
                 case (byte)'G': stack.Add(BinaryPrimitives.ReadDoubleBigEndian(ReadBytes(8))); break; // BINFLOAT
 
                 // ---- strings and bytes
@@ -122,14 +131,14 @@ internal sealed class Unpickler
 
                 // ---- containers
                 case (byte)']': stack.Add(new List<object?>()); break;             // EMPTY_LIST
-                case (byte)'l': stack.Add(new List<object?>(PopMark())); break;    // LIST
-                case (byte)'a': { var item = Pop(); AsList(Peek(), "APPEND").Add(item); break; }
-                case (byte)'e': { var items = PopMark(); AsList(Peek(), "APPENDS").AddRange(items); break; }
+                case (byte)'l': { var items = PopMark(); stack.Add(Nest(new List<object?>(items), items)); break; } // LIST
+                case (byte)'a': { var item = Pop(); Nest(AsList(Peek(), "APPEND"), new[] { item }).Add(item); break; }
+                case (byte)'e': { var items = PopMark(); Nest(AsList(Peek(), "APPENDS"), items).AddRange(items); break; }
                 case (byte)')': stack.Add(CheckpointTuple.Empty); break;           // EMPTY_TUPLE
-                case (byte)'t': stack.Add(new CheckpointTuple(PopMark().ToArray())); break; // TUPLE
-                case 0x85: stack.Add(new CheckpointTuple(new[] { Pop() })); break; // TUPLE1
-                case 0x86: { var b = Pop(); var a = Pop(); stack.Add(new CheckpointTuple(new[] { a, b })); break; }
-                case 0x87: { var c = Pop(); var b = Pop(); var a = Pop(); stack.Add(new CheckpointTuple(new[] { a, b, c })); break; }
+                case (byte)'t': stack.Add(Tuple(PopMark().ToArray())); break;       // TUPLE
+                case 0x85: stack.Add(Tuple(Pop())); break;                          // TUPLE1
+                case 0x86: { var b = Pop(); var a = Pop(); stack.Add(Tuple(a, b)); break; }
+                case 0x87: { var c = Pop(); var b = Pop(); var a = Pop(); stack.Add(Tuple(a, b, c)); break; }
                 case (byte)'}': stack.Add(new CheckpointDict()); break;            // EMPTY_DICT
                 case (byte)'d': { var dict = new CheckpointDict(); SetItems(dict, PopMark()); stack.Add(dict); break; } // DICT
                 case (byte)'s': { var v = Pop(); var k = Pop(); SetItems(AsDict(Peek(), "SETITEM"), new List<object?> { k, v }); break; }
@@ -151,7 +160,7 @@ internal sealed class Unpickler
                     var callable = Pop();
                     if (callable is not PickleGlobal g) throw Fail($"REDUCE calls {Article(PythonType(callable))}, not an allowed global");
                     if (args is not CheckpointTuple t) throw Fail($"REDUCE of {g} with {PythonType(args)} arguments instead of a tuple");
-                    stack.Add(g.Call(t, Fail));
+                    stack.Add(NestResult(g.Call(t, Fail)));
                     break;
                 }
                 case 0x81: // NEWOBJ
@@ -160,7 +169,7 @@ internal sealed class Unpickler
                     var cls = Pop();
                     if (cls is not PickleGlobal g) throw Fail($"NEWOBJ of {Article(PythonType(cls))}, not an allowed class");
                     if (args is not CheckpointTuple t) throw Fail($"NEWOBJ of {g} with {PythonType(args)} arguments instead of a tuple");
-                    stack.Add(g.New(t, Fail));
+                    stack.Add(NestResult(g.New(t, Fail)));
                     break;
                 }
                 case (byte)'b': Build(Pop(), Peek()); break;                       // BUILD
@@ -194,6 +203,7 @@ internal sealed class Unpickler
         {
             if (part is null) continue;
             if (part is not CheckpointDict attributes) throw Fail($"BUILD with {Article(PythonType(part))} state on a dict");
+            Nest(dict, attributes.Values);
             foreach (var (k, v) in attributes)
                 dict.SetAttribute(k as string ?? throw Fail($"BUILD attribute name {PythonType(k)} is not a string"), v);
         }
@@ -202,8 +212,27 @@ internal sealed class Unpickler
     private void SetItems(CheckpointDict dict, List<object?> flat)
     {
         if (flat.Count % 2 != 0) throw Fail("an odd number of items for a dict");
+        Nest(dict, flat);  // before the keys are hashed: a tuple key's hash recurses into it
         for (int i = 0; i < flat.Count; i += 2) dict.Set(DictKey(flat[i]), flat[i + 1]);
     }
+
+    // ---- nesting depth: a container is one deeper than its deepest item, as it is filled (growing a
+    // list already nested elsewhere does not update its parents; tuples, whose hash, equality and
+    // text recurse, never grow, so their depth is exact).
+
+    private T Nest<T>(T container, IEnumerable<object?> items) where T : class
+    {
+        int depth = Math.Max(1, depths.GetValueOrDefault(container));
+        foreach (var item in items)
+            if (item is not null && depths.TryGetValue(item, out int d)) depth = Math.Max(depth, d + 1);
+        if (depth > MaxDepth) throw Fail($"containers nest deeper than {MaxDepth} levels (corrupt or hostile pickle)");
+        depths[container] = depth;
+        return container;
+    }
+
+    private CheckpointTuple Tuple(params object?[] items) => Nest(new CheckpointTuple(items), items);
+
+    private object? NestResult(object? value) => value is CheckpointDict dict ? Nest(dict, dict.Keys.Concat(dict.Values)) : value;
 
     private object DictKey(object? key) => key switch
     {
@@ -296,8 +325,10 @@ internal sealed class Unpickler
     /// <summary>LONG1/LONG4 payload: a little-endian two's-complement integer.</summary>
     private object ReadLong(long byteCount)
     {
+        if (byteCount > MaxLongBytes) throw Fail($"an integer of {byteCount} bytes is longer than the {MaxLongBytes} bytes supported (corrupt pickle)");
         var value = new BigInteger(ReadBytes(byteCount), isUnsigned: false, isBigEndian: false);
-        return value >= long.MinValue && value <= long.MaxValue ? (long)value : value;
+        // (object) matters: without it both branches are BigInteger, and 64-bit values came back as BigInteger too.
+        return value >= long.MinValue && value <= long.MaxValue ? (object)(long)value : value;
     }
 
     private string ReadUtf8(long byteCount)
