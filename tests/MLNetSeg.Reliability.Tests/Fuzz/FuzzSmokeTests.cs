@@ -53,7 +53,7 @@ public sealed class FuzzSmokeTests
         {
             var outcome = runner.Execute(File.ReadAllBytes(file), out double ms, out long allocated);
             Assert.IsNull(outcome?.Finding, $"{file}: {outcome?.Finding}\n{outcome?.Error}");
-            Assert.IsTrue(ms < FuzzRunner.HangLimit.TotalMilliseconds, $"{file} took {ms} ms");
+            Assert.IsTrue(ms < target.HangLimit.TotalMilliseconds, $"{file} took {ms} ms");
             Assert.IsTrue(allocated <= FuzzRunner.AllocationLimit(new FileInfo(file).Length), $"{file} allocated {allocated} bytes");
         }
     }

@@ -24,7 +24,7 @@ public sealed record FuzzFinding(string Kind, string Detail, string InputPath);
 /// clean managed exception naming the file, or a finding. The rules (docs/reliability.md):
 /// <list type="bullet">
 /// <item>no exception outside the target's rejection types, and every rejection names the file;</item>
-/// <item>no input runs longer than <see cref="HangLimit"/> (a watchdog ends the process, exit code 3,
+/// <item>no input runs longer than the target's <see cref="FuzzTarget.HangLimit"/> (a watchdog ends the process, exit code 3,
 /// leaving the input behind: a native hang cannot be interrupted any other way);</item>
 /// <item>managed allocation per input at most <see cref="AllocationLimit"/> (size checks before
 /// allocation: a 1 KB input may not allocate a gigabyte); resident memory may not grow by more than
@@ -35,9 +35,6 @@ public sealed record FuzzFinding(string Kind, string Detail, string InputPath);
 /// </summary>
 public sealed class FuzzRunner
 {
-    /// <summary>An input taking longer than this is a hang.</summary>
-    public static readonly TimeSpan HangLimit = TimeSpan.FromSeconds(5);
-
     private const long RssGrowthLimit = 1L << 30;
 
     private readonly FuzzTarget _target;
@@ -166,11 +163,11 @@ public sealed class FuzzRunner
             while (!stop.Token.WaitHandle.WaitOne(250))
             {
                 long started = Volatile.Read(ref _startedTicks);
-                if (started != 0 && Stopwatch.GetElapsedTime(started) > HangLimit)
+                if (started != 0 && Stopwatch.GetElapsedTime(started) > _target.HangLimit)
                 {
                     string saved = Path.Combine(_findings, $"{_target.Name}-hang{_target.Extension}");
                     File.Copy(InputPath, saved, overwrite: true);
-                    Console.Error.WriteLine($"HANG: {_target.Name} ran longer than {HangLimit.TotalSeconds} s on {saved}");
+                    Console.Error.WriteLine($"HANG: {_target.Name} ran longer than {_target.HangLimit.TotalSeconds} s on {saved}");
                     Environment.Exit(3);
                 }
             }

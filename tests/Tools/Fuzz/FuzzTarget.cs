@@ -29,6 +29,18 @@ public sealed record FuzzTarget(
     /// ML.NET's model loading and cursors do: their inner exception is judged instead.</summary>
     public IReadOnlyList<Type> Wrappers { get; init; } = Array.Empty<Type>();
 
+    /// <summary>An input running longer than this is a hang. Parsers: 5 s (their inputs are kilobytes and
+    /// take milliseconds). Targets that build a whole model per input (an .mlseg, an ML.NET zip, an ONNX
+    /// Runtime session) take 0.1–0.5 s and up to ~4.6 s on a loaded 2-core machine: they get 30 s, so that
+    /// a busy machine is not reported as a hang while a real one (unbounded work) still is.</summary>
+    public TimeSpan HangLimit { get; init; } = DefaultHangLimit;
+
+    /// <summary>The hang limit of the parser targets.</summary>
+    public static readonly TimeSpan DefaultHangLimit = TimeSpan.FromSeconds(5);
+
+    /// <summary>The hang limit of the targets that build a model per input.</summary>
+    public static readonly TimeSpan ModelHangLimit = TimeSpan.FromSeconds(30);
+
     /// <summary>Null when <paramref name="error"/> is a clean rejection of the input at
     /// <paramref name="path"/>; otherwise why it is a finding.</summary>
     public string? Judge(Exception error, string path)

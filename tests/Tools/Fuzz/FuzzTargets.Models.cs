@@ -44,7 +44,7 @@ public static partial class FuzzTargets
         // The seed is a whole (tiny) model: each input builds and loads a Mask R-CNN.
         yield return new FuzzTarget("mlseg", ModelFile.Extension, IsText: false,
             path => ModelFile.Load(path).Model.Dispose(),
-            new[] { typeof(ModelFileException) }, SmokeExecutions: 200);
+            new[] { typeof(ModelFileException) }, SmokeExecutions: 200) { HangLimit = FuzzTarget.ModelHangLimit };
 
         // ML.NET wraps what a component throws in InvalidOperationException or TargetInvocationException
         // (often several times over) and never passes the zip's path to it: the judge looks through
@@ -61,6 +61,7 @@ public static partial class FuzzTargets
             NamesFile: false, SmokeExecutions: 40)
         {
             Wrappers = new[] { typeof(InvalidOperationException), typeof(System.Reflection.TargetInvocationException) },
+            HangLimit = FuzzTarget.ModelHangLimit,
         };
 
         yield return new FuzzTarget("onnx-model", ".onnx", IsText: false,
@@ -69,7 +70,7 @@ public static partial class FuzzTargets
                 using var predictor = new OnnxSegmentationPredictor(path);
                 _ = predictor.Info.Tasks;
             },
-            new[] { typeof(OnnxModelException) }, SmokeExecutions: 60);
+            new[] { typeof(OnnxModelException) }, SmokeExecutions: 60) { HangLimit = FuzzTarget.ModelHangLimit };
     }
 
     /// <summary>Reads every element (a lazy or broken tensor fails here, inside the call).</summary>
