@@ -3,6 +3,7 @@ using System.Text.Json;
 using MLNetSeg.Onnx.Export;
 using MLNetSeg.Onnx.Runtime;
 using MLNetSeg.Onnx.Tests.Export;
+using MLNetSeg.Tests.Shared;
 using MLNetSeg.Vision.Imaging;
 using MLNetSeg.Vision.Structures;
 
@@ -43,16 +44,8 @@ public sealed class RuntimeIsolationTests
     /// <summary>Runs tests/Tools/OnnxPredict in a fresh process; asserts it succeeded and returns its output.</summary>
     internal static (string Output, string Errors) RunTool(params string[] args)
     {
-        var tool = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "Tools", "OnnxPredict", "bin", "Release", "net10.0", "OnnxPredict.dll"));
-        Assert.IsTrue(File.Exists(tool), $"test helper not built: {tool}");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args.Prepend(tool)) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var errorsTask = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        var errors = errorsTask.Result;
-        process.WaitForExit();
-        Assert.AreEqual(0, process.ExitCode, errors);
+        var (code, output, errors) = ToolProcess.Run("OnnxPredict", "OnnxPredict.dll", args);
+        Assert.AreEqual(0, code, errors);
         return (output, errors);
     }
 }

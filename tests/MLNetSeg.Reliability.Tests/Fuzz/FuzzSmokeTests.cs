@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Text.Json;
 using MLNetSeg.Fuzz;
+using MLNetSeg.Tests.Shared;
 
 namespace MLNetSeg.Reliability.Tests.Fuzz;
 
@@ -59,17 +59,5 @@ public sealed class FuzzSmokeTests
     }
 
     /// <summary>Runs tests/Tools/Fuzz (mlnetseg-fuzz) in a child process.</summary>
-    internal static (int Code, string Output, string Errors) RunHarness(params string[] args)
-    {
-        var tool = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "Tools", "Fuzz", "bin", "Release", "net10.0", "mlnetseg-fuzz.dll"));
-        Assert.IsTrue(File.Exists(tool), $"the fuzz harness is not built: {tool}");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args.Prepend(tool)) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var errorsTask = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        var errors = errorsTask.Result;
-        process.WaitForExit();
-        return (process.ExitCode, output, errors);
-    }
+    internal static (int Code, string Output, string Errors) RunHarness(params string[] args) => ToolProcess.Run("Fuzz", "mlnetseg-fuzz.dll", args);
 }
