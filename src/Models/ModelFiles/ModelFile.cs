@@ -77,7 +77,7 @@ public static class ModelFile
         ISegmentationModel model;
         // The config may describe any size of model; a strict load needs every parameter and buffer in
         // the file, so building is bounded by the elements the file holds (plus non-persistent buffers).
-        using (AllocationBudget.Enter(StoredElements(path) + BuildSlackElements, $"the model described by {path}"))
+        using (AllocationBudget.Enter(BuildBudget(StoredElements(path)), $"the model described by {path}"))
         {
             try { model = BuildFromConfig(info, section, path); }
             catch (AllocationBudgetException e)
@@ -110,8 +110,12 @@ public static class ModelFile
         }
     }
 
-    // Elements a model may build beyond its state dict (non-persistent buffers, small temporaries).
-    private const long BuildSlackElements = 1 << 20;
+    /// <summary>The elements building a model from its config may create, given the elements its file stores.
+    /// Building makes more than the state dict holds: tensors it throws away (a ResNet's 1000-class classifier,
+    /// 2M elements for ResNet-50, built and dropped as torchvision does; initialisation temporaries) and
+    /// non-persistent buffers. Twice the stored elements plus 2^24 (64 MiB of float32) admits those and still
+    /// refuses a small file whose config describes gigabytes.</summary>
+    internal static long BuildBudget(long storedElements) => 2 * storedElements + (1L << 24);
 
     /// <summary>The elements of all tensors in the file (its header was read and checked by ReadConfig).</summary>
     private static long StoredElements(string path) =>
