@@ -4,7 +4,8 @@
 # builds. Used by both README commands (tools/quickstart.sh and tools/test.sh).
 #
 #   apt: libtorch 1.13 (engine), OpenBLAS (libtorch's BLAS; Debian's default is ~5x slower),
-#        OpenCV 4.6 (image codec), cmake/g++ (native shim), python3-torchvision (its native
+#        OpenCV 4.6 (image codec), Gloo's headers (distributed training through libtorch's c10d),
+#        cmake/g++ (native shim), python3-torchvision (its native
 #        roi_align/nms kernels are loaded at run time; python3-torch is also the fixture reference)
 #   build: src/Native (CMake, incremental) and MLNetSeg.sln (Release)
 set -euo pipefail
@@ -13,7 +14,7 @@ cd "$ROOT"
 log() { [ -n "${MLNETSEG_VERBOSE:-}" ] && echo "setup: $*" >&2 || true; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-APT_PACKAGES=(libtorch-dev libopenblas0-pthread libopencv-dev cmake g++ make python3-torchvision python3-numpy)
+APT_PACKAGES=(libtorch-dev libgloo-dev libopenblas0-pthread libopencv-dev cmake g++ make python3-torchvision python3-numpy)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

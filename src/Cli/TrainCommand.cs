@@ -1,3 +1,4 @@
+using MLNetSeg.Torch.Distributed;
 using System.CommandLine;
 using System.Globalization;
 using MLNetSeg.Data.Coco;
@@ -19,12 +20,16 @@ namespace MLNetSeg.Cli;
 /// the last validation's table is printed at the end. Ctrl+C stops at the next iteration boundary after
 /// saving a checkpoint.
 /// Exit codes: 0 done, 2 bad input (files, arguments, a corrupt image) or a file that cannot be written
-/// (e.g. a full disk: the message names the file; earlier checkpoints are intact), 3 training diverged, 130 cancelled.
+/// (e.g. a full disk: the message names the file; earlier checkpoints are intact), 3 training diverged,
+/// 4 a distributed run lost one of its processes (died, or no answer within the timeout), 130 cancelled.
 /// </summary>
 internal static class TrainCommand
 {
     public const int Diverged = 3;
     public const int Cancelled = 130;
+
+    /// <summary>Exit code when the processes of a distributed run lost each other (a peer died or timed out).</summary>
+    public const int Distributed = 4;
 
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
@@ -71,12 +76,18 @@ internal static class TrainCommand
         var skipBad = new Option<bool>("--skip-bad-samples") { Description = "skip corrupt images and unusable annotations with a warning instead of stopping" };
         var resume = new Option<string?>("--resume") { Description = "checkpoint to resume from (default: the newest in --out)" };
         var noResume = new Option<bool>("--no-resume") { Description = "start afresh even if --out holds checkpoints" };
+        var nproc = new Option<int>("--nproc") { Description = "data-parallel training: processes on this machine (each takes --batch-size images of every step)", DefaultValueFactory = _ => 1 };
+        var nnodes = new Option<int>("--nnodes") { Description = "machines taking part (start the command on each, with its --node-rank)", DefaultValueFactory = _ => 1 };
+        var nodeRank = new Option<int>("--node-rank") { Description = "this machine's index, 0 to --nnodes − 1 (node 0 hosts the rendezvous)", DefaultValueFactory = _ => 0 };
+        var masterAddr = new Option<string>("--master-addr") { Description = "address of node 0, where the processes meet", DefaultValueFactory = _ => "127.0.0.1" };
+        var masterPort = new Option<int?>("--master-port") { Description = "port of the rendezvous on node 0 (default: a free one on one machine, 29500 across machines)" };
         var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
 
         var command = new Command("train", "train a model of any registered family on a COCO dataset (checkpoints, resume, validation)")
         {
             trainJson, trainImages, valJson, valImages, output, family, modelOptions, set, weights, iterations, epochs, budget, batchSize, accumulate,
             lr, warmup, schedule, clip, seed, evalPeriod, checkpointPeriod, logPeriod, threads, workers, skipBad, resume, noResume, device,
+            nproc, nnodes, nodeRank, masterAddr, masterPort,
         };
         command.SetAction(parse =>
         {
@@ -85,6 +96,17 @@ internal static class TrainCommand
                 stderr.WriteLine($"mlnetseg train: error: {message}");
                 return CliApp.InputError;
             }
+            // A distributed process (started by --nproc or another torchrun-style launcher) reads its rank from the environment.
+            DistributedOptions? distributed;
+            try { distributed = DistributedOptions.FromEnvironment(); }
+            catch (ArgumentException e) { return Fail(e.Message); }
+            int processes = parse.GetValue(nproc), machines = parse.GetValue(nnodes), machine = parse.GetValue(nodeRank);
+            if (processes < 1) return Fail($"--nproc must be at least 1, got {processes}");
+            if (machines < 1) return Fail($"--nnodes must be at least 1, got {machines}");
+            if (machine < 0 || machine >= machines) return Fail($"--node-rank must be in 0..{machines - 1}, got {machine}");
+            if (distributed is null && processes * machines > 1)
+                return DistributedLauncher.Launch(parse.Tokens.Select(t => t.Value).ToArray(), processes, machines, machine,
+                    parse.GetValue(masterAddr) ?? "127.0.0.1", parse.GetValue(masterPort), parse.GetValue(threads), stderr);
             if ((parse.GetValue(valJson) is null) != (parse.GetValue(valImages) is null))
                 return Fail("give both --val-json and --val-images, or neither");
             int lengths = (parse.GetValue(iterations) is null ? 0 : 1) + (parse.GetValue(epochs) is null ? 0 : 1) + (parse.GetValue(budget) is null ? 0 : 1);
@@ -149,6 +171,15 @@ internal static class TrainCommand
                 },
             };
             if (parse.GetValue(seed) is { } seedValue) options = options with { Seed = seedValue };
+            if (distributed is { WorldSize: > 1 })
+            {
+                int rank = distributed.Rank;
+                options = options with
+                {
+                    Distributed = distributed,
+                    Runtime = options.Runtime with { Log = message => stderr.WriteLine($"mlnetseg train [rank {rank}]: {message}") },
+                };
+            }
             return Run(options, parse.GetRequiredValue(trainJson), parse.GetRequiredValue(trainImages), parse.GetValue(valJson), parse.GetValue(valImages),
                 stdout, stderr);
         });
@@ -185,11 +216,14 @@ internal static class TrainCommand
     private static int Run(TrainingOptions options, string trainJson, string trainImages, string? valJson, string? valImages,
         TextWriter stdout, TextWriter stderr)
     {
+        string who = options.Distributed is { } d ? $"mlnetseg train [rank {d.Rank}]" : "mlnetseg train";
         int Fail(string message, int code = CliApp.InputError)
         {
-            stderr.WriteLine($"mlnetseg train: error: {message}");
+            stderr.WriteLine($"{who}: error: {message}");
             return code;
         }
+        // Distributed: rank 0 speaks for the run.
+        if (options.Distributed is { IsMain: false }) stdout = TextWriter.Null;
 
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCtrlC = (_, e) =>
@@ -231,6 +265,7 @@ internal static class TrainCommand
             return Fail(e.Message);
         }
         catch (IOException e) { return Fail(e.Message); }  // a checkpoint or model file that could not be written (disk full)
+        catch (DistributedException e) { return Fail(e.Message, Distributed); }
         finally
         {
             Console.CancelKeyPress -= onCtrlC;

@@ -43,7 +43,8 @@ public sealed record CheckpointInfo
 /// <summary>
 /// Training checkpoints: one safetensors file per checkpoint holding the model's state dict
 /// ("model.*"), the SGD state ("optimizer.*", momentum buffers and parameter groups), libtorch's
-/// generator state ("rng.cpu", and "rng.cuda" on a GPU), and as JSON metadata the position
+/// generator state ("rng.cpu", "rng.cuda" on a GPU, "rng.cpu.rankN" for the other processes of a
+/// distributed run), and as JSON metadata the position
 /// (iteration, data-loader epoch and batch), the options, the dataset's categories and the best
 /// validation result. With the data loader's (seed, epoch, index)-keyed randomness this is all a
 /// run depends on, so a resumed run repeats the uninterrupted one bit for bit.
@@ -65,6 +66,8 @@ public static class TrainingCheckpoint
     private const string MetadataKey = "mlnetseg.checkpoint";
     private const string Format = "mlnetseg.checkpoint/2";
     private const string EarlierFormat = "mlnetseg.checkpoint/1";
+    private static string RankRng(int rank) => $"{RngCpu}.rank{rank}";
+
     private const string ModelPrefix = "model.", OptimizerPrefix = "optimizer.", RngCpu = "rng.cpu", RngCuda = "rng.cuda";
 
     internal static readonly JsonSerializerOptions Json = new()
@@ -131,7 +134,7 @@ public static class TrainingCheckpoint
 
     /// <summary>Writes a checkpoint atomically (see the class remarks).</summary>
     public static void Save(string path, Module model, Optimizer optimizer, Device device, TrainingPosition position,
-        TrainingOptions options, IReadOnlyList<long> categoryIds, BestResult? best)
+        TrainingOptions options, IReadOnlyList<long> categoryIds, BestResult? best, IReadOnlyList<Tensor>? rankRngStates = null)
     {
         using var scope = DisposeScope.Enter();
         var tensors = new List<KeyValuePair<string, Tensor>>();
@@ -139,6 +142,8 @@ public static class TrainingCheckpoint
         var (optimizerTensors, optimizerMetadata) = optimizer.StateDict().ToTensors();
         foreach (var (name, t) in optimizerTensors) tensors.Add(new(OptimizerPrefix + name, t));
         tensors.Add(new(RngCpu, TorchRuntime.GetRngState()));
+        // A distributed run's other ranks (rank 0's is rng.cpu).
+        for (int rank = 1; rank < (rankRngStates?.Count ?? 0); rank++) tensors.Add(new(RankRng(rank), rankRngStates![rank]));
         if (device.Type != DeviceType.Cpu) tensors.Add(new(RngCuda, TorchRuntime.GetRngState(device)));
 
         var info = new JsonObject
@@ -208,7 +213,7 @@ public static class TrainingCheckpoint
     /// buffers (exact copies), optimizer state and hyper-parameters, and libtorch's generator.
     /// Returns the checkpoint's metadata. Nothing is changed when the file does not fit.
     /// </summary>
-    public static CheckpointInfo Restore(string path, Module model, Optimizer optimizer, Device device)
+    public static CheckpointInfo Restore(string path, Module model, Optimizer optimizer, Device device, int rank = 0)
     {
         var info = ReadInfo(path);
         using var scope = DisposeScope.Enter();
@@ -216,15 +221,19 @@ public static class TrainingCheckpoint
         var modelState = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var optimizerState = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         Tensor? rngCpu = null, rngCuda = null;
+        var rankRng = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, t) in content.Tensors)
         {
             if (name.StartsWith(ModelPrefix, StringComparison.Ordinal)) modelState[name[ModelPrefix.Length..]] = t;
             else if (name.StartsWith(OptimizerPrefix, StringComparison.Ordinal)) optimizerState[name[OptimizerPrefix.Length..]] = t;
             else if (name == RngCpu) rngCpu = t;
             else if (name == RngCuda) rngCuda = t;
+            else if (name.StartsWith(RngCpu + ".rank", StringComparison.Ordinal)) rankRng[name] = t;
             else throw new InvalidDataException($"{path}: unexpected tensor '{name}' in a training checkpoint");
         }
         if (rngCpu is null) throw new InvalidDataException($"{path}: the checkpoint has no '{RngCpu}' generator state");
+        if (rank > 0 && !rankRng.TryGetValue(RankRng(rank), out rngCpu))
+            throw new InvalidDataException($"{path}: the checkpoint has no generator state for rank {rank} (was it written by a run of fewer processes?)");
         var optimizerMetadata = content.Metadata.Where(kv => kv.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
             .ToDictionary(kv => kv.Key[OptimizerPrefix.Length..], kv => kv.Value);
         var optimizerDict = OptimizerStateDict.FromTensors(optimizerState, optimizerMetadata, path);
@@ -259,6 +268,9 @@ public static class TrainingCheckpoint
     {
         "Schedule.Iterations", "Schedule.Epochs", "Schedule.TimeBudget", "Schedule.MaxTrainingTime",
         "Data.LoaderWorkers", "Data.SkipBadSamples", "Model.PretrainedWeights",
+        // Where and how the processes meet; the world size (the global batch) must stay.
+        "Distributed.Rank", "Distributed.MasterAddress", "Distributed.MasterPort", "Distributed.Timeout",
+        "Distributed.NetworkInterface", "Distributed.BucketCapMiB", "Distributed.FindUnusedParameters",
     };
 
     private static readonly string[] ResumableGroups = { "Checkpoints.", "Evaluation.", "Runtime." };

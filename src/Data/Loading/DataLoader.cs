@@ -45,10 +45,22 @@ public sealed record DataLoaderOptions
     /// </summary>
     public bool SkipBadSamples { get; init; }
 
+    /// <summary>
+    /// Data-parallel training: this process's share of every batch. The epoch is planned in global
+    /// batches of <see cref="BatchSize"/> × <see cref="DataShard.Count"/> images (same seed on every
+    /// process, so the same plan) and process <see cref="DataShard.Index"/> takes the
+    /// <see cref="BatchSize"/> images at its position of each global batch: the processes together
+    /// see exactly what one process with the global batch would, in the same order. Null: all of it.
+    /// </summary>
+    public DataShard? Shard { get; init; }
+
     /// <summary>Receives warnings (skipped samples and batches), from worker threads, possibly
     /// concurrently. Default: standard error.</summary>
     public Action<string>? Log { get; init; }
 }
+
+/// <summary>Process <paramref name="Index"/> of <paramref name="Count"/> sharing each batch (see <see cref="DataLoaderOptions.Shard"/>).</summary>
+public sealed record DataShard(int Index, int Count);
 
 /// <summary>
 /// What the last epoch run of a <see cref="DataLoader"/> did; updated live while it runs.
@@ -134,6 +146,10 @@ public sealed class DataLoader
         if (Options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), $"BatchSize must be at least 1, got {Options.BatchSize}");
         if (Options.Workers < 1) throw new ArgumentOutOfRangeException(nameof(options), $"Workers must be at least 1, got {Options.Workers}");
         if (Options.PrefetchBatches < 0) throw new ArgumentOutOfRangeException(nameof(options), $"PrefetchBatches must be non-negative, got {Options.PrefetchBatches}");
+        if (Options.Shard is { } shard && (shard.Count < 1 || shard.Index < 0 || shard.Index >= shard.Count))
+            throw new ArgumentOutOfRangeException(nameof(options), $"Shard {shard.Index} of {shard.Count} does not exist");
+        if (Options.Shard is { Count: > 1 } && !Options.GroupByAspectRatio && !Options.DropLast)
+            throw new ArgumentException("a sharded loader needs full batches: set DropLast or GroupByAspectRatio", nameof(options));
         if (Options.SizeDivisible < 1) throw new ArgumentOutOfRangeException(nameof(options), $"SizeDivisible must be at least 1, got {Options.SizeDivisible}");
         Capacity = Options.PrefetchBatches > 0 ? Options.PrefetchBatches : Math.Max(2, Options.Workers);
         _log = Options.Log ?? (message => Console.Error.WriteLine(message));
@@ -157,14 +173,24 @@ public sealed class DataLoader
     {
         get
         {
-            int n = Dataset.Count, b = Options.BatchSize;
+            int n = Dataset.Count, b = GlobalBatchSize;
             if (Options.GroupByAspectRatio || Options.DropLast) return n / b;
             return (n + b - 1) / b;
         }
     }
 
-    /// <summary>The dataset indices of every batch of <paramref name="epoch"/>, in delivery order.</summary>
+    /// <summary>Images per batch over all shards.</summary>
+    private int GlobalBatchSize => Options.BatchSize * (Options.Shard?.Count ?? 1);
+
+    /// <summary>The dataset indices of every batch of <paramref name="epoch"/> (this shard's part of it), in delivery order.</summary>
     public IReadOnlyList<int[]> PlanEpoch(int epoch)
+    {
+        var global = PlanGlobalEpoch(epoch);
+        if (Options.Shard is not { Count: > 1 } shard) return global;
+        return global.Select(batch => batch.AsSpan(shard.Index * Options.BatchSize, Options.BatchSize).ToArray()).ToArray();
+    }
+
+    private IReadOnlyList<int[]> PlanGlobalEpoch(int epoch)
     {
         int n = Dataset.Count;
         var order = Enumerable.Range(0, n).ToArray();
@@ -177,12 +203,13 @@ public sealed class DataLoader
                 (order[i], order[j]) = (order[j], order[i]);
             }
         }
-        if (Options.GroupByAspectRatio) return AspectRatioGrouping.GroupedBatches(order, Dataset.AspectGroups, Options.BatchSize);
+        int size = GlobalBatchSize;
+        if (Options.GroupByAspectRatio) return AspectRatioGrouping.GroupedBatches(order, Dataset.AspectGroups, size);
         var batches = new List<int[]>();
-        for (int start = 0; start < n; start += Options.BatchSize)
+        for (int start = 0; start < n; start += size)
         {
-            int count = Math.Min(Options.BatchSize, n - start);
-            if (count < Options.BatchSize && Options.DropLast) break;
+            int count = Math.Min(size, n - start);
+            if (count < size && Options.DropLast) break;
             batches.Add(order.AsSpan(start, count).ToArray());
         }
         return batches;

@@ -87,6 +87,35 @@ MLS_API int mls_image_encode_png(const uint8_t* pixels, int height, int width, i
 MLS_API int mls_image_resize(const uint8_t* src, int height, int width, int channels,
                              uint8_t* dst, int out_height, int out_width, int interpolation);
 
+// ---- distributed data parallel (c10d: TCPStore/FileStore rendezvous, ProcessGroupGloo, the DDP
+// Reducer). mls_dist_available() is 0 when the library was built without c10d; every other call
+// then fails with a message saying so. Collectives wait for completion; a peer that died or a
+// timeout becomes an error return.
+typedef void* mls_store;
+typedef void* mls_process_group;
+typedef void* mls_reducer;
+MLS_API int mls_dist_available(void);
+MLS_API mls_store mls_dist_tcp_store(const char* host, int port, int world_size, int is_server,
+                                     int64_t timeout_ms);
+MLS_API mls_store mls_dist_file_store(const char* path, int world_size);
+MLS_API void mls_dist_store_free(mls_store store);
+// device: "host:NAME" (the address NAME resolves to), "interface:NAME", or "" (this host's name).
+MLS_API mls_process_group mls_dist_gloo(mls_store store, int rank, int world_size, const char* device,
+                                        int64_t timeout_ms);
+MLS_API void mls_dist_process_group_free(mls_process_group group);
+// op: 0 sum, 1 product, 2 min, 3 max.
+MLS_API int mls_dist_allreduce(mls_process_group group, const mls_tensor* tensors, int n, int op);
+MLS_API int mls_dist_broadcast(mls_process_group group, const mls_tensor* tensors, int n, int root);
+MLS_API int mls_dist_barrier(mls_process_group group);
+// The reducer averages the gradients of params over the group during backward, in buckets
+// (DDP's bucketing: first bucket 1 MiB, then bucket_cap_bytes), after checking every rank has
+// the same parameter shapes and broadcasting rank 0's values.
+MLS_API mls_reducer mls_dist_reducer_new(mls_process_group group, const mls_tensor* params, int n,
+                                         int64_t bucket_cap_bytes, int find_unused_parameters);
+MLS_API int mls_dist_reducer_prepare_for_forward(mls_reducer reducer);
+MLS_API int mls_dist_reducer_prepare_for_backward(mls_reducer reducer, const mls_tensor* outputs, int n);
+MLS_API void mls_dist_reducer_free(mls_reducer reducer);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,6 +22,7 @@ internal sealed class CheckpointHook : TrainingHook
     public override void AfterTrain(TrainingContext context)
     {
         if (context.LastCheckpointIteration != context.Iteration) Save(context);
+        if (!context.IsMain) return;
         var finalPath = Path.Combine(context.CheckpointDirectory!, FinalModelName);
         try
         {
@@ -36,7 +37,9 @@ internal sealed class CheckpointHook : TrainingHook
 
     public override void OnCancelled(TrainingContext context)
     {
-        if (context.LastCheckpointIteration != context.Iteration) Save(context);
+        // A distributed save is a collective; a cancelled process cannot count on its peers joining it
+        // (they resume from the last periodic checkpoint instead).
+        if (context.DataParallel is null && context.LastCheckpointIteration != context.Iteration) Save(context);
     }
 
     private static void Save(TrainingContext context)
@@ -46,17 +49,22 @@ internal sealed class CheckpointHook : TrainingHook
         var path = Path.Combine(dir, TrainingCheckpoint.FileName(context.Iteration));
         var stream = context.Stream!;
         var position = new TrainingPosition(context.Iteration, stream.Epoch, stream.NextBatch, context.TrainingTime.TotalSeconds);
+        // Distributed: every rank's generator goes into rank 0's checkpoint (each samples its own proposals),
+        // and only rank 0 writes; the others just note the checkpoint.
+        using var rngScope = DisposeScope.Enter();
+        var rankRngStates = context.DataParallel?.GatherRngStates(TorchRuntime.GetRngState());
+        context.LastCheckpoint = path;
+        context.LastCheckpointIteration = context.Iteration;
+        if (!context.IsMain) return;
         try
         {
             TrainingCheckpoint.Save(path, context.Model.Module, context.Optimizer, context.Device, position, context.Options,
-                context.Train.Categories.CategoryIds, context.Best);
+                context.Train.Categories.CategoryIds, context.Best, rankRngStates);
         }
         catch (IOException e)
         {
             throw WriteFailed(context, e);
         }
-        context.LastCheckpoint = path;
-        context.LastCheckpointIteration = context.Iteration;
         if (context.Options.Checkpoints.Keep > 0)
         {
             var all = TrainingCheckpoint.List(dir);

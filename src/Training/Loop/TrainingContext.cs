@@ -14,6 +14,7 @@ internal sealed class TrainingContext
 {
     private readonly Stopwatch _trainingClock = new();
     private TimeSpan _trainingTimeBefore;
+    private (TimeSpan Total, TimeSpan ThisCall)? _agreedTime;
 
     public TrainingContext(TrainingOptions options, DetectionDataset train, DetectionDataset? validation, ModelFileInfo info,
         CancellationToken cancellation)
@@ -62,10 +63,25 @@ internal sealed class TrainingContext
     public Stopwatch Clock { get; } = Stopwatch.StartNew();
 
     /// <summary>Training time of the whole run (steps and data waits, all Fit calls; evaluation and checkpoints not counted).</summary>
-    public TimeSpan TrainingTime => _trainingTimeBefore + _trainingClock.Elapsed;
+    public TimeSpan TrainingTime => _agreedTime?.Total ?? _trainingTimeBefore + _trainingClock.Elapsed;
 
     /// <summary>Training time of this Fit call.</summary>
-    public TimeSpan TrainingTimeThisCall => _trainingClock.Elapsed;
+    public TimeSpan TrainingTimeThisCall => _agreedTime?.ThisCall ?? _trainingClock.Elapsed;
+
+    /// <summary>The processes of a distributed run; null for one process.</summary>
+    public DataParallel? DataParallel { get; set; }
+
+    /// <summary>Whether this process writes (checkpoints, metrics, evaluations): always, unless it is a rank other than 0.</summary>
+    public bool IsMain => DataParallel?.IsMain ?? true;
+
+    /// <summary>Distributed runs: from now on the clock reads rank 0's readings (taken after each step), so
+    /// that time-based schedules and limits decide the same on every rank.</summary>
+    public void AgreeOnTrainingTime()
+    {
+        if (DataParallel is not { } dp) return;
+        _agreedTime = null;
+        _agreedTime = dp.AgreeOnTime(TrainingTime, TrainingTimeThisCall);
+    }
 
     public void ResumeTrainingTime(TimeSpan before) => _trainingTimeBefore = before;
 

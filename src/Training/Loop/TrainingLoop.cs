@@ -37,7 +37,8 @@ internal sealed class TrainingLoop
 
         _hooks.Add(new ProgressHook());
         if (options.Schedule.MaxTrainingTime is { } limit) _hooks.Add(new TimeLimitHook(limit));
-        if (validation is not null) _hooks.Add(new EvaluationHook());
+        // Distributed: rank 0 alone evaluates (the others wait at their next step).
+        if (validation is not null && options.Distributed is not { Rank: > 0 }) _hooks.Add(new EvaluationHook());
         if (options.Checkpoints.Directory is not null) _hooks.Add(new CheckpointHook());
     }
 
@@ -46,6 +47,25 @@ internal sealed class TrainingLoop
         var c = _context;
         var options = c.Options;
         if (options.Runtime.Threads is { } threads) TorchRuntime.Threads = threads;
+        if (options.Distributed is { WorldSize: > 1 } distributed)
+        {
+            c.DataParallel = DataParallel.Join(distributed, c.Log);
+            if (!c.IsMain) c.Progress = ConsoleTrainingProgress.Silent;
+        }
+        try
+        {
+            return Setup();
+        }
+        finally
+        {
+            c.DataParallel?.Dispose();
+        }
+    }
+
+    private TrainedModel Setup()
+    {
+        var c = _context;
+        var options = c.Options;
         c.Loader = new DataLoader(c.Train, TrainingTransform(options.Data, c.Train), new DataLoaderOptions
         {
             BatchSize = options.Data.BatchSize,
@@ -56,13 +76,14 @@ internal sealed class TrainingLoop
             DropLast = true,
             SkipBadSamples = options.Data.SkipBadSamples,
             Log = c.Log,
+            Shard = c.DataParallel is { } dp ? new DataShard(dp.Rank, dp.WorldSize) : null,
         });
         if (c.Loader.BatchesPerEpoch == 0)
             throw new ArgumentException($"the training set has {c.Train.Count} images, fewer than one batch of {options.Data.BatchSize}" +
                                         (options.Data.GroupByAspectRatio ? " (per aspect-ratio group the batches fill up over the epoch)" : ""));
         c.Schedule = TrainingSchedule.For(options.Schedule, c.Loader.BatchesPerEpoch / options.Optimizer.GradientAccumulationSteps, c.Loader.BatchesPerEpoch);
 
-        if (c.CheckpointDirectory is { } dir)
+        if (c.CheckpointDirectory is { } dir && c.IsMain)
         {
             Directory.CreateDirectory(dir);
             TrainingCheckpoint.CleanStaleTemporaryFiles(dir);
@@ -70,7 +91,7 @@ internal sealed class TrainingLoop
         string? resumePath = options.Checkpoints.ResumeFrom ?? (options.Checkpoints.AutoResume && c.CheckpointDirectory is { } d ? TrainingCheckpoint.FindLatest(d) : null);
         CheckpointInfo? resume = resumePath is null ? null : CheckResumable(resumePath);
         // metrics.jsonl beside the checkpoints, cut back to the iteration this run starts from.
-        if (c.CheckpointDirectory is { } logDir)
+        if (c.CheckpointDirectory is { } logDir && c.IsMain)
             c.Progress = MetricsLog.Open(Path.Combine(logDir, MetricsLog.FileName), resume?.Position.Iteration ?? 0, c.Progress, c.Log);
 
         // Seeded before the model is built: the initial weights come from this generator.
@@ -140,7 +161,7 @@ internal sealed class TrainingLoop
         var position = new TrainingPosition(0, 0, 0);
         if (resume is not null)
         {
-            TrainingCheckpoint.Restore(resume.Path, c.Model.Module, c.Optimizer, c.Device);
+            TrainingCheckpoint.Restore(resume.Path, c.Model.Module, c.Optimizer, c.Device, c.DataParallel?.Rank ?? 0);
             position = resume.Position;
             c.ResumeTrainingTime(TimeSpan.FromSeconds(position.TrainingSeconds));
             c.Scheduler.LoadState(position.Iteration);
@@ -149,6 +170,13 @@ internal sealed class TrainingLoop
             c.LastCheckpointIteration = position.Iteration;
             if (c.Best is not null && c.CheckpointDirectory is { } dir && File.Exists(Path.Combine(dir, EvaluationHook.BestModelName)))
                 c.BestModelPath = Path.Combine(dir, EvaluationHook.BestModelName);
+        }
+        if (c.DataParallel is { } dp)
+        {
+            dp.Attach(c.Model.Module, c.Parameters);
+            // Each rank samples its own proposals from its own stream (rank 0 keeps the single-process
+            // one); a resume restored every rank's stream above.
+            if (resume is null && dp.Rank > 0) TorchRuntime.ManualSeed(unchecked((ulong)(options.Seed + dp.Rank)));
         }
         c.Iteration = c.StartIteration = position.Iteration;
         c.Model.Module.Train();

@@ -29,22 +29,32 @@ internal static class TrainingStep
         long iteration = context.Iteration + 1;
         var sums = new Dictionary<string, double>(StringComparer.Ordinal);
         var model = context.Model;
+        var dp = context.DataParallel;
         using (var scope = DisposeScope.Enter())
         {
             context.Optimizer.ZeroGrad();
-            foreach (var batch in batches)
+            for (int micro = 0; micro < batches.Count; micro++)
             {
+                var batch = batches[micro];
+                // Distributed: gradients are averaged over the processes in the last micro-batch's backward
+                // (the earlier ones accumulate locally, DDP's no_sync).
+                bool synchronise = dp is not null && micro == batches.Count - 1;
                 using var inner = DisposeScope.Enter();
+                if (synchronise) dp!.BeforeSynchronisedForward();
                 var (images, targets) = DatasetInference.Inputs(model, batch, context.Device);
                 var losses = model.ComputeLosses(images, targets);
                 var total = Total(losses);
                 if (context.Options.Runtime.LossHook is { } hook) total = hook(iteration, total);
                 var values = losses.ToDictionary(kv => kv.Key, kv => kv.Value.ItemDouble(), StringComparer.Ordinal);
                 values[TotalKey] = total.ItemDouble();
+                // The mean over the processes: what is logged, and a divergence every rank sees alike (so all stop together).
+                if (dp is not null) values = dp.Mean(values);
                 if (values.Values.Any(v => !double.IsFinite(v)))
                     throw new TrainingDivergedException(iteration, $"the loss is not finite (batch {batch.Index} of epoch {batch.Epoch}: " +
                                                                    $"{string.Join(", ", batch.ImagePaths.Select(Path.GetFileName))})", values, context.LastCheckpoint);
-                (batches.Count == 1 ? total : total / batches.Count).Backward();
+                var objective = batches.Count == 1 ? total : total / batches.Count;
+                if (synchronise) dp!.SynchronisedBackward(objective);
+                else objective.Backward();
                 foreach (var (k, v) in values) sums[k] = sums.GetValueOrDefault(k) + v / batches.Count;
             }
             if (context.Options.Optimizer.GradientClipNorm is { } maxNorm)
@@ -58,7 +68,9 @@ internal static class TrainingStep
         }
         context.LastLearningRate = context.Optimizer.ParamGroups[0].LearningRate;
         context.Iteration = iteration;
+        context.AgreeOnTrainingTime();
         context.Scheduler.Step();
-        return new StepResult(sums, batches.Sum(b => b.Count));
+        // Images of the step over all processes (each takes the same share).
+        return new StepResult(sums, batches.Sum(b => b.Count) * (dp?.WorldSize ?? 1));
     }
 }

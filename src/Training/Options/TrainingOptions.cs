@@ -44,13 +44,18 @@ public sealed record TrainingOptions
     /// <summary>Threads, device, progress reporting and logging; these never change what is trained.</summary>
     public RuntimeOptions Runtime { get; init; } = new();
 
+    /// <summary>Data-parallel training over several processes; null (default): this process alone.
+    /// <see cref="DistributedOptions.FromEnvironment"/> reads torchrun's variables.</summary>
+    public DistributedOptions? Distributed { get; init; }
+
     /// <summary>Seeds the weights' initialisation, libtorch's generator (sampling inside the model) and
     /// the data loader (shuffles and augmentation): the same seed gives the same run.</summary>
     public long Seed { get; init; } = 1;
 
-    /// <summary>Images per optimizer step: <see cref="DataOptions.BatchSize"/> × <see cref="OptimizerOptions.GradientAccumulationSteps"/>.</summary>
+    /// <summary>Images per optimizer step: <see cref="DataOptions.BatchSize"/> × <see cref="OptimizerOptions.GradientAccumulationSteps"/>
+    /// × the processes of a distributed run.</summary>
     [JsonIgnore]
-    public int ImagesPerStep => Data.BatchSize * Optimizer.GradientAccumulationSteps;
+    public int ImagesPerStep => Data.BatchSize * Optimizer.GradientAccumulationSteps * (Distributed?.WorldSize ?? 1);
 
     /// <summary>The base learning rate: <see cref="OptimizerOptions.LearningRate"/>, or the linear scaling
     /// rule (Goyal et al. 2017, as detectron2 and torchvision's references): 0.02 × images per step ÷ 16.</summary>
@@ -70,6 +75,7 @@ public sealed record TrainingOptions
         Checkpoints.Validate();
         Evaluation.Validate();
         Runtime.Validate();
+        Distributed?.Validate();
     }
 
     internal static void Require(bool ok, string option, string message)
