@@ -22,11 +22,13 @@ internal static class GpuBenchmarks
     /// (resized to 800×1067). Two clocks per run: <c>model</c> = the network plus torchvision's post-processing
     /// and mask pasting on the GPU, ending with the scores read on the host (the figure detectron2 and
     /// torchvision report); <c>predict</c> = <see cref="GeneralizedRcnn.Predict(Tensor)"/>, i.e. that plus the
-    /// masks copied to the host and run-length encoded. Args: [runs=50] [device=cuda].</summary>
+    /// masks copied to the host and run-length encoded. Args: [runs=50] [device=cuda] [precision=fp32|bf16|fp16 (autocast)].</summary>
     public static string MaskRcnn(string[] args)
     {
         int runs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 50;
         var device = RequireDevice(args.Length > 1 ? args[1] : "cuda");
+        string precision = args.Length > 2 ? args[2] : "fp32";
+        using var autocast = Autocast(precision, device);
         using var model = DeterministicWeights.Apply(Models.Rcnn.MaskRcnn.ResNet50Fpn());
         model.Eval();
         model.To(device);
@@ -50,7 +52,7 @@ internal static class GpuBenchmarks
         }
         var modelMs = Measure(TimeModel, runs);
         var predictMs = Measure(TimePredict, runs);
-        return $"{{\"benchmark\":\"maskrcnn800_gpu\",\"impl\":\"csharp\",\"device\":\"{device}\",\"runs\":{runs}," +
+        return $"{{\"benchmark\":\"maskrcnn800_gpu\",\"impl\":\"csharp\",\"device\":\"{device}\",\"runs\":{runs},\"precision\":\"{precision}\"," +
                $"\"model_ms\":{modelMs:F2},\"predict_ms\":{predictMs:F2},\"detections\":{detections},\"engine\":\"{TorchRuntime.Version}\"," +
                $"\"vision_ops\":{VisionOps()}}}";
     }
@@ -60,12 +62,15 @@ internal static class GpuBenchmarks
     /// objects, from the name-seeded weights; images per second over <c>iterations</c> timed steps after
     /// five untimed ones, the clock stopped after reading the loss on the host. Data loading is left out
     /// on purpose (it is measured on the CPU in the training benchmark); the reference does the same.
-    /// Args: [iterations=30] [batch=2] [device=cuda].</summary>
+    /// Args: [iterations=30] [batch=2] [device=cuda] [precision=fp32|bf16|fp16]: bf16/fp16 run the forward pass
+    /// under autocast, fp16 with <see cref="GradScaler"/>, as the training loop does.</summary>
     public static string Training(string[] args)
     {
         int iterations = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 30;
         int batch = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
         var device = RequireDevice(args.Length > 2 ? args[2] : "cuda");
+        string precision = args.Length > 3 ? args[3] : "fp32";
+        var scaler = precision == "fp16" ? new GradScaler() : null;
         using var model = DeterministicWeights.Apply(Models.Rcnn.MaskRcnn.ResNet50Fpn());
         model.To(device);
         model.Train();
@@ -79,10 +84,19 @@ internal static class GpuBenchmarks
         void Step()
         {
             using var scope = DisposeScope.Enter();
-            var total = model.ComputeLosses(images, targets).Total();
+            Tensor total;
+            using (Autocast(precision, device)) total = model.ComputeLosses(images, targets).Total();
             sgd.ZeroGrad();
-            total.Backward();
-            sgd.Step();
+            if (scaler is null)
+            {
+                total.Backward();
+                sgd.Step();
+            }
+            else
+            {
+                scaler.ScaleLoss(total).Backward();
+                scaler.Step(sgd);
+            }
             lastLoss = total.ItemDouble();  // waits for the GPU
         }
         for (int i = 0; i < Warmup; i++) Step();
@@ -90,10 +104,19 @@ internal static class GpuBenchmarks
         for (int i = 0; i < iterations; i++) Step();
         double seconds = sw.Elapsed.TotalSeconds;
         foreach (var t in images) t.Dispose();
-        return $"{{\"benchmark\":\"maskrcnn800_train_gpu\",\"impl\":\"csharp\",\"device\":\"{device}\",\"batch\":{batch},\"iterations\":{iterations}," +
+        return $"{{\"benchmark\":\"maskrcnn800_train_gpu\",\"impl\":\"csharp\",\"device\":\"{device}\",\"batch\":{batch},\"iterations\":{iterations},\"precision\":\"{precision}\"," +
                $"\"images_per_s\":{batch * iterations / seconds:F2},\"ms_per_iteration\":{1000 * seconds / iterations:F1},\"last_loss\":{lastLoss:F4}," +
+               $"\"skipped_steps\":{scaler?.SkippedSteps ?? 0},\"loss_scale\":{scaler?.Scale ?? 1}," +
                $"\"vision_ops\":{VisionOps()}}}";
     }
+
+    private static AutocastScope Autocast(string precision, Device device) => precision switch
+    {
+        "fp32" => default,
+        "bf16" => AutocastScope.Enter(device, DType.BFloat16),
+        "fp16" => AutocastScope.Enter(device, DType.Float16),
+        _ => throw new ArgumentException($"precision must be fp32, bf16 or fp16, got '{precision}'"),
+    };
 
     /// <summary>Image <paramref name="index"/>'s objects: five boxes on a fixed diagonal (labels 1–5), each
     /// mask the filled box; benchmarks/reference/gpu.py builds the same.</summary>

@@ -26,6 +26,9 @@ internal static class TrainingBenchmarks
     /// timed one, so data waits, the loss read-outs and the schedule step are included, as in the
     /// reference loop. Args: [widths=torchvision|compact] [iterations=20] [threads=2] [warmup=5]
     /// [workers=1] [dataDir]. Generates the synthetic dataset there when it is missing.
+    /// Data-parallel when started with torchrun's environment (WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT;
+    /// benchmarks/distributed_scaling.sh): every process trains on its own batch of 4, the images/s
+    /// count all processes' images, and only rank 0 prints the result.
     /// </summary>
     public static string Training(string[] args)
     {
@@ -86,10 +89,13 @@ internal static class TrainingBenchmarks
             Data = new DataOptions { BatchSize = batchSize, HorizontalFlip = true, ColorJitter = 0, GroupByAspectRatio = false, LoaderWorkers = workers },
             Evaluation = new EvaluationOptions { AtEnd = false, ValidationLoss = false },
             Runtime = new RuntimeOptions { Threads = threads, LogPeriod = 1, Progress = clock },
+            Distributed = DistributedOptions.FromEnvironment(),
             Seed = 1,
         };
+        int world = options.Distributed?.WorldSize ?? 1;
 
         using var detector = new MaskRcnnTrainer(options).Fit(train);
+        if (options.Distributed is { IsMain: false }) return "";
         var times = clock.IterationEnds;
         if (times.Count != warmup + iterations)
             throw new InvalidOperationException($"expected {warmup + iterations} iteration reports, got {times.Count}");
@@ -99,7 +105,7 @@ internal static class TrainingBenchmarks
         using var process = Process.GetCurrentProcess();
         return string.Create(CultureInfo.InvariantCulture,
             $"{{\"benchmark\":\"training\",\"impl\":\"csharp\",\"widths\":\"{widthsName}\",\"threads\":{threads},\"workers\":{workers}," +
-            $"\"batch\":{batchSize},\"warmup\":{warmup},\"iterations\":{iterations},\"images_per_s\":{iterations * batchSize / seconds:F3}," +
+            $"\"batch\":{batchSize},\"processes\":{world},\"warmup\":{warmup},\"iterations\":{iterations},\"images_per_s\":{iterations * batchSize * world / seconds:F3}," +
             $"\"median_s_per_iter\":{perIteration[perIteration.Length / 2]:F4},\"trainable_parameters\":{parameters}," +
             $"\"final_loss\":{clock.LastLoss:F4},\"peak_rss_mb\":{process.PeakWorkingSet64 / (1024 * 1024)}}}");
     }

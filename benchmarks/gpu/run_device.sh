@@ -5,6 +5,8 @@
 # reference (benchmarks/reference/gpu.py) alternately, ROUNDS times each, on the same GPU.
 # One JSON line per run in $OUT/gpu.jsonl; the whole log in $OUT/gpu.log.
 #   bash benchmarks/gpu/run_device.sh .gpu/bench.tar.xz [ROUNDS=3]
+# SECTIONS="inference training mixed" (default: all) picks the parts; "mixed" is the float16/bfloat16
+# autocast runs (training with loss scaling, inference) against torch.autocast/GradScaler.
 set -uo pipefail
 BUNDLE=${1:?usage: run_device.sh BUNDLE [ROUNDS]}
 ROUNDS=${2:-3}
@@ -21,9 +23,11 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 python3 -c 'import torch, torchvision; print("torch", torch.__version__, "CUDA", torch.version.cuda, "torchvision", torchvision.__version__)'
 echo "cores: $(nproc); C++11 ABI: $ABI; $(c++ --version | head -1)"
 
+SECTIONS=${SECTIONS:-inference training mixed}
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 echo "== native shim against $TORCH"
 SECONDS=0
-cmake -S src/Native -B /tmp/mls-native -G Ninja -DTORCH_ROOT="$TORCH" -DMLNETSEG_IMAGE_IO=OFF \
+cmake -S src/Native -B /tmp/mls-native -G Ninja -DTORCH_ROOT="$TORCH" -DMLNETSEG_IMAGE_IO=OFF -DMLNETSEG_DISTRIBUTED=OFF \
   -DCMAKE_CXX_STANDARD=20 -DCMAKE_CXX_FLAGS="-D_GLIBCXX_USE_CXX11_ABI=$ABI" >/dev/null \
   && cmake --build /tmp/mls-native -j "$(nproc)" || { echo "native build failed"; exit 1; }
 echo "built in ${SECONDS}s"
@@ -48,15 +52,24 @@ run() {
   echo "$last"
   if [[ "$last" == "{"* ]]; then echo "$last" >> "$RESULTS"; else echo "FAILED: $*"; tail -25 "$OUT/runs.log"; fi
 }
-echo "== inference (R50-FPN, 800 px)"
-for _ in $(seq "$ROUNDS"); do
+want inference && echo "== inference (R50-FPN, 800 px)"
+want inference && for _ in $(seq "$ROUNDS"); do
   run python3 benchmarks/reference/gpu.py maskrcnn 50 cuda
   MLNETSEG_TORCHVISION_LIB=none run "$APP" gpu-maskrcnn 50 cuda
   LD_PRELOAD="$NATIVE_OPS_PRELOAD" run "$APP" gpu-maskrcnn 50 cuda
 done
-echo "== training (R50-FPN, 800 px, batch 2)"
-for _ in $(seq "$ROUNDS"); do
+want training && echo "== training (R50-FPN, 800 px, batch 2)"
+want training && for _ in $(seq "$ROUNDS"); do
   run python3 benchmarks/reference/gpu.py training 30 2 cuda
   MLNETSEG_TORCHVISION_LIB=none run "$APP" gpu-training 30 2 cuda
   LD_PRELOAD="$NATIVE_OPS_PRELOAD" run "$APP" gpu-training 30 2 cuda
+done
+want mixed && echo "== mixed precision (autocast; fp16 training with loss scaling), torchvision's kernels in both"
+want mixed && for _ in $(seq "$ROUNDS"); do
+  for p in fp32 bf16 fp16; do
+    run python3 benchmarks/reference/gpu.py training 30 2 cuda "$p"
+    LD_PRELOAD="$NATIVE_OPS_PRELOAD" run "$APP" gpu-training 30 2 cuda "$p"
+    run python3 benchmarks/reference/gpu.py maskrcnn 50 cuda "$p"
+    LD_PRELOAD="$NATIVE_OPS_PRELOAD" run "$APP" gpu-maskrcnn 50 cuda "$p"
+  done
 done

@@ -34,7 +34,10 @@ def measure(run, runs):
     return statistics.median(run() for _ in range(runs))
 
 
-def maskrcnn(runs=50, device="cuda"):
+AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def maskrcnn(runs=50, device="cuda", precision="fp32"):
     model = build(device).eval()
     image = torch.from_numpy(dw.uniform("bench.image", (3, 480, 640))).float().to(device)
     detections = 0
@@ -42,13 +45,14 @@ def maskrcnn(runs=50, device="cuda"):
     def model_ms():
         nonlocal detections
         t0 = time.perf_counter()
-        with torch.no_grad():
+        with torch.no_grad(), torch.autocast(device.split(":")[0], dtype=AUTOCAST[precision] or torch.float32,
+                                             enabled=AUTOCAST[precision] is not None):
             out = model([image])[0]
         detections = out["scores"].cpu().shape[0]  # waits for the GPU
         return 1000 * (time.perf_counter() - t0)
 
     ms = measure(model_ms, runs)
-    return {"benchmark": "maskrcnn800_gpu", "impl": "torchvision", "device": device, "runs": runs,
+    return {"benchmark": "maskrcnn800_gpu", "impl": "torchvision", "device": device, "runs": runs, "precision": precision,
             "model_ms": round(ms, 2), "detections": detections, "engine": f"torch {torch.__version__}"}
 
 
@@ -64,20 +68,28 @@ def synthetic_target(index, height, width, device):
             "labels": torch.arange(1, 6, dtype=torch.int64, device=device), "masks": masks.to(device)}
 
 
-def training(iterations=30, batch=2, device="cuda"):
+def training(iterations=30, batch=2, device="cuda", precision="fp32"):
     model = build(device).train()
     params = [p for p in model.parameters() if p.requires_grad]
     sgd = torch.optim.SGD(params, lr=0.002, momentum=0.9, weight_decay=1e-4)
     images = [torch.from_numpy(dw.uniform(f"bench.train.{i}", (3, 480, 640))).float().to(device) for i in range(batch)]
     targets = [synthetic_target(i, 480, 640, device) for i in range(batch)]
     last = 0.0
+    # float16: torch's recipe, autocast around the forward pass and a GradScaler for the loss.
+    scaler = torch.cuda.amp.GradScaler() if precision == "fp16" else None
 
     def step():
         nonlocal last
-        total = sum(model(images, targets).values())
+        with torch.autocast(device.split(":")[0], dtype=AUTOCAST[precision] or torch.float32, enabled=AUTOCAST[precision] is not None):
+            total = sum(model(images, targets).values())
         sgd.zero_grad(set_to_none=True)
-        total.backward()
-        sgd.step()
+        if scaler is None:
+            total.backward()
+            sgd.step()
+        else:
+            scaler.scale(total).backward()
+            scaler.step(sgd)
+            scaler.update()
         last = total.item()  # waits for the GPU
 
     for _ in range(WARMUP):
@@ -86,7 +98,7 @@ def training(iterations=30, batch=2, device="cuda"):
     for _ in range(iterations):
         step()
     seconds = time.perf_counter() - t0
-    return {"benchmark": "maskrcnn800_train_gpu", "impl": "torchvision", "device": device, "batch": batch,
+    return {"benchmark": "maskrcnn800_train_gpu", "impl": "torchvision", "device": device, "batch": batch, "precision": precision,
             "iterations": iterations, "images_per_s": round(batch * iterations / seconds, 2),
             "ms_per_iteration": round(1000 * seconds / iterations, 1), "last_loss": round(last, 4)}
 
@@ -94,9 +106,10 @@ def training(iterations=30, batch=2, device="cuda"):
 if __name__ == "__main__":
     what, rest = sys.argv[1], sys.argv[2:]
     if what == "maskrcnn":
-        print(json.dumps(maskrcnn(int(rest[0]) if rest else 50, rest[1] if len(rest) > 1 else "cuda")))
+        print(json.dumps(maskrcnn(int(rest[0]) if rest else 50, rest[1] if len(rest) > 1 else "cuda",
+                                  rest[2] if len(rest) > 2 else "fp32")))
     elif what == "training":
         print(json.dumps(training(int(rest[0]) if rest else 30, int(rest[1]) if len(rest) > 1 else 2,
-                                  rest[2] if len(rest) > 2 else "cuda")))
+                                  rest[2] if len(rest) > 2 else "cuda", rest[3] if len(rest) > 3 else "fp32")))
     else:
         sys.exit(f"unknown benchmark {what}")

@@ -76,6 +76,7 @@ internal static class TrainCommand
         var skipBad = new Option<bool>("--skip-bad-samples") { Description = "skip corrupt images and unusable annotations with a warning instead of stopping" };
         var resume = new Option<string?>("--resume") { Description = "checkpoint to resume from (default: the newest in --out)" };
         var noResume = new Option<bool>("--no-resume") { Description = "start afresh even if --out holds checkpoints" };
+        var mixed = new Option<string?>("--mixed-precision") { Description = "bf16 (autocast, CPU or CUDA) or fp16 (autocast with loss scaling, CUDA); default float32" };
         var nproc = new Option<int>("--nproc") { Description = "data-parallel training: processes on this machine (each takes --batch-size images of every step)", DefaultValueFactory = _ => 1 };
         var nnodes = new Option<int>("--nnodes") { Description = "machines taking part (start the command on each, with its --node-rank)", DefaultValueFactory = _ => 1 };
         var nodeRank = new Option<int>("--node-rank") { Description = "this machine's index, 0 to --nnodes − 1 (node 0 hosts the rendezvous)", DefaultValueFactory = _ => 0 };
@@ -87,7 +88,7 @@ internal static class TrainCommand
         {
             trainJson, trainImages, valJson, valImages, output, family, modelOptions, set, weights, iterations, epochs, budget, batchSize, accumulate,
             lr, warmup, schedule, clip, seed, evalPeriod, checkpointPeriod, logPeriod, threads, workers, skipBad, resume, noResume, device,
-            nproc, nnodes, nodeRank, masterAddr, masterPort,
+            nproc, nnodes, nodeRank, masterAddr, masterPort, mixed,
         };
         command.SetAction(parse =>
         {
@@ -121,6 +122,15 @@ internal static class TrainCommand
             try { dev = Device.Parse(parse.GetValue(device) ?? "cpu"); }
             catch (FormatException e) { return Fail($"--device: {e.Message}"); }
             if (dev.Type == DeviceType.Cuda && !TorchRuntime.CudaAvailable) return Fail($"--device {dev}: no CUDA device is available");
+
+            DType? precision = null;
+            if (parse.GetValue(mixed) is { } mixedName)
+            {
+                if (mixedName is "bf16" or "bfloat16") precision = DType.BFloat16;
+                else if (mixedName is "fp16" or "float16") precision = DType.Float16;
+                else return Fail($"--mixed-precision must be bf16 or fp16, got '{mixedName}'");
+            }
+            if (precision == DType.Float16 && dev.Type != DeviceType.Cuda) return Fail("--mixed-precision fp16 needs --device cuda (on the CPU use bf16)");
 
             ModelOptions model;
             try
@@ -164,6 +174,7 @@ internal static class TrainCommand
                 Runtime = runtime with
                 {
                     Threads = parse.GetValue(threads),
+                    MixedPrecision = precision,
                     LogPeriod = parse.GetValue(logPeriod),
                     Device = dev,
                     Progress = ReferenceEquals(stdout, Console.Out) ? new ConsoleTrainingProgress() : new ConsoleTrainingProgress(stdout, inPlace: false),

@@ -38,6 +38,9 @@ public sealed record CheckpointInfo
     public required IReadOnlyList<long> CategoryIds { get; init; }
     /// <summary>The best validation result up to the checkpoint; null when no validation has run.</summary>
     public BestResult? Best { get; init; }
+
+    /// <summary>The float16 loss scaler's state (scale, finite steps in a row), when the run used one.</summary>
+    public (double Scale, int GoodSteps)? LossScale { get; init; }
 }
 
 /// <summary>
@@ -134,7 +137,8 @@ public static class TrainingCheckpoint
 
     /// <summary>Writes a checkpoint atomically (see the class remarks).</summary>
     public static void Save(string path, Module model, Optimizer optimizer, Device device, TrainingPosition position,
-        TrainingOptions options, IReadOnlyList<long> categoryIds, BestResult? best, IReadOnlyList<Tensor>? rankRngStates = null)
+        TrainingOptions options, IReadOnlyList<long> categoryIds, BestResult? best, IReadOnlyList<Tensor>? rankRngStates = null,
+        GradScaler? scaler = null)
     {
         using var scope = DisposeScope.Enter();
         var tensors = new List<KeyValuePair<string, Tensor>>();
@@ -161,6 +165,11 @@ public static class TrainingCheckpoint
                 ["iteration"] = best.Iteration,
             },
             ["options"] = OptionsToJson(options),
+            ["loss_scale"] = scaler is null ? null : new JsonObject
+            {
+                ["scale"] = scaler.Scale.ToString("R", CultureInfo.InvariantCulture),
+                ["good_steps"] = scaler.GoodSteps,
+            },
             ["written_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
         };
         var metadata = new Dictionary<string, string> { [MetadataKey] = info.ToJsonString() };
@@ -200,6 +209,9 @@ public static class TrainingCheckpoint
                 Options = o["options"]!.AsObject(),
                 CategoryIds = o["category_ids"]!.AsArray().Select(n => (long)n!).ToArray(),
                 Best = best,
+                LossScale = o["loss_scale"] is JsonObject ls
+                    ? (double.Parse((string)ls["scale"]!, NumberStyles.Float, CultureInfo.InvariantCulture), (int)ls["good_steps"]!)
+                    : null,
             };
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException or InvalidCastException)

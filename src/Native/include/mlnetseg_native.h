@@ -43,6 +43,9 @@ MLS_API int mls_cuda_device_count(void);
 MLS_API int mls_load_library(const char* path);
 MLS_API int mls_grad_enabled(void);
 MLS_API int mls_set_grad_enabled(int enabled);  // returns the previous state
+// Mixed precision for the calling thread (torch.autocast): device_type CPU (0) or CUDA (1), dtype
+// bfloat16 (15) or float16 (5); the previous setting is written to the two out-parameters.
+MLS_API int mls_autocast_set(int device_type, int enabled, int dtype, int* previous_enabled, int* previous_dtype);
 
 // ---- tensors
 MLS_API void mls_tensor_free(mls_tensor t);

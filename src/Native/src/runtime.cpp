@@ -1,6 +1,7 @@
 #include <dlfcn.h>
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <ATen/core/Generator.h>
 #include <c10/core/GradMode.h>
 #include <c10/core/impl/DeviceGuardImplInterface.h>
@@ -127,6 +128,28 @@ int mls_load_library(const char* path) {
 }
 
 int mls_grad_enabled(void) { return c10::GradMode::is_enabled() ? 1 : 0; }
+
+int mls_autocast_set(int device_type, int enabled, int dtype, int* previous_enabled, int* previous_dtype) {
+  MLS_GUARD(-1, {
+    auto type = static_cast<c10::DeviceType>(device_type);
+    TORCH_CHECK(type == c10::kCPU || type == c10::kCUDA, "autocast is for CPU or CUDA, not device type ", device_type);
+    auto scalar = static_cast<at::ScalarType>(dtype);
+    TORCH_CHECK(scalar == at::kBFloat16 || scalar == at::kHalf, "autocast computes in bfloat16 or float16, not ", c10::toString(scalar));
+    bool cpu = type == c10::kCPU;
+    *previous_enabled = (cpu ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled()) ? 1 : 0;
+    *previous_dtype = static_cast<int>(cpu ? at::autocast::get_autocast_cpu_dtype() : at::autocast::get_autocast_gpu_dtype());
+    if (cpu) {
+      at::autocast::set_autocast_cpu_dtype(scalar);
+      at::autocast::set_cpu_enabled(enabled != 0);
+    } else {
+      at::autocast::set_autocast_gpu_dtype(scalar);
+      at::autocast::set_enabled(enabled != 0);
+    }
+    // torch.autocast's __exit__: the casts of weights it cached are dropped when the outermost region ends.
+    if (enabled == 0) at::autocast::clear_cache();
+    return 0;
+  })
+}
 
 int mls_set_grad_enabled(int enabled) {
   bool previous = c10::GradMode::is_enabled();

@@ -23,6 +23,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial int mls_load_library(string path);
     [LibraryImport(Lib)] internal static partial int mls_grad_enabled();
     [LibraryImport(Lib)] internal static partial int mls_set_grad_enabled(int enabled);
+    [LibraryImport(Lib)] internal static partial int mls_autocast_set(int deviceType, int enabled, int dtype, int* previousEnabled, int* previousDtype);
 
     [LibraryImport(Lib)] internal static partial void mls_tensor_free(IntPtr t);
     [LibraryImport(Lib)] internal static partial IntPtr mls_tensor_from_data(void* data, long* shape, int ndim, int dtype, int deviceType, int deviceIndex);

@@ -59,7 +59,7 @@ internal sealed class CheckpointHook : TrainingHook
         try
         {
             TrainingCheckpoint.Save(path, context.Model.Module, context.Optimizer, context.Device, position, context.Options,
-                context.Train.Categories.CategoryIds, context.Best, rankRngStates);
+                context.Train.Categories.CategoryIds, context.Best, rankRngStates, context.Scaler);
         }
         catch (IOException e)
         {

@@ -48,6 +48,9 @@ internal sealed class TrainingContext
     public ISegmentationModel Model { get; set; } = null!;
     public Tensor[] Parameters { get; set; } = null!;
     public Optimizer Optimizer { get; set; } = null!;
+
+    /// <summary>The loss scaler of float16 mixed precision; null otherwise.</summary>
+    public GradScaler? Scaler { get; set; }
     public LrScheduler Scheduler { get; set; } = null!;
     public TrainingSchedule Schedule { get; set; } = null!;
     public DataLoader Loader { get; set; } = null!;

@@ -158,6 +158,7 @@ internal sealed class TrainingLoop
         if (c.Parameters.Length == 0) throw new ArgumentException("the model has no trainable parameter (are the backbone layers and the heads all frozen?)");
         c.Optimizer = new Sgd(c.Parameters, options.EffectiveLearningRate, options.Optimizer.Momentum, weightDecay: options.Optimizer.WeightDecay);
         c.Scheduler = c.Schedule.CreateScheduler(c.Optimizer, () => c.TrainingTime);
+        if (options.Runtime.MixedPrecision == DType.Float16) c.Scaler = new GradScaler();
         var position = new TrainingPosition(0, 0, 0);
         if (resume is not null)
         {
@@ -165,6 +166,7 @@ internal sealed class TrainingLoop
             position = resume.Position;
             c.ResumeTrainingTime(TimeSpan.FromSeconds(position.TrainingSeconds));
             c.Scheduler.LoadState(position.Iteration);
+            if (c.Scaler is not null && resume.LossScale is { } ls) c.Scaler.LoadState(ls.Scale, ls.GoodSteps);
             c.Best = resume.Best;
             c.LastCheckpoint = resume.Path;
             c.LastCheckpointIteration = position.Iteration;
@@ -223,10 +225,12 @@ internal sealed class TrainingLoop
             : $"{c.Schedule.TotalIterations} iterations";
         return string.Create(CultureInfo.InvariantCulture,
             $"training {c.Model.Family.DisplayName} ({DescribeModel(options.Model)}; {c.Model.NumClasses - 1} classes) {from}: " +
-            $"{length} of {options.Data.BatchSize}×{options.Optimizer.GradientAccumulationSteps} images, " +
+            $"{length} of {options.Data.BatchSize}×{options.Optimizer.GradientAccumulationSteps} images{ProcessesSuffix()}, " +
             $"{c.Loader.BatchesPerEpoch} batches per epoch of {c.Train.Count} images, lr {options.EffectiveLearningRate:G4}, " +
             $"{TorchRuntime.Threads} threads on {c.Device}");
     }
+
+    private string ProcessesSuffix() => _context.DataParallel is { } dp ? $" × {dp.WorldSize} processes" : "";
 
     /// <summary>The model settings that differ from the family's defaults, as "Name value" ("Settings.MinSize 64").</summary>
     private static string DescribeModel(ModelOptions options)

@@ -42,8 +42,14 @@ internal static class TrainingStep
                 using var inner = DisposeScope.Enter();
                 if (synchronise) dp!.BeforeSynchronisedForward();
                 var (images, targets) = DatasetInference.Inputs(model, batch, context.Device);
-                var losses = model.ComputeLosses(images, targets);
-                var total = Total(losses);
+                IReadOnlyDictionary<string, Tensor> losses;
+                Tensor total;
+                // Mixed precision: the forward pass under autocast, backward outside it (as torch.autocast's recipe).
+                using (context.Options.Runtime.MixedPrecision is { } precision ? AutocastScope.Enter(context.Device, precision) : default)
+                {
+                    losses = model.ComputeLosses(images, targets);
+                    total = Total(losses);
+                }
                 if (context.Options.Runtime.LossHook is { } hook) total = hook(iteration, total);
                 var values = losses.ToDictionary(kv => kv.Key, kv => kv.Value.ItemDouble(), StringComparer.Ordinal);
                 values[TotalKey] = total.ItemDouble();
@@ -53,17 +59,21 @@ internal static class TrainingStep
                     throw new TrainingDivergedException(iteration, $"the loss is not finite (batch {batch.Index} of epoch {batch.Epoch}: " +
                                                                    $"{string.Join(", ", batch.ImagePaths.Select(Path.GetFileName))})", values, context.LastCheckpoint);
                 var objective = batches.Count == 1 ? total : total / batches.Count;
+                if (context.Scaler is { } scaler) objective = scaler.ScaleLoss(objective);
                 if (synchronise) dp!.SynchronisedBackward(objective);
                 else objective.Backward();
                 foreach (var (k, v) in values) sums[k] = sums.GetValueOrDefault(k) + v / batches.Count;
             }
-            if (context.Options.Optimizer.GradientClipNorm is { } maxNorm)
+            // float16: gradients back to their true size; a step with inf/NaN gradients is skipped by the scaler, not an error.
+            context.Scaler?.Unscale(context.Optimizer);
+            if (context.Options.Optimizer.GradientClipNorm is { } maxNorm && context.Scaler?.FoundNonFinite != true)
             {
                 double norm = GradientClipping.ClipGradNorm(context.Parameters, maxNorm);
                 if (!double.IsFinite(norm))
                     throw new TrainingDivergedException(iteration, $"the gradient norm is {norm.ToString(CultureInfo.InvariantCulture)}", sums, context.LastCheckpoint);
             }
-            context.Optimizer.Step();
+            if (context.Scaler is { } gradScaler) gradScaler.Step(context.Optimizer);
+            else context.Optimizer.Step();
             context.Optimizer.ZeroGrad();
         }
         context.LastLearningRate = context.Optimizer.ParamGroups[0].LearningRate;

@@ -285,6 +285,11 @@ public sealed record RuntimeOptions
     [JsonIgnore]
     public Device? Device { get; init; }
 
+    /// <summary>Mixed precision: null (default) trains in float32; <see cref="DType.BFloat16"/> runs the forward pass under
+    /// bfloat16 autocast (CPU or CUDA; no loss scaling needed); <see cref="DType.Float16"/> under float16 autocast with
+    /// dynamic loss scaling (<see cref="MLNetSeg.Torch.Optim.GradScaler"/>), CUDA only. Weights and optimizer state stay float32.</summary>
+    public DType? MixedPrecision { get; init; }
+
     /// <summary>Report progress every this many iterations.</summary>
     public int LogPeriod { get; init; } = 20;
 
@@ -305,5 +310,9 @@ public sealed record RuntimeOptions
     {
         TrainingOptions.Require(Threads is null or >= 1, "Runtime." + nameof(Threads), $"must be at least 1, got {Threads}");
         TrainingOptions.Require(LogPeriod >= 1, "Runtime." + nameof(LogPeriod), $"must be at least 1, got {LogPeriod}");
+        TrainingOptions.Require(MixedPrecision is null or DType.BFloat16 or DType.Float16, "Runtime." + nameof(MixedPrecision),
+            $"must be BFloat16, Float16 or null (float32), got {MixedPrecision}");
+        TrainingOptions.Require(MixedPrecision != DType.Float16 || Device is { Type: DeviceType.Cuda }, "Runtime." + nameof(MixedPrecision),
+            "Float16 needs a CUDA device (CPU autocast computes in bfloat16: use DType.BFloat16)");
     }
 }

@@ -28,6 +28,11 @@ public static partial class VisionOps
     /// <exception cref="ArgumentException">The shapes, dtypes or devices do not match as described.</exception>
     public static Tensor Nms(Tensor boxes, Tensor scores, double iouThreshold, VisionOpsBackend backend = VisionOpsBackend.Auto)
     {
+        if (IsReducedPrecision(boxes) || IsReducedPrecision(scores))
+        {
+            using var scope = DisposeScope.Enter();
+            return scope.MoveToOuter(Nms(boxes.To(DType.Float32), scores.To(DType.Float32), iouThreshold, backend));
+        }
         CheckNmsInputs(boxes, scores, nameof(Nms));
         if (TorchvisionNative.UseNative(backend, nameof(Nms)))
             return NativeNms.Invoke(boxes, scores, iouThreshold);
@@ -49,6 +54,11 @@ public static partial class VisionOps
     /// <exception cref="ArgumentException">The shapes, dtypes or devices do not match.</exception>
     public static Tensor BatchedNms(Tensor boxes, Tensor scores, Tensor idxs, double iouThreshold, VisionOpsBackend backend = VisionOpsBackend.Auto)
     {
+        if (IsReducedPrecision(boxes) || IsReducedPrecision(scores))
+        {
+            using var scope = DisposeScope.Enter();
+            return scope.MoveToOuter(BatchedNms(boxes.To(DType.Float32), scores.To(DType.Float32), idxs, iouThreshold, backend));
+        }
         CheckNmsInputs(boxes, scores, nameof(BatchedNms));
         AtenOps.CheckShape1(idxs, boxes.Size(0), "idxs", nameof(BatchedNms));
         if (idxs.Device != boxes.Device)
@@ -89,6 +99,10 @@ public static partial class VisionOps
         var order = scores.Index(keepIndices).Argsort(0, descending: true);
         return scope.MoveToOuter(keepIndices.Index(order));
     }
+
+    /// <summary>float16/bfloat16 (from autocast): NMS then runs in float32, torchvision's autocast rule for nms
+    /// (its kernels have no reduced-precision CPU version, and 8 mantissa bits would move boxes by pixels).</summary>
+    private static bool IsReducedPrecision(Tensor t) => t.DType is DType.Float16 or DType.BFloat16;
 
     private static void CheckNmsInputs(Tensor boxes, Tensor scores, string op)
     {

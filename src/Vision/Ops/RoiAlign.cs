@@ -36,6 +36,12 @@ public static partial class VisionOps
     {
         CheckRoiAlignInputs(input, rois, outputSize);
         using var scope = DisposeScope.Enter();
+        if (input.DType is DType.Float16 or DType.BFloat16)
+        {
+            // torchvision's autocast rule for roi_align: pool in float32, return the input's dtype.
+            var pooled = RoiAlign(input.To(DType.Float32), rois.To(DType.Float32), outputSize, spatialScale, samplingRatio, aligned, backend);
+            return scope.MoveToOuter(pooled.To(input.DType));
+        }
         var r = rois.DType == input.DType && rois.Device == input.Device ? rois : rois.To(input.DType, input.Device);
         CheckBatchIndices(r, input.Size(0));
         bool native = backend == VisionOpsBackend.Auto ? AutoPicksNative(input) : TorchvisionNative.UseNative(backend, nameof(RoiAlign));
