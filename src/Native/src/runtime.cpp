@@ -135,6 +135,13 @@ int mls_autocast_set(int device_type, int enabled, int dtype, int* previous_enab
     TORCH_CHECK(type == c10::kCPU || type == c10::kCUDA, "autocast is for CPU or CUDA, not device type ", device_type);
     auto scalar = static_cast<at::ScalarType>(dtype);
     TORCH_CHECK(scalar == at::kBFloat16 || scalar == at::kHalf, "autocast computes in bfloat16 or float16, not ", c10::toString(scalar));
+#ifdef AT_FORALL_DEPRECATED_AUTOCAST_BACKENDS
+    // libtorch >= 2.4: one API for every device type (the per-device functions below are deprecated there).
+    *previous_enabled = at::autocast::is_autocast_enabled(type) ? 1 : 0;
+    *previous_dtype = static_cast<int>(at::autocast::get_autocast_dtype(type));
+    at::autocast::set_autocast_dtype(type, scalar);
+    at::autocast::set_autocast_enabled(type, enabled != 0);
+#else
     bool cpu = type == c10::kCPU;
     *previous_enabled = (cpu ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled()) ? 1 : 0;
     *previous_dtype = static_cast<int>(cpu ? at::autocast::get_autocast_cpu_dtype() : at::autocast::get_autocast_gpu_dtype());
@@ -145,6 +152,7 @@ int mls_autocast_set(int device_type, int enabled, int dtype, int* previous_enab
       at::autocast::set_autocast_gpu_dtype(scalar);
       at::autocast::set_enabled(enabled != 0);
     }
+#endif
     // torch.autocast's __exit__: the casts of weights it cached are dropped when the outermost region ends.
     if (enabled == 0) at::autocast::clear_cache();
     return 0;
