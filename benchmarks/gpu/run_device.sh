@@ -5,7 +5,7 @@
 # reference (benchmarks/reference/gpu.py) alternately, ROUNDS times each, on the same GPU.
 # One JSON line per run in $OUT/gpu.jsonl; the whole log in $OUT/gpu.log.
 #   bash benchmarks/gpu/run_device.sh .gpu/bench.tar.xz [ROUNDS=3]
-# SECTIONS="inference training mixed" (default: all) picks the parts; "mixed" is the float16/bfloat16
+# SECTIONS="inference training mixed" (default: all; "smoke" is one short inference run) picks the parts; "mixed" is the float16/bfloat16
 # autocast runs (training with loss scaling, inference) against torch.autocast/GradScaler.
 set -uo pipefail
 BUNDLE=${1:?usage: run_device.sh BUNDLE [ROUNDS]}
@@ -52,6 +52,8 @@ run() {
   echo "$last"
   if [[ "$last" == "{"* ]]; then echo "$last" >> "$RESULTS"; else echo "FAILED: $*"; tail -25 "$OUT/runs.log"; fi
 }
+want smoke && echo "== smoke: torchvision's kernels loaded by TorchvisionNative itself (no LD_PRELOAD)"
+want smoke && run "$APP" gpu-maskrcnn 10 cuda
 want inference && echo "== inference (R50-FPN, 800 px)"
 want inference && for _ in $(seq "$ROUNDS"); do
   run python3 benchmarks/reference/gpu.py maskrcnn 50 cuda

@@ -63,7 +63,7 @@ public static class TorchvisionNative
             if (loaded) return true;
             try
             {
-                TorchRuntime.LoadOperatorLibrary(path);
+                LoadWithPythonDependencies(path);
                 _ = new Op("torchvision::nms").Schema;  // throws if the library registered nothing
                 loaded = true;
                 LoadedPath = path;
@@ -75,6 +75,57 @@ public static class TorchvisionNative
             }
             return loaded;
         }
+    }
+
+    /// <summary>
+    /// Loads the operator library. A PyTorch wheel's torchvision/_C.so links libtorch and libtorch_python,
+    /// which a .NET process running our shim (linked to libtorch_cpu only) has not loaded, and finds them
+    /// through the Python package layout, not the loader path; libtorch_python in turn expects the Python
+    /// runtime's symbols (it does not list libpython: a Python executable provides them). When the loader
+    /// names a missing torch library, it is loaded from the directory of the libtorch_cpu this process runs;
+    /// when libtorch_python lacks Python's symbols, libpython3.X (X from the wheel's site-packages path) is
+    /// loaded globally first; then the load is retried. No Python code runs: torchvision's operators
+    /// register from static initialisers. Verified on a GPU host (torch 2.11 wheel) up to libtorch_python's
+    /// Python symbols; the libpython step is written from the error seen there and not yet run
+    /// (benchmarks/gpu/run_device.sh SECTIONS=smoke checks it; LD_PRELOAD of both remains the known-good way).
+    /// </summary>
+    private static void LoadWithPythonDependencies(string path)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                TorchRuntime.LoadOperatorLibrary(path);
+                return;
+            }
+            catch (TorchException e) when (attempt < 8 && MissingLibrary(e.Message) is { } missing && missing != Path.GetFileName(path)
+                                           && Resolve(missing) is { } dependency)
+            {
+                LoadWithPythonDependencies(dependency);
+            }
+        }
+    }
+
+    /// <summary>A torch library beside the running libtorch_cpu, or libpython by name; null for anything else.</summary>
+    private static string? Resolve(string missing)
+    {
+        if (missing.StartsWith("libpython", StringComparison.Ordinal)) return missing;
+        RunsSystemLibtorch(out var libtorch);
+        var beside = libtorch is null ? null : Path.Combine(Path.GetDirectoryName(libtorch)!, missing);
+        return beside is not null && File.Exists(beside) ? beside : null;
+    }
+
+    /// <summary>
+    /// What a dlopen error says must be loaded first: the library it could not find ("libtorch.so: cannot
+    /// open shared object file"), or, when a library inside a pythonX.Y site-packages folder lacks a Python
+    /// symbol ("undefined symbol: PyInstanceMethod_Type"), that Python's runtime, libpythonX.Y.so.1.0. Null otherwise.
+    /// </summary>
+    internal static string? MissingLibrary(string dlopenError)
+    {
+        var missing = System.Text.RegularExpressions.Regex.Match(dlopenError, @"(lib[\w.+-]*?\.so[0-9.]*): cannot open shared object file");
+        if (missing.Success) return missing.Groups[1].Value;
+        var python = System.Text.RegularExpressions.Regex.Match(dlopenError, @"/python(3\.[0-9]+)/site-packages/[^:]*: undefined symbol: _?Py");
+        return python.Success ? $"libpython{python.Groups[1].Value}.so.1.0" : null;
     }
 
     /// <summary>Throws when <paramref name="backend"/> is Native and the library is absent; tells
