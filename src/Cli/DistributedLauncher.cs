@@ -26,8 +26,9 @@ internal static class DistributedLauncher
         // Cores are split between the local processes unless --threads says otherwise.
         int threadsEach = threads ?? Math.Max(1, Environment.ProcessorCount / processesPerNode);
         var (file, prefix) = Executable();
-        stderr.WriteLine($"mlnetseg train: starting {processesPerNode} processes (ranks {nodeRank * processesPerNode}–{(nodeRank + 1) * processesPerNode - 1} " +
-                         $"of {world}), rendezvous {masterAddress}:{port}, {threadsEach} threads each");
+        int first = nodeRank * processesPerNode, last = first + processesPerNode - 1;
+        string ranks = processesPerNode == 1 ? $"1 process (rank {first} of {world})" : $"{processesPerNode} processes (ranks {first}–{last} of {world})";
+        stderr.WriteLine($"mlnetseg train: starting {ranks}, rendezvous {masterAddress}:{port}, {threadsEach} threads each");
         var children = new List<(int Rank, Process Process)>();
         try
         {

@@ -7,7 +7,8 @@
 #   bash tools/reliability/load.sh [FILTER]     # FILTER: a dotnet test filter, default all load tests
 #
 # Writes CSVs and memory plots (PNG) to out/reliability and prints the summary lines. About 1.5 h on
-# 2 cores, most of it the training run (run it alone: other load on the machine moves the figures).
+# 2 cores (2026-12-04: the training run 50 min, the concurrency runs 10 min; run it alone: other load on the
+# machine moves the throughput figures).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"

@@ -68,6 +68,37 @@ public sealed class DistributedTrainingTests
         Assert.IsFalse(Directory.GetFiles(straight.Path).Any(f => Path.GetFileName(f).Contains("rank", StringComparison.Ordinal)));
     }
 
+    /// <summary>The launcher's several-machine form, both "machines" on this one: two <c>--nnodes 2 --nproc 1</c> launchers with
+    /// node ranks 0 and 1 meet at --master-addr:--master-port and train as ranks 0 and 1; rank 0's node writes.</summary>
+    [TestMethod]
+    public void TwoNodesMeetAtTheMasterAddressAndTrainTogether()
+    {
+        var data = TinyDataset.Shared;
+        using var dir = new TempDir();
+        int port = FreePort();
+        var dll = Path.Combine(AppContext.BaseDirectory, "mlnetseg.dll");
+        ChildProcess Node(int rank) => new("dotnet", TrainArgs(data, dir.Path, 3, "--nproc", "1", "--nnodes", "2", "--node-rank", rank.ToString(CultureInfo.InvariantCulture),
+            "--master-addr", "127.0.0.1", "--master-port", port.ToString(CultureInfo.InvariantCulture), "--threads", "1").Prepend(dll));
+        using var node0 = Node(0);
+        using var node1 = Node(1);
+        Assert.IsTrue(node0.WaitForExit(TimeSpan.FromMinutes(3)) && node1.WaitForExit(TimeSpan.FromMinutes(1)), $"{node0.Output}\n{node1.Output}");
+        Assert.AreEqual(0, node0.ExitCode, node0.Output);
+        Assert.AreEqual(0, node1.ExitCode, node1.Output);
+        StringAssert.Contains(node0.Output, "starting 1 process (rank 0 of 2)");
+        StringAssert.Contains(node1.Output, "starting 1 process (rank 1 of 2)");
+        StringAssert.Contains(node0.Output, "3 iterations of 1×1 images × 2 processes");
+        Assert.IsTrue(File.Exists(Path.Combine(dir.Path, "model_final.mlseg")));
+        CollectionAssert.AreEqual(new long[] { 1, 2, 3 },
+            MetricsLog.Read(Path.Combine(dir.Path, MetricsLog.FileName)).Where(r => r.IsTraining).Select(r => r.Iteration).ToArray());
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     /// <summary>SIGKILL one of two processes mid-training: the survivor's next collective fails, it exits with the
     /// distributed-failure code and a message naming its rank, within seconds rather than the 30-minute timeout.</summary>
     [TestMethod]
@@ -75,12 +106,7 @@ public sealed class DistributedTrainingTests
     {
         var data = TinyDataset.Shared;
         using var dir = new TempDir();
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
+        int port = FreePort();
         ChildProcess Rank(int rank) => new("dotnet", TrainArgs(data, dir.Path, 500).Prepend(Path.Combine(AppContext.BaseDirectory, "mlnetseg.dll")),
             new Dictionary<string, string>
             {
