@@ -53,18 +53,22 @@ internal sealed class CheckpointHook : TrainingHook
         // and only rank 0 writes; the others just note the checkpoint.
         using var rngScope = DisposeScope.Enter();
         var rankRngStates = context.DataParallel?.GatherRngStates(TorchRuntime.GetRngState());
+        if (context.IsMain)
+        {
+            try
+            {
+                TrainingCheckpoint.Save(path, context.Model.Module, context.Optimizer, context.Device, position, context.Options,
+                    context.Train.Categories.CategoryIds, context.Best, rankRngStates, context.Scaler);
+            }
+            catch (IOException e)
+            {
+                throw WriteFailed(context, e);
+            }
+        }
+        // Recorded only once written (the failure message names the last complete one).
         context.LastCheckpoint = path;
         context.LastCheckpointIteration = context.Iteration;
         if (!context.IsMain) return;
-        try
-        {
-            TrainingCheckpoint.Save(path, context.Model.Module, context.Optimizer, context.Device, position, context.Options,
-                context.Train.Categories.CategoryIds, context.Best, rankRngStates, context.Scaler);
-        }
-        catch (IOException e)
-        {
-            throw WriteFailed(context, e);
-        }
         if (context.Options.Checkpoints.Keep > 0)
         {
             var all = TrainingCheckpoint.List(dir);
