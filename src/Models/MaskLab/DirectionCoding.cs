@@ -120,32 +120,23 @@ public sealed class DirectionCoding
         using var scope = DisposeScope.Enter();
         var inside = masks.To(DType.UInt8, Device.Cpu).Contiguous().ToArray<byte>();
         var boxValues = boxes?.To(DType.Float64, Device.Cpu).ToArray<double>();
+        var owner = InstanceOwnership.Owners(inside, n, height, width);
         var labels = new long[height * width];
         Array.Fill(labels, Ignore);
-        var owner = new int[height * width];
-        Array.Fill(owner, -1);
-        var area = new long[n];
-        for (int k = 0; k < n; k++)
-            for (int p = 0; p < height * width; p++)
-                if (inside[(long)k * height * width + p] != 0) area[k]++;
+        var centres = new (double Cx, double Cy, double HalfW, double HalfH)[n];
         for (int k = 0; k < n; k++)
         {
-            if (area[k] == 0) continue;
             var (x1, y1, x2, y2) = boxValues is null ? TightBox(inside, k, height, width) : (boxValues[4 * k], boxValues[4 * k + 1], boxValues[4 * k + 2], boxValues[4 * k + 3]);
-            double cx = (x1 + x2) / 2, cy = (y1 + y2) / 2, halfW = Math.Max((x2 - x1) / 2, 1e-6), halfH = Math.Max((y2 - y1) / 2, 1e-6);
-            for (int i = 0; i < height; i++)
-            {
-                for (int j = 0; j < width; j++)
-                {
-                    int p = i * width + j;
-                    if (inside[(long)k * height * width + p] == 0) continue;
-                    // Smallest area wins; on a tie the later instance (drawn on top).
-                    if (owner[p] >= 0 && area[owner[p]] < area[k]) continue;
-                    owner[p] = k;
-                    labels[p] = Channel((cx - (j + 0.5)) / halfW, (cy - (i + 0.5)) / halfH);
-                }
-            }
+            centres[k] = ((x1 + x2) / 2, (y1 + y2) / 2, Math.Max((x2 - x1) / 2, 1e-6), Math.Max((y2 - y1) / 2, 1e-6));
         }
+        for (int i = 0; i < height; i++)
+            for (int j = 0; j < width; j++)
+            {
+                int k = owner[i * width + j];
+                if (k < 0) continue;
+                var c = centres[k];
+                labels[i * width + j] = Channel((c.Cx - (j + 0.5)) / c.HalfW, (c.Cy - (i + 0.5)) / c.HalfH);
+            }
         return scope.MoveToOuter(Tensor.FromArray(labels, new long[] { height, width }, masks.Device));
     }
 
