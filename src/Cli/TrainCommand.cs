@@ -1,10 +1,10 @@
-using MLNetSeg.Torch.Distributed;
 using System.CommandLine;
 using System.Globalization;
 using MLNetSeg.Data.Coco;
 using MLNetSeg.Data.Loading;
 using MLNetSeg.Models;
 using MLNetSeg.Torch;
+using MLNetSeg.Torch.Distributed;
 using MLNetSeg.Training;
 using MLNetSeg.Vision.Structures;
 

@@ -69,9 +69,10 @@ public static class TrainingCheckpoint
     private const string MetadataKey = "mlnetseg.checkpoint";
     private const string Format = "mlnetseg.checkpoint/2";
     private const string EarlierFormat = "mlnetseg.checkpoint/1";
-    private static string RankRng(int rank) => $"{RngCpu}.rank{rank}";
-
     private const string ModelPrefix = "model.", OptimizerPrefix = "optimizer.", RngCpu = "rng.cpu", RngCuda = "rng.cuda";
+
+    /// <summary>The generator state of rank <paramref name="rank"/> &gt; 0 of a distributed run (rank 0's is <see cref="RngCpu"/>).</summary>
+    private static string RankRng(int rank) => $"{RngCpu}.rank{rank}";
 
     internal static readonly JsonSerializerOptions Json = new()
     {

@@ -41,10 +41,6 @@ std::vector<at::Tensor> tensors_of(const mls_tensor* handles, int n) {
   return out;
 }
 
-void wait(const c10::intrusive_ptr<c10d::Work>& work) {
-  work->wait();
-}
-
 std::shared_ptr<::gloo::transport::Device> gloo_device(const std::string& spec) {
   const std::string host = "host:", iface = "interface:";
   if (spec.rfind(host, 0) == 0) return c10d::ProcessGroupGloo::createDeviceForHostname(spec.substr(host.size()));
@@ -110,7 +106,7 @@ int mls_dist_allreduce(mls_process_group group, const mls_tensor* tensors, int n
     // reduces them into each other (one tensor per device), not element-wise per list entry.
     for (auto& t : list) {
       std::vector<at::Tensor> one{t};
-      wait(G(group)->allreduce(one, options));
+      G(group)->allreduce(one, options)->wait();
     }
     return 0;
   })
@@ -130,7 +126,7 @@ int mls_dist_broadcast(mls_process_group group, const mls_tensor* tensors, int n
 int mls_dist_barrier(mls_process_group group) {
   MLS_CHECK_HANDLE(group, -1);
   MLS_GUARD(-1, {
-    wait(G(group)->barrier());
+    G(group)->barrier()->wait();
     return 0;
   })
 }

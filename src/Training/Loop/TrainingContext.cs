@@ -82,8 +82,7 @@ internal sealed class TrainingContext
     public void AgreeOnTrainingTime()
     {
         if (DataParallel is not { } dp) return;
-        _agreedTime = null;
-        _agreedTime = dp.AgreeOnTime(TrainingTime, TrainingTimeThisCall);
+        _agreedTime = dp.AgreeOnTime(_trainingTimeBefore + _trainingClock.Elapsed, _trainingClock.Elapsed);
     }
 
     public void ResumeTrainingTime(TimeSpan before) => _trainingTimeBefore = before;
