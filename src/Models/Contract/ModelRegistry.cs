@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using MLNetSeg.Models.MaskLab;
 using MLNetSeg.Models.Rcnn;
 
 namespace MLNetSeg.Models;
@@ -17,6 +18,7 @@ public static class ModelRegistry
         // The built-in families: adding one is one line here plus its own folder.
         Register(MaskRcnnFamily.Instance);
         Register(KeypointRcnnFamily.Instance);
+        Register(MaskLabFamily.Instance);
     }
 
     /// <summary>Every registered family, in name order.</summary>

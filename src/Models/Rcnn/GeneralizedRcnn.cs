@@ -93,7 +93,7 @@ public abstract partial class GeneralizedRcnn : Module
         var batch = Transform.Transform(inputs);
         var (levels, pooled) = Features(batch);
         var (proposals, _) = Rpn.Forward(batch, levels);
-        var detections = RoiHeads.Forward(pooled, proposals, batch.ImageSizes);
+        var detections = DetectInstances(pooled, proposals, batch.ImageSizes);
 
         var results = new DetectionTensors[images.Count];
         for (int i = 0; i < results.Length; i++)
@@ -145,6 +145,15 @@ public abstract partial class GeneralizedRcnn : Module
     /// Loads weights from a safetensors, PyTorch (.pth) or TorchSharp (module.save) file: see <see cref="ModelWeights.Load(Module, string, WeightLoadOptions?)"/>.
     /// </summary>
     public WeightLoadReport LoadWeights(string path, WeightLoadOptions? options = null) => ModelWeights.Load(this, path, options);
+
+    /// <summary>
+    /// The second stage at inference: detections per image from the pooled FPN levels and the RPN's
+    /// proposals, in the resized images' pixels, masks (if any) as small per-box probability maps that
+    /// <see cref="GeneralizedRcnnTransform.Postprocess"/> pastes. The R-CNNs run their RoI heads; a family
+    /// built on this detector (MaskLab) adds its own branches here.
+    /// </summary>
+    protected virtual IReadOnlyList<DetectionTensors> DetectInstances(Tensor[] pooled, Tensor[] proposals, IReadOnlyList<(int Height, int Width)> imageSizes) =>
+        RoiHeads.Forward(pooled, proposals, imageSizes);
 
     /// <summary>The backbone's pyramid for a batch: every level (what the RPN reads) and the
     /// <see cref="PooledFeatureNames"/> levels in that order (what the RoI heads pool from).</summary>

@@ -1,5 +1,6 @@
 using MLNetSeg.Models.Backbones;
 using MLNetSeg.Torch.Nn;
+using MLNetSeg.Torch;
 using MLNetSeg.Vision.Ops;
 
 namespace MLNetSeg.Models.Rcnn;
@@ -22,7 +23,11 @@ public sealed record ModelArchitecture
     /// <summary>The <see cref="ModelType"/> of a <see cref="KeypointRcnn"/>, as stored in model files ("keypointrcnn").</summary>
     public const string KeypointRcnnType = "keypointrcnn";
 
-    /// <summary><see cref="MaskRcnnType"/> or <see cref="KeypointRcnnType"/>.</summary>
+    /// <summary>The <see cref="ModelType"/> of a MaskLab model (<see cref="MaskLab.MaskLabModel"/>), "masklab": the R-CNN
+    /// detector without a mask branch, MaskLab's semantic, direction and refinement branches beside it.</summary>
+    public const string MaskLabType = "masklab";
+
+    /// <summary><see cref="MaskRcnnType"/>, <see cref="KeypointRcnnType"/> or <see cref="MaskLabType"/>.</summary>
     public required string ModelType { get; init; }
 
     /// <summary>torchvision recipe of the RPN and RoI heads: 1 or 2.</summary>
@@ -49,9 +54,12 @@ public sealed record ModelArchitecture
     /// <see cref="Of"/> reports it: two architectures that build the same model compare equal this way.</summary>
     public ModelArchitecture WithoutUnusedWidths() => this with
     {
-        Widths = ModelType == KeypointRcnnType
-            ? Widths with { MaskHead = DetectorWidths.Torchvision.MaskHead }
-            : Widths with { KeypointHead = DetectorWidths.Torchvision.KeypointHead },
+        Widths = ModelType switch
+        {
+            KeypointRcnnType => Widths with { MaskHead = DetectorWidths.Torchvision.MaskHead },
+            MaskRcnnType => Widths with { KeypointHead = DetectorWidths.Torchvision.KeypointHead },
+            _ => Widths with { MaskHead = DetectorWidths.Torchvision.MaskHead, KeypointHead = DetectorWidths.Torchvision.KeypointHead },
+        },
     };
 
     /// <summary>The torchvision name of <see cref="Backbone"/> ("resnet50", "resnext101_32x8d").</summary>
@@ -62,8 +70,9 @@ public sealed record ModelArchitecture
     public static string? TypeNameOf(Type modelClass) =>
         modelClass == typeof(MaskRcnn) ? MaskRcnnType
         : modelClass == typeof(KeypointRcnn) ? KeypointRcnnType
+        : modelClass == typeof(MaskLab.MaskLabModel) ? MaskLabType
         : modelClass == typeof(GeneralizedRcnn) ? null
-        : throw new NotSupportedException($"model files hold MaskRcnn or KeypointRcnn models, not {modelClass.Name}");
+        : throw new NotSupportedException($"model files hold MaskRcnn, KeypointRcnn or MaskLabModel models, not {modelClass.Name}");
 
     /// <summary>The torchvision ResNet names, as <see cref="ResNetSpec.ParseDepth"/> reads them.</summary>
     internal static readonly (ResNetDepth Depth, string Name)[] BackboneNames =
@@ -86,7 +95,7 @@ public sealed record ModelArchitecture
     public static ModelArchitecture Of(GeneralizedRcnn model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        string type = TypeNameOf(model.GetType()) ?? throw new NotSupportedException("model files hold MaskRcnn or KeypointRcnn models");
+        string type = TypeNameOf(model.GetType()) ?? throw new NotSupportedException("model files hold MaskRcnn, KeypointRcnn or MaskLabModel models");
         int version = model.RoiHeads.BoxHead switch
         {
             TwoMlpHead => 1,
@@ -135,23 +144,14 @@ public sealed record ModelArchitecture
     /// <see cref="RcnnOptions.AnchorSizes"/> does not have one size per FPN level (5).</exception>
     public GeneralizedRcnn Build(RcnnOptions? options = null)
     {
-        Validate();
-        options = (options ?? new RcnnOptions()) with { NumClasses = NumClasses };
-        if (NumKeypoints is { } k) options = options with { NumKeypoints = k };
-        bool mask = ModelType == MaskRcnnType;
-        options.Validate(mask ? nameof(MaskRcnn) : nameof(KeypointRcnn));
-        if (options.AnchorSizes.Count != 5)
-            throw new ArgumentException($"RcnnOptions.AnchorSizes has {options.AnchorSizes.Count} sizes; the ResNet-FPN backbone has 5 levels (P2–P6), one size each");
-        var backbone = ResNetFpn.Create(Backbone, options.TrainableBackboneLayers, FpnVersion, frozenBatchNormEps: options.FrozenBatchNormEps,
-            baseWidth: Widths.Backbone, fpnChannels: Widths.Fpn);
+        if (ModelType == MaskLabType)
+            throw new NotSupportedException("a MaskLab model needs its own switches besides the architecture: build it with MaskLabFamily (or MaskLabModel.Create)");
+        var (backbone, rpn, boxHead, boxPredictor, transform, settings) = BuildDetector(options);
+        options = settings;
         long channels = backbone.OutChannels;
-        var rpn = GeneralizedRcnn.CreateRpn(channels, convDepth: Version, options);
         // torchvision's poolers: 7×7 for the box branch, 14×14 for the mask and keypoint branches, sampling ratio 2.
         var boxRoiPool = new MultiScaleRoiAlign(7, 2);
-        var boxHead = GeneralizedRcnn.CreateBoxHead(channels, Version, Widths.BoxHead);
-        var boxPredictor = new FastRcnnPredictor(Widths.BoxHead, NumClasses);
-        var transform = GeneralizedRcnn.CreateTransform(options);
-        if (mask)
+        if (ModelType == MaskRcnnType)
         {
             long width = Widths.MaskHead;
             var roiHeads = new RoiHeads(boxRoiPool, boxHead, boxPredictor, options.ToRoiHeadsSettings(),
@@ -168,13 +168,39 @@ public sealed record ModelArchitecture
         return new KeypointRcnn(backbone, rpn, keypointHeads, transform, options);
     }
 
+    /// <summary>
+    /// The parts every R-CNN of this architecture shares, made in torchvision's order (backbone, RPN, box head
+    /// and predictor): <see cref="Build"/> adds the box pooler and the model's own branch, as does MaskLab.
+    /// </summary>
+    /// <param name="options">Sizes, thresholds and sampling settings; null for <see cref="RcnnOptions"/>' defaults. The class and
+    /// keypoint counts are replaced by this architecture's in the returned <c>Options</c>.</param>
+    /// <exception cref="ArgumentException">The architecture or the options are out of range, or
+    /// <see cref="RcnnOptions.AnchorSizes"/> does not have one size per FPN level (5).</exception>
+    internal (BackboneWithFpn Backbone, RegionProposalNetwork Rpn, Module<Tensor, Tensor> BoxHead, FastRcnnPredictor BoxPredictor,
+        GeneralizedRcnnTransform Transform, RcnnOptions Options) BuildDetector(RcnnOptions? options)
+    {
+        Validate();
+        options = (options ?? new RcnnOptions()) with { NumClasses = NumClasses };
+        if (NumKeypoints is { } k) options = options with { NumKeypoints = k };
+        options.Validate(ModelType switch { MaskRcnnType => nameof(MaskRcnn), KeypointRcnnType => nameof(KeypointRcnn), _ => "MaskLabModel" });
+        if (options.AnchorSizes.Count != 5)
+            throw new ArgumentException($"RcnnOptions.AnchorSizes has {options.AnchorSizes.Count} sizes; the ResNet-FPN backbone has 5 levels (P2–P6), one size each");
+        var backbone = ResNetFpn.Create(Backbone, options.TrainableBackboneLayers, FpnVersion, frozenBatchNormEps: options.FrozenBatchNormEps,
+            baseWidth: Widths.Backbone, fpnChannels: Widths.Fpn);
+        long channels = backbone.OutChannels;
+        var rpn = GeneralizedRcnn.CreateRpn(channels, convDepth: Version, options);
+        var boxHead = GeneralizedRcnn.CreateBoxHead(channels, Version, Widths.BoxHead);
+        var boxPredictor = new FastRcnnPredictor(Widths.BoxHead, NumClasses);
+        return (backbone, rpn, boxHead, boxPredictor, GeneralizedRcnn.CreateTransform(options), options);
+    }
+
     /// <summary>Throws naming the first field out of range.</summary>
     /// <exception cref="ArgumentException">An unknown model type, version, FPN version or backbone, a width below 1, fewer than
     /// 2 classes, or keypoints that do not match the model type (<see cref="ArgumentOutOfRangeException"/> for the ranges).</exception>
     public void Validate()
     {
-        if (ModelType is not (MaskRcnnType or KeypointRcnnType))
-            throw new ArgumentException($"model type '{ModelType}' is neither '{MaskRcnnType}' nor '{KeypointRcnnType}'");
+        if (ModelType is not (MaskRcnnType or KeypointRcnnType or MaskLabType))
+            throw new ArgumentException($"model type '{ModelType}' is none of '{MaskRcnnType}', '{KeypointRcnnType}', '{MaskLabType}'");
         if (Version is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(Version), Version, "the torchvision recipes are version 1 or 2");
         if (FpnVersion is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(FpnVersion), FpnVersion, "the FPN recipe is 1 or 2");
         if (!Enum.IsDefined(Backbone)) throw new ArgumentOutOfRangeException(nameof(Backbone), Backbone, "unknown ResNet");
@@ -183,8 +209,8 @@ public sealed record ModelArchitecture
         if (NumClasses < 2) throw new ArgumentOutOfRangeException(nameof(NumClasses), NumClasses, "background + at least one class");
         if (ModelType == KeypointRcnnType && NumKeypoints is not >= 1)
             throw new ArgumentOutOfRangeException(nameof(NumKeypoints), NumKeypoints, "a keypoint model needs at least one keypoint");
-        if (ModelType == MaskRcnnType && NumKeypoints is not null)
-            throw new ArgumentException($"a {MaskRcnnType} model has no keypoints (NumKeypoints is {NumKeypoints})");
+        if (ModelType != KeypointRcnnType && NumKeypoints is not null)
+            throw new ArgumentException($"a {ModelType} model has no keypoints (NumKeypoints is {NumKeypoints})");
     }
 
     private static bool SameSpec(ResNetSpec a, ResNetSpec b) =>

@@ -50,7 +50,8 @@ public sealed partial class RoiHeads : Module
     /// <summary>torchvision's RoIHeads(box_roi_pool, box_head, box_predictor, ..., mask_roi_pool, mask_head,
     /// mask_predictor, keypoint_roi_pool, keypoint_head, keypoint_predictor): a branch is present when its
     /// pooler, head and predictor are all given, absent when none is.</summary>
-    /// <param name="boxRoiPool">RoIAlign of the box branch (torchvision: 7×7, sampling ratio 2).</param>
+    /// <param name="boxRoiPool">RoIAlign of the box branch (torchvision: 7×7, sampling ratio 2), or another pooler with the
+    /// same output; a pooler with parameters (a <see cref="Module"/>, e.g. MaskLab's deformable crop) is registered as "box_roi_pool".</param>
     /// <param name="boxHead">Pooled features → box features (<see cref="TwoMlpHead"/> or <see cref="FastRcnnConvFcHead"/>), "box_head".</param>
     /// <param name="boxPredictor">Box features → class logits and per-class deltas, "box_predictor".</param>
     /// <param name="settings">Thresholds, limits and sampling; torchvision's defaults when null.</param>
@@ -61,7 +62,7 @@ public sealed partial class RoiHeads : Module
     /// <param name="keypointHead">Pooled features → keypoint features (<see cref="KeypointRcnnHeads"/>), "keypoint_head".</param>
     /// <param name="keypointPredictor">Keypoint features → heatmap logits, "keypoint_predictor".</param>
     /// <exception cref="ArgumentException">A mask or keypoint branch is given in part.</exception>
-    public RoiHeads(MultiScaleRoiAlign boxRoiPool, Module<Tensor, Tensor> boxHead, FastRcnnPredictor boxPredictor, RoiHeadsSettings? settings = null,
+    public RoiHeads(IRoiPool boxRoiPool, Module<Tensor, Tensor> boxHead, FastRcnnPredictor boxPredictor, RoiHeadsSettings? settings = null,
         MultiScaleRoiAlign? maskRoiPool = null, Module<Tensor, Tensor>? maskHead = null, MaskRcnnPredictor? maskPredictor = null,
         MultiScaleRoiAlign? keypointRoiPool = null, Module<Tensor, Tensor>? keypointHead = null, KeypointRcnnPredictor? keypointPredictor = null)
     {
@@ -72,6 +73,7 @@ public sealed partial class RoiHeads : Module
         this.settings = settings ?? new RoiHeadsSettings();
         BoxCoder = new BoxCoder(this.settings.BoxRegressionWeights);
         BoxRoiPool = boxRoiPool ?? throw new ArgumentNullException(nameof(boxRoiPool));
+        if (boxRoiPool is Module learned) RegisterModule("box_roi_pool", learned);
         BoxHead = RegisterModule("box_head", boxHead ?? throw new ArgumentNullException(nameof(boxHead)));
         BoxPredictor = RegisterModule("box_predictor", boxPredictor ?? throw new ArgumentNullException(nameof(boxPredictor)));
         if (maskHead is not null)
@@ -101,8 +103,8 @@ public sealed partial class RoiHeads : Module
     /// <summary>Decodes the box deltas against the proposals, with <see cref="RoiHeadsSettings.BoxRegressionWeights"/>.</summary>
     public BoxCoder BoxCoder { get; }
 
-    /// <summary>RoIAlign of the box branch.</summary>
-    public MultiScaleRoiAlign BoxRoiPool { get; }
+    /// <summary>The box branch's pooler: RoIAlign (<see cref="MultiScaleRoiAlign"/>) in the torchvision recipes.</summary>
+    public IRoiPool BoxRoiPool { get; }
 
     /// <summary>Pooled RoI features → box features ("box_head").</summary>
     public Module<Tensor, Tensor> BoxHead { get; }

@@ -75,7 +75,7 @@ public sealed class LevelMapper
 /// <see cref="LevelMapper"/> picks, at that level's scale. Scales are inferred on first use from
 /// the feature and image sizes (the nearest power of two of feature/image height), as torchvision does.
 /// </summary>
-public sealed class MultiScaleRoiAlign
+public sealed class MultiScaleRoiAlign : IRoiPool
 {
     /// <summary>Creates the pooler (torchvision's <c>MultiScaleRoIAlign(featmap_names, output_size, sampling_ratio, canonical_scale, canonical_level)</c>).</summary>
     /// <param name="outputSize">(height, width) of each pooled map: 7×7 for the box head, 14×14 for masks and keypoints in torchvision.</param>

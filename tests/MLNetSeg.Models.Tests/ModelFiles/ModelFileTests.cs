@@ -404,7 +404,7 @@ public sealed class ModelFileTests
         return path;
     }
 
-    private static void AssertSameOptions(RcnnOptions expected, RcnnOptions actual, string what)
+    internal static void AssertSameOptions(RcnnOptions expected, RcnnOptions actual, string what)
     {
         foreach (var p in typeof(RcnnOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
         {

@@ -9,21 +9,25 @@ namespace MLNetSeg.Models.Rcnn;
 // The R-CNNs as model families: the segmentation-model contract over torchvision's GeneralizedRCNN.
 public abstract partial class GeneralizedRcnn : ISegmentationModel
 {
-    /// <summary><see cref="MaskRcnnFamily"/> or <see cref="KeypointRcnnFamily"/>.</summary>
-    public ModelFamily Family => this is KeypointRcnn ? KeypointRcnnFamily.Instance : MaskRcnnFamily.Instance;
+    /// <summary><see cref="MaskRcnnFamily"/> or <see cref="KeypointRcnnFamily"/>; a family built on this detector names its own.</summary>
+    public virtual ModelFamily Family => this is KeypointRcnn ? KeypointRcnnFamily.Instance : MaskRcnnFamily.Instance;
 
     Module ISegmentationModel.Module => this;
 
     /// <summary>Boxes, and masks or keypoints as the heads have them.</summary>
     public SegmentationTasks Tasks =>
-        SegmentationTasks.Boxes | (RoiHeads.HasMask ? SegmentationTasks.Masks : 0) | (RoiHeads.HasKeypoint ? SegmentationTasks.Keypoints : 0);
+        SegmentationTasks.Boxes | (PredictsMasks ? SegmentationTasks.Masks : 0) | (RoiHeads.HasKeypoint ? SegmentationTasks.Keypoints : 0);
+
+    /// <summary>Whether the model predicts instance masks (and so trains on them): the RoI heads' mask branch, or a
+    /// derived family's own.</summary>
+    protected virtual bool PredictsMasks => RoiHeads.HasMask;
 
     IReadOnlyList<SegmentationResult> ISegmentationModel.Predict(IReadOnlyList<Tensor> images) =>
         Predict(images).Select(instances => new SegmentationResult(instances)).ToArray();
 
     /// <summary>The image's <see cref="RcnnTarget"/>: boxes, labels, and masks or keypoints as the heads need them.</summary>
     public ITrainingTarget CreateTarget(DetectionTarget target, ImageSize size, Device device, string describe) =>
-        RcnnTargets.From(target, size, RoiHeads.HasMask, RoiHeads.HasKeypoint, device, describe);
+        RcnnTargets.From(target, size, PredictsMasks, RoiHeads.HasKeypoint, device, describe);
 
     IReadOnlyDictionary<string, Tensor> ISegmentationModel.ComputeLosses(IReadOnlyList<Tensor> images, IReadOnlyList<ITrainingTarget> targets)
     {
@@ -35,7 +39,11 @@ public abstract partial class GeneralizedRcnn : ISegmentationModel
         return ComputeLosses(images, typed).ToDictionary();
     }
 
-    void ISegmentationModel.WriteConfig(Utf8JsonWriter writer) => RcnnConfig.Write(writer, ModelArchitecture.Of(this), Options);
+    void ISegmentationModel.WriteConfig(Utf8JsonWriter writer) => WriteConfig(writer);
+
+    /// <summary>The family's model-file section (<see cref="ISegmentationModel.WriteConfig"/>): the R-CNN section;
+    /// a derived family adds its own fields after it.</summary>
+    protected virtual void WriteConfig(Utf8JsonWriter writer) => RcnnConfig.Write(writer, ModelArchitecture.Of(this), Options);
 
     /// <summary>
     /// Loads <paramref name="path"/> into this model: a detector checkpoint (keys "backbone.…",

@@ -40,10 +40,10 @@ public abstract partial class GeneralizedRcnn
             if (!image.DType.IsFloatingPoint())
                 throw new ArgumentException($"{GetType().Name}: image {i} is {image.DType}; expected a floating-point image with values in [0, 1]", nameof(images));
             var target = targets[i] ?? throw new ArgumentNullException(nameof(targets), $"target {i} is null");
-            target.Validate(i, image.Size(1), image.Size(2), NumClasses, RoiHeads.HasMask, numKeypoints);
+            target.Validate(i, image.Size(1), image.Size(2), NumClasses, PredictsMasks, numKeypoints);
             inputs[i] = image.To(dtype, device);
             onDevice[i] = new RcnnTarget(target.Boxes.To(dtype, device), target.Labels.To(DType.Int64, device),
-                RoiHeads.HasMask ? target.Masks!.To(target.Masks.DType, device) : null,
+                PredictsMasks ? target.Masks!.To(target.Masks.DType, device) : null,
                 numKeypoints is null ? null : target.Keypoints!.To(DType.Float32, device));
         }
 
@@ -52,12 +52,25 @@ public abstract partial class GeneralizedRcnn
 
         var (levels, pooled) = Features(batch);
         var rpn = Rpn.ForwardTraining(batch, levels, resized.Select(t => t.Boxes).ToArray());
-        var heads = RoiHeads.ComputeLosses(pooled, rpn.Proposals, batch.ImageSizes, resized);
+        var (heads, extra) = ComputeHeadLosses(pooled, rpn.Proposals, batch, resized);
         return new RcnnLosses(scope.MoveToOuter(rpn.Objectness), scope.MoveToOuter(rpn.BoxReg),
             scope.MoveToOuter(heads.Classifier), scope.MoveToOuter(heads.BoxReg),
             heads.Mask is null ? null : scope.MoveToOuter(heads.Mask),
-            heads.Keypoint is null ? null : scope.MoveToOuter(heads.Keypoint));
+            heads.Keypoint is null ? null : scope.MoveToOuter(heads.Keypoint),
+            extra?.ToDictionary(e => e.Key, e => scope.MoveToOuter(e.Value)));
     }
+
+    /// <summary>
+    /// The second stage's losses for a training batch: the RoI heads' (box, and mask or keypoint) and, for a
+    /// family built on this detector, the losses of its own branches by name (null: none).
+    /// </summary>
+    /// <param name="pooled">FPN levels "0".."3" of the batch.</param>
+    /// <param name="proposals">Per image, the RPN's proposals (detached) in the resized image's pixels.</param>
+    /// <param name="batch">The normalised, resized and padded batch.</param>
+    /// <param name="targets">Per image, the ground truth in the resized image's pixels.</param>
+    protected virtual (RoiHeadsLosses Heads, IReadOnlyDictionary<string, Tensor>? Extra) ComputeHeadLosses(
+        Tensor[] pooled, Tensor[] proposals, ImageList batch, RcnnTarget[] targets) =>
+        (RoiHeads.ComputeLosses(pooled, proposals, batch.ImageSizes, targets), null);
 
     /// <summary>torchvision's degenerate-box check, made after resizing: every box needs x2 &gt; x1 and y2 &gt; y1.</summary>
     private void CheckPositiveSize(Tensor boxes, int index)

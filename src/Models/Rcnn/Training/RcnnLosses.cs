@@ -14,7 +14,9 @@ namespace MLNetSeg.Models.Rcnn;
 /// <param name="BoxReg">Box-head regression loss, <see cref="BoxRegKey"/>.</param>
 /// <param name="Mask">Mask loss, <see cref="MaskKey"/>; null without a mask branch.</param>
 /// <param name="Keypoint">Keypoint loss, <see cref="KeypointKey"/>; null without a keypoint branch.</param>
-public sealed record RcnnLosses(Tensor Objectness, Tensor RpnBoxReg, Tensor Classifier, Tensor BoxReg, Tensor? Mask, Tensor? Keypoint)
+/// <param name="Extra">The losses of branches a family adds to the detector (MaskLab's "loss_semantic", "loss_direction"), by name; null: none.</param>
+public sealed record RcnnLosses(Tensor Objectness, Tensor RpnBoxReg, Tensor Classifier, Tensor BoxReg, Tensor? Mask, Tensor? Keypoint,
+    IReadOnlyDictionary<string, Tensor>? Extra = null)
 {
     /// <summary>The names of the losses in torchvision's loss dict, used as the keys of <see cref="ToDictionary"/> (and so in
     /// training logs): "loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg", "loss_mask", "loss_keypoint".</summary>
@@ -30,6 +32,7 @@ public sealed record RcnnLosses(Tensor Objectness, Tensor RpnBoxReg, Tensor Clas
         var d = new Dictionary<string, Tensor> { [ClassifierKey] = Classifier, [BoxRegKey] = BoxReg };
         if (Mask is not null) d[MaskKey] = Mask;
         if (Keypoint is not null) d[KeypointKey] = Keypoint;
+        foreach (var (name, loss) in Extra ?? new Dictionary<string, Tensor>()) d.Add(name, loss);
         d[ObjectnessKey] = Objectness;
         d[RpnBoxRegKey] = RpnBoxReg;
         return d;

@@ -3,6 +3,7 @@ using MLNetSeg.Models.Backbones;
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Onnx.Graph;
 using MLNetSeg.Torch.Nn;
+using MLNetSeg.Vision.Ops;
 using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace MLNetSeg.Onnx.Export.Rcnn;
@@ -41,7 +42,8 @@ internal sealed class RcnnOnnxExporter : IOnnxFamilyExporter
         var heads = rcnn.RoiHeads;
         var settings = heads.Settings;
         long channels = rcnn.Backbone.OutChannels;
-        var boxPool = heads.BoxRoiPool;
+        var boxPool = heads.BoxRoiPool as MultiScaleRoiAlign
+                      ?? throw new NotSupportedException($"ONNX export: the box branch pools with {heads.BoxRoiPool.GetType().Name}; the exporter writes RoIAlign (MultiScaleRoiAlign) only");
         var boxFeatures = layers.Emit(heads.BoxHead, detection.MultiScaleRoiAlign(pooledLevels, channels, proposals, proposalImages, resized,
             boxPool.OutputSize.Height, boxPool.SamplingRatio), "roi_heads.box_head");
         var classLogits = layers.Emit(heads.BoxPredictor.ClsScore, boxFeatures, "roi_heads.box_predictor.cls_score");
