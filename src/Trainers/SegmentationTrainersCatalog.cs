@@ -1,3 +1,4 @@
+using MLNetSeg.Models.MaskLab;
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Training;
 using MLNetSeg.Transforms;
@@ -33,9 +34,33 @@ public static class SegmentationTrainersCatalog
         int batchSize = 2, double? learningRate = null,
         string? checkpointDirectory = null,
         MaskRcnnOptions? model = null) =>
+        InstanceSegmentation(catalog, model ?? new MaskRcnnOptions(), labelColumnName, boundingBoxColumnName, maskColumnName, imageColumnName,
+            iterations, epochs, timeBudget, batchSize, learningRate, checkpointDirectory);
+
+    /// <summary>
+    /// MaskLab (box detection, semantic segmentation and direction prediction; boxes and masks), as
+    /// <see cref="MaskRcnn"/>. Without <paramref name="model"/>, the paper's full model on a ResNet-50 FPN
+    /// at torchvision's widths; <see cref="MaskLabOptions"/> switch each piece off.
+    /// </summary>
+    public static SegmentationEstimator MaskLab(this SegmentationTrainers catalog,
+        string labelColumnName = SegmentationColumns.Label,
+        string boundingBoxColumnName = SegmentationColumns.BoundingBoxes,
+        string maskColumnName = SegmentationColumns.Masks,
+        string imageColumnName = SegmentationColumns.Image,
+        int? iterations = null, int? epochs = null, TimeSpan? timeBudget = null,
+        int batchSize = 2, double? learningRate = null,
+        string? checkpointDirectory = null,
+        MaskLabOptions? model = null) =>
+        InstanceSegmentation(catalog, model ?? new MaskLabOptions(), labelColumnName, boundingBoxColumnName, maskColumnName, imageColumnName,
+            iterations, epochs, timeBudget, batchSize, learningRate, checkpointDirectory);
+
+    /// <summary>A trainer of a family that trains on boxes and masks (Mask R-CNN, MaskLab).</summary>
+    private static SegmentationEstimator InstanceSegmentation(SegmentationTrainers catalog, MLNetSeg.Models.ModelOptions model,
+        string labelColumnName, string boundingBoxColumnName, string maskColumnName, string imageColumnName,
+        int? iterations, int? epochs, TimeSpan? timeBudget, int batchSize, double? learningRate, string? checkpointDirectory) =>
         Segmentation(catalog, new SegmentationTrainerOptions
         {
-            Training = Simple(model ?? new MaskRcnnOptions(), iterations, epochs, timeBudget, batchSize, learningRate, checkpointDirectory),
+            Training = Simple(model, iterations, epochs, timeBudget, batchSize, learningRate, checkpointDirectory),
             LabelColumnName = labelColumnName,
             BoundingBoxColumnName = boundingBoxColumnName,
             MaskColumnName = maskColumnName,
