@@ -1,6 +1,7 @@
 using System.Globalization;
 using Google.Protobuf;
 using MLNetSeg.Models;
+using MLNetSeg.Onnx.Export.MaskLab;
 using MLNetSeg.Onnx.Export.Rcnn;
 using MLNetSeg.Onnx.Graph;
 using MLNetSeg.Torch;
@@ -23,14 +24,14 @@ public sealed record OnnxExportReport(string Path, string Family, int Opset, lon
 /// Exports a model to ONNX (opset 17): the network with its pre- and post-processing inside the
 /// graph, inputs and outputs as <see cref="OnnxContract"/> describes, the class names and keypoint
 /// schema in the file's metadata so MLNetSeg.Onnx.Runtime.OnnxSegmentationPredictor (package MLNetSeg.Onnx) and the ML.NET
-/// post-processing give the same results as the model. Supports Mask R-CNN and Keypoint R-CNN.
+/// post-processing give the same results as the model. Supports Mask R-CNN, Keypoint R-CNN and MaskLab (without the deformable box pooler).
 /// </summary>
 public static class OnnxExporter
 {
     /// <summary>The opset of exported graphs (RoiAlign's coordinate mode needs 16; 17 is ONNX Runtime's long-supported choice).</summary>
     public const int Opset = 17;
 
-    private static readonly Dictionary<string, IOnnxFamilyExporter> Exporters = Register(new RcnnOnnxExporter());
+    private static readonly Dictionary<string, IOnnxFamilyExporter> Exporters = Register(new RcnnOnnxExporter(), new MaskLabOnnxExporter());
 
     private static Dictionary<string, IOnnxFamilyExporter> Register(params IOnnxFamilyExporter[] exporters) =>
         exporters.SelectMany(e => e.Families.Select(f => (f, e))).ToDictionary(p => p.f, p => p.e, StringComparer.Ordinal);

@@ -68,6 +68,31 @@ public sealed class OnnxParityTests
     }
 
     [TestMethod]
+    public void MaskLabMatchesWithEachMaskFeatureAndRefusesTheDeformablePooler()
+    {
+        using (var model = OnnxTestModels.MaskLab(seed: 7, o => o with { DeformableCrop = false }))
+        {
+            WithThreshold(model, 0.5);
+            var path = Export(model, "masklab");
+            using var predictor = new OnnxSegmentationPredictor(path);
+            var expected = model.Predict(Pair);
+            Assert.IsTrue(expected.All(r => r.Count > 0 && r.Masks!.Any(m => m.Area > 0)), "the comparison needs detections with non-empty masks");
+            AssertSame(expected, predictor.Predict(Pair), "MaskLab, batch of two");
+        }
+        using (var model = OnnxTestModels.MaskLab(seed: 8, o => o with { DeformableCrop = false, Semantic = false, Refinement = false, LogitStride = 4 }))
+        {
+            WithThreshold(model, 0.5);
+            using var predictor = new OnnxSegmentationPredictor(Export(model, "masklab_direction_only"));
+            AssertSame(model.Predict(Pair), predictor.Predict(Pair), "MaskLab, direction feature alone at stride 4");
+        }
+        using (var model = OnnxTestModels.MaskLab(seed: 9))
+        {
+            var e = Assert.ThrowsException<NotSupportedException>(() => Export(model, "masklab_deformable"));
+            StringAssert.Contains(e.Message, "DeformableCrop = false");
+        }
+    }
+
+    [TestMethod]
     public void ImagesWithoutDetectionsGiveEmptyResultsAlsoBesideAnImageWithDetections()
     {
         using var model = OnnxTestModels.MaskRcnn(seed: 3);

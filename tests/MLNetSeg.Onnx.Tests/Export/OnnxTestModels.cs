@@ -1,6 +1,7 @@
 using MLNetSeg.Data.Synthetic;
 using MLNetSeg.Models;
 using MLNetSeg.Models.Backbones;
+using MLNetSeg.Models.MaskLab;
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Onnx.Export;
 using MLNetSeg.Torch;
@@ -46,6 +47,19 @@ internal static class OnnxTestModels
             Settings = Settings with { NumClasses = 2, NumKeypoints = keypoints },
         };
         var model = (KeypointRcnn)KeypointRcnnFamily.Instance.Create(options, Labels(2, schema));
+        Sharpen(model);
+        return model;
+    }
+
+    /// <summary>A MaskLab with the small widths; <paramref name="configure"/> sets its switches (crops of 15 by default).</summary>
+    public static MaskLabModel MaskLab(int seed, Func<MaskLabOptions, MaskLabOptions>? configure = null, int classes = 4)
+    {
+        TorchRuntime.ManualSeed((ulong)seed);
+        var options = new MaskLabOptions
+        {
+            Backbone = ResNetDepth.ResNet18, Widths = Small, Settings = Settings with { NumClasses = classes }, CropSize = 15,
+        };
+        var model = (MaskLabModel)MaskLabFamily.Instance.Create(configure is null ? options : configure(options), Labels(classes));
         Sharpen(model);
         return model;
     }

@@ -23,6 +23,38 @@ internal sealed class RcnnOnnxExporter : IOnnxFamilyExporter
     {
         var rcnn = model as GeneralizedRcnn
                    ?? throw new NotSupportedException($"ONNX export: the R-CNN exporter got a {model.GetType().Name}, not a GeneralizedRcnn");
+        var d = WriteDetector(rcnn, g, inputs, outputs);
+        var heads = rcnn.RoiHeads;
+        if (heads.HasMask)
+        {
+            var pool = heads.MaskRoiPool!;
+            var features = d.Detection.MultiScaleRoiAlign(d.PooledLevels, d.Channels, d.Boxes, d.Images, d.Resized, pool.OutputSize.Height, pool.SamplingRatio);
+            var logits = d.Layers.Emit(heads.MaskPredictor!, d.Layers.Emit(heads.MaskHead!, features, "roi_heads.mask_head"), "roi_heads.mask_predictor");
+            // Each detection's own class: row d·C + label of the [D·C, M, M] logits.
+            var flat = g.Reshape(logits, g.Concat(0, g.Ints(-1), g.Shape(logits, 2, 4)));
+            var rows = g.Add(g.Mul(g.Range(g.Int(0), g.Size(d.Labels), g.Int(1)), g.Int(heads.BoxPredictor.NumClasses)), d.Labels);
+            outputs.Masks = g.Sigmoid(g.Unsqueeze(g.Gather(flat, rows), 1));
+            outputs.MaskSize = 2 * pool.OutputSize.Height;
+        }
+        if (heads.HasKeypoint)
+        {
+            var pool = heads.KeypointRoiPool!;
+            var features = d.Detection.MultiScaleRoiAlign(d.PooledLevels, d.Channels, d.Boxes, d.Images, d.Resized, pool.OutputSize.Height, pool.SamplingRatio);
+            outputs.KeypointHeatmaps = d.Layers.Emit(heads.KeypointPredictor!, d.Layers.Emit(heads.KeypointHead!, features, "roi_heads.keypoint_head"),
+                "roi_heads.keypoint_predictor");
+            outputs.NetworkBoxes = d.Boxes;
+            outputs.NumKeypoints = heads.KeypointPredictor!.NumKeypoints;
+            outputs.HeatmapSize = 4 * pool.OutputSize.Height;  // 2× transposed conv, then 2× upsampling
+        }
+    }
+
+    /// <summary>
+    /// The detector every R-CNN-based family shares: preprocessing, backbone, RPN and the box branch with its
+    /// post-processing; sets the box, score, label, batch-index and resized-size outputs and returns what a mask or
+    /// keypoint branch reads (also MaskLab's exporter).
+    /// </summary>
+    internal static DetectorGraph WriteDetector(GeneralizedRcnn rcnn, OnnxGraphBuilder g, OnnxGraphInputs inputs, OnnxGraphOutputs outputs)
+    {
         var layers = new LayerExporter(g);
         var detection = new DetectionGraph(g);
         var t = rcnn.Transform;
@@ -77,28 +109,7 @@ internal sealed class RcnnOnnxExporter : IOnnxFamilyExporter
         outputs.Labels = detLabels;
         outputs.BatchIndices = detImages;
         outputs.ResizedSizes = resized;
-
-        if (heads.HasMask)
-        {
-            var pool = heads.MaskRoiPool!;
-            var features = detection.MultiScaleRoiAlign(pooledLevels, channels, detBoxes, detImages, resized, pool.OutputSize.Height, pool.SamplingRatio);
-            var logits = layers.Emit(heads.MaskPredictor!, layers.Emit(heads.MaskHead!, features, "roi_heads.mask_head"), "roi_heads.mask_predictor");
-            // Each detection's own class: row d·C + label of the [D·C, M, M] logits.
-            var flat = g.Reshape(logits, g.Concat(0, g.Ints(-1), g.Shape(logits, 2, 4)));
-            var rows = g.Add(g.Mul(g.Range(g.Int(0), g.Size(detLabels), g.Int(1)), g.Int(numClasses)), detLabels);
-            outputs.Masks = g.Sigmoid(g.Unsqueeze(g.Gather(flat, rows), 1));
-            outputs.MaskSize = 2 * pool.OutputSize.Height;
-        }
-        if (heads.HasKeypoint)
-        {
-            var pool = heads.KeypointRoiPool!;
-            var features = detection.MultiScaleRoiAlign(pooledLevels, channels, detBoxes, detImages, resized, pool.OutputSize.Height, pool.SamplingRatio);
-            outputs.KeypointHeatmaps = layers.Emit(heads.KeypointPredictor!, layers.Emit(heads.KeypointHead!, features, "roi_heads.keypoint_head"),
-                "roi_heads.keypoint_predictor");
-            outputs.NetworkBoxes = detBoxes;
-            outputs.NumKeypoints = heads.KeypointPredictor!.NumKeypoints;
-            outputs.HeatmapSize = 4 * pool.OutputSize.Height;  // 2× transposed conv, then 2× upsampling
-        }
+        return new DetectorGraph(layers, detection, pooledLevels, channels, detBoxes, detImages, detLabels, resized);
     }
 
     /// <summary>ResNet body (stages 1–4) and FPN, with its extra max-pool level: (name, value) per level, torchvision's names.</summary>
@@ -208,3 +219,15 @@ internal sealed class RcnnOnnxExporter : IOnnxFamilyExporter
         return g.Reshape(g.Add(g.Unsqueeze(shifts, 1), baseAnchors), -1, 4);
     }
 }
+
+/// <summary>The values of an exported R-CNN detector that its second-stage branches read.</summary>
+/// <param name="Layers">Emits the model's layers into the graph.</param>
+/// <param name="Detection">The detection ops (RoIAlign, decoding, NMS...).</param>
+/// <param name="PooledLevels">FPN levels "0".."3".</param>
+/// <param name="Channels">Channels of the FPN levels.</param>
+/// <param name="Boxes">[D, 4] kept detections in the resized images' pixels.</param>
+/// <param name="Images">[D] batch index of each detection.</param>
+/// <param name="Labels">[D] class of each detection.</param>
+/// <param name="Resized">[N, 2] resized image sizes.</param>
+internal sealed record DetectorGraph(LayerExporter Layers, DetectionGraph Detection, string[] PooledLevels, long Channels,
+    string Boxes, string Images, string Labels, string Resized);
