@@ -16,6 +16,7 @@ var benchmarks = new Dictionary<string, Func<string[], string>>
     ["rle"] = VisionBenchmarks.RleEncode,
     ["maskrcnn"] = ModelBenchmarks.MaskRcnn,
     ["masks_to_rle"] = ModelBenchmarks.MasksToRle,
+    ["masklab-speed"] = MaskLabBenchmarks.Speed,
     ["training"] = TrainingBenchmarks.Training,
     ["allreduce"] = DistributedBenchmarks.AllReduce,
     ["mixed-precision"] = MixedPrecisionBenchmarks.Run,
