@@ -1,0 +1,123 @@
+using MLNetSeg.Torch;
+using MLNetSeg.Torch.Nn;
+
+namespace MLNetSeg.Models.Panoptic;
+
+/// <summary>
+/// Panoptic FPN's semantic segmentation head (Kirillov et al. 2019; detectron2's SemSegFPNHead): every pyramid
+/// level goes through conv3×3 (+ GroupNorm) + ReLU blocks, each followed by 2× bilinear upsampling until the level
+/// reaches the common stride (P2: one conv, no upsampling; P3: one; P4: two; P5: three); the levels are summed and a
+/// 1×1 convolution gives the class logits at the common stride. Children as detectron2 names them:
+/// "scale_heads.{i}.{k}" (a conv with its "norm"; upsampling layers hold no weights but keep their index) and
+/// "predictor". With a single input level at the common stride it is the Semantic-P2 / Panoptic-P2 head of the IMP
+/// paper (one conv on P2, and no GroupNorm there).
+/// </summary>
+public sealed class SemanticFpnHead : Module
+{
+    private readonly Sequential[] _scaleHeads;
+
+    /// <param name="inChannels">Channels of every input level (the FPN's).</param>
+    /// <param name="strides">Stride of each input level, finest first (4, 8, 16, 32 for P2–P5).</param>
+    /// <param name="numClasses">Semantic classes (logit channels).</param>
+    /// <param name="convDims">Channels of the conv blocks (128).</param>
+    /// <param name="commonStride">Stride of the summed features and logits (4).</param>
+    /// <param name="groupNormGroups">GroupNorm groups after each conv (32, detectron2's "GN"); null: no norm, biased convs.</param>
+    public SemanticFpnHead(long inChannels, IReadOnlyList<int> strides, int numClasses, long convDims = 128, int commonStride = 4, int? groupNormGroups = 32)
+    {
+        ArgumentNullException.ThrowIfNull(strides);
+        if (strides.Count == 0 || strides.Any(s => s < commonStride || (s & (s - 1)) != 0))
+            throw new ArgumentException($"SemanticFpnHead: strides [{string.Join(", ", strides)}] must be powers of two of at least the common stride {commonStride}", nameof(strides));
+        ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1);
+        Strides = strides.ToArray();
+        CommonStride = commonStride;
+        var heads = new ModuleList<Sequential>();
+        _scaleHeads = new Sequential[strides.Count];
+        for (int i = 0; i < strides.Count; i++)
+        {
+            int length = Math.Max(1, (int)Math.Round(Math.Log2(strides[i]) - Math.Log2(commonStride)));
+            var ops = new List<Module<Tensor, Tensor>>();
+            for (int k = 0; k < length; k++)
+            {
+                ops.Add(new ConvNormRelu(k == 0 ? inChannels : convDims, convDims, groupNormGroups));
+                if (strides[i] != commonStride) ops.Add(new Upsample2x());
+            }
+            _scaleHeads[i] = new Sequential(ops.ToArray());
+            heads.Add(_scaleHeads[i]);
+        }
+        RegisterModule("scale_heads", heads);
+        Predictor = RegisterModule("predictor", new Conv2d(convDims, numClasses, 1));
+        // detectron2's c2_msra_fill: Kaiming normal (fan out, ReLU), zero bias.
+        Init.KaimingNormal_(Predictor.Weight, mode: FanMode.FanOut, nonlinearity: Nonlinearity.Relu);
+        Init.Zeros_(Predictor.Bias!);
+    }
+
+    /// <summary>Stride of each input level.</summary>
+    public IReadOnlyList<int> Strides { get; }
+
+    /// <summary>Stride of the logits.</summary>
+    public int CommonStride { get; }
+
+    /// <summary>The 1×1 convolution to the class logits.</summary>
+    public Conv2d Predictor { get; }
+
+    /// <summary>The summed, upsampled level features [N, convDims, H/commonStride, W/commonStride] (what Panoptic-FPN-IMP
+    /// concatenates with the IMP canvas).</summary>
+    public Tensor Features(IReadOnlyList<Tensor> levels)
+    {
+        ArgumentNullException.ThrowIfNull(levels);
+        if (levels.Count != _scaleHeads.Length)
+            throw new ArgumentException($"SemanticFpnHead: {levels.Count} feature levels for {_scaleHeads.Length} scale heads");
+        Tensor? sum = null;
+        for (int i = 0; i < levels.Count; i++)
+        {
+            var x = _scaleHeads[i].Forward(levels[i]);
+            sum = sum is null ? x : sum + x;
+        }
+        return sum!;
+    }
+
+    /// <summary>Logits [N, classes, H/commonStride, W/commonStride].</summary>
+    public Tensor Forward(IReadOnlyList<Tensor> levels) => Predictor.Forward(Features(levels));
+
+    /// <summary>detectron2's loss: the logits upsampled by the common stride (bilinear, align_corners false), cross-entropy
+    /// against int64 targets [N, H, W] with <paramref name="ignoreIndex"/> left out, mean, times <paramref name="weight"/>.</summary>
+    public Tensor Loss(Tensor logits, Tensor targets, long ignoreIndex = 255, double weight = 1.0)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(targets);
+        var upsampled = Functional.Interpolate(logits, scaleFactor: (CommonStride, CommonStride), mode: InterpolationMode.Bilinear, alignCorners: false);
+        if (upsampled.Size(2) != targets.Size(-2) || upsampled.Size(3) != targets.Size(-1))
+            throw new ArgumentException($"SemanticFpnHead: logits upsampled to {upsampled.Size(2)}×{upsampled.Size(3)} but the targets are {targets.Size(-2)}×{targets.Size(-1)}");
+        return Functional.CrossEntropy(upsampled, targets, ignoreIndex: ignoreIndex).Mul(weight);
+    }
+
+    /// <summary>detectron2's Conv2d with a norm and ReLU: "weight" (and "bias" without a norm) and the child "norm".</summary>
+    private sealed class ConvNormRelu : Module<Tensor, Tensor>
+    {
+        private readonly Tensor _weight;
+        private readonly Tensor? _bias;
+        private readonly GroupNorm? _norm;
+
+        public ConvNormRelu(long inChannels, long outChannels, int? groups)
+        {
+            _weight = RegisterParameter("weight", Tensor.Empty(new[] { outChannels, inChannels, 3, 3 }))!;
+            Init.KaimingNormal_(_weight, mode: FanMode.FanOut, nonlinearity: Nonlinearity.Relu);
+            if (groups is { } g) _norm = RegisterModule("norm", new GroupNorm(g, outChannels));
+            else _bias = RegisterParameter("bias", Tensor.Zeros(new[] { outChannels }));
+        }
+
+        public override Tensor Forward(Tensor input)
+        {
+            var x = Functional.Conv2d(input, _weight, _bias, padding: 1);
+            if (_norm is not null) x = _norm.Forward(x);
+            return Functional.Relu(x);
+        }
+    }
+
+    /// <summary>nn.Upsample(scale_factor = 2, mode = "bilinear", align_corners = False).</summary>
+    private sealed class Upsample2x : Module<Tensor, Tensor>
+    {
+        public override Tensor Forward(Tensor input) =>
+            Functional.Interpolate(input, scaleFactor: (2, 2), mode: InterpolationMode.Bilinear, alignCorners: false);
+    }
+}
