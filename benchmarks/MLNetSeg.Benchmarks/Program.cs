@@ -17,6 +17,7 @@ var benchmarks = new Dictionary<string, Func<string[], string>>
     ["maskrcnn"] = ModelBenchmarks.MaskRcnn,
     ["masks_to_rle"] = ModelBenchmarks.MasksToRle,
     ["masklab-speed"] = MaskLabBenchmarks.Speed,
+    ["imp"] = ImpBenchmarks.Run,
     ["training"] = TrainingBenchmarks.Training,
     ["allreduce"] = DistributedBenchmarks.AllReduce,
     ["mixed-precision"] = MixedPrecisionBenchmarks.Run,

@@ -44,58 +44,76 @@ public static partial class VisionOps
         using var scope = DisposeScope.Enter();
         var dtype = masks.DType;
         var device = masks.Device;
-        var canvas = Tensor.Zeros(new long[] { (long)batch * channels, height, width }, dtype, device);
-        if (r == 0) return scope.MoveToOuter(canvas.Reshape(batch, channels, height, width));
-        var groups = GroupIndices(labels, images, channels, batch);
+        long planes = (long)batch * channels, plane = (long)height * width;
+        if (r == 0) return scope.MoveToOuter(Tensor.Zeros(new[] { planes, height, width }, dtype, device).Reshape(batch, channels, height, width));
+        var channelOf = ChannelIndices(labels, images, channels, batch);
 
-        // Every canvas pixel's mask cell in every detection's box (pixel-driven; a cell's footprint is the set of pixels mapped to it).
-        var b = boxes.To(DType.Float64, device);
-        var (columns, insideX) = CellIndex(b.Select(1, 0), b.Select(1, 2), width, stride, m, device);   // [R, W]
-        var (rows, insideY) = CellIndex(b.Select(1, 1), b.Select(1, 3), height, stride, m, device);     // [R, H]
-        var cell = rows.Unsqueeze(2).Mul(m).Add(columns.Unsqueeze(1));                                   // [R, H, W]
-        var inside = insideY.Unsqueeze(2).LogicalAnd(insideX.Unsqueeze(1));
-        var values = masks.Reshape(r, m * m).Gather(1, cell.Reshape(r, -1)).Reshape(r, height, width);
+        // Each detection is computed over its box's window of the canvas only (padded to the largest window), pixel-driven:
+        // a pixel inside the box reads the mask cell its centre falls in.
+        var b = boxes.To(DType.Float64, Device.Cpu).Contiguous().ToArray<double>();
+        var (rows, insideY, cellY) = Window(b, 1, 3, height, stride, m, device);   // [R, h]
+        var (cols, insideX, cellX) = Window(b, 0, 2, width, stride, m, device);    // [R, w]
+        long h = rows.Size(1), w = cols.Size(1);
+        var inside = insideY.Unsqueeze(2).LogicalAnd(insideX.Unsqueeze(1));                       // [R, h, w]
+        var cell = cellY.Unsqueeze(2).Mul(m).Add(cellX.Unsqueeze(1));
+        var values = masks.Reshape(r, m * m).Gather(1, cell.Reshape(r, -1)).Reshape(r, h, w);
         var projected = Tensor.Where(inside, values.Mul(scores.To(dtype, device).Reshape(r, 1, 1)), 0.0);
 
-        // The largest value per (image, class) channel; the gradient goes to the winning detection (max over dim 0).
-        var channelsOut = new List<Tensor>();
-        var channelIndex = new List<long>();
-        foreach (var (group, members) in groups)
-        {
-            var index = Tensor.FromArray(members, new long[] { members.Length }, device);
-            channelsOut.Add(projected.IndexSelect(0, index).Max(0).Values);
-            channelIndex.Add(group);
-        }
-        canvas = canvas.IndexPut(new[] { (Tensor?)Tensor.FromArray(channelIndex.ToArray(), new long[] { channelIndex.Count }, device) }, Tensor.Stack(channelsOut, 0));
-        return scope.MoveToOuter(canvas.Reshape(batch, channels, height, width));
+        // The largest value per canvas pixel (the paper's atomicMax) as one scatter with amax; pixels outside a box go to a
+        // spare last element. The gradient goes to the winning detection.
+        var target = Tensor.FromArray(channelOf, new long[] { r, 1, 1 }, device).Mul(plane)
+            .Add(rows.Unsqueeze(2).Mul(width)).Add(cols.Unsqueeze(1));
+        target = Tensor.Where(inside, target, Tensor.Full(new long[] { 1 }, planes * plane, DType.Int64, device));
+        var canvas = Tensor.Zeros(new[] { planes * plane + 1 }, dtype, device)
+            .ScatterReduce(0, target.Reshape(-1), projected.Reshape(-1), "amax", includeSelf: true);
+        return scope.MoveToOuter(canvas.Narrow(0, 0, planes * plane).Reshape(batch, channels, height, width));
     }
 
-    /// <summary>The detections of every (image, class) channel, by channel index image·C + label, checked.</summary>
-    private static IEnumerable<(long Channel, long[] Members)> GroupIndices(Tensor labels, Tensor images, int channels, int batch)
+    /// <summary>Every detection's canvas channel, image·C + label, checked.</summary>
+    private static long[] ChannelIndices(Tensor labels, Tensor images, int channels, int batch)
     {
         using var scope = DisposeScope.Enter();
         var l = labels.To(DType.Int64, Device.Cpu).ToArray<long>();
         var n = images.To(DType.Int64, Device.Cpu).ToArray<long>();
+        var channel = new long[l.Length];
         for (int i = 0; i < l.Length; i++)
         {
             if (l[i] < 0 || l[i] >= channels)
                 throw new ArgumentException($"{nameof(InstanceMaskProjection)}: labels[{i}] = {l[i]} is not a canvas channel (0..{channels - 1})");
             if (n[i] < 0 || n[i] >= batch)
                 throw new ArgumentException($"{nameof(InstanceMaskProjection)}: images[{i}] = {n[i]} is not an image of the batch (0..{batch - 1})");
+            channel[i] = n[i] * channels + l[i];
         }
-        return Enumerable.Range(0, l.Length).GroupBy(i => n[i] * channels + l[i])
-            .Select(g => (g.Key, g.Select(i => (long)i).ToArray())).ToArray();
+        return channel;
     }
 
-    /// <summary>For every detection and canvas pixel along one axis: the mask cell (clamped into [0, M)) and whether the
-    /// pixel centre lies in [lo, hi).</summary>
-    private static (Tensor Cell, Tensor Inside) CellIndex(Tensor lo, Tensor hi, int size, double stride, long m, Device device)
+    /// <summary>
+    /// Along one axis, each detection's window of canvas pixels ([R, S], S the widest window; indices clamped into the canvas),
+    /// whether each pixel centre lies in [lo, hi) of the box (and in the canvas), and the mask cell it reads (clamped into [0, M)).
+    /// The window only bounds the work: the inside test alone decides, so a window one pixel too wide changes nothing.
+    /// </summary>
+    private static (Tensor Index, Tensor Inside, Tensor Cell) Window(double[] boxes, int loAt, int hiAt, int size, double stride, long m, Device device)
     {
-        var centres = Tensor.Arange(0, size, 1, DType.Float64, device).Add(0.5).Mul(stride).Unsqueeze(0);  // [1, S]
-        var start = lo.Unsqueeze(1);
-        var extent = hi.Unsqueeze(1) - start;
-        var inside = centres.Ge(start).LogicalAnd(centres.Lt(hi.Unsqueeze(1))).LogicalAnd(extent.Gt(0.0));
+        int r = boxes.Length / 4;
+        var first = new long[r];
+        long widest = 1;
+        for (int i = 0; i < r; i++)
+        {
+            double lo = boxes[4 * i + loAt], hi = boxes[4 * i + hiAt];
+            long a = (long)Math.Clamp(Math.Floor(lo / stride - 0.5), 0, size), b = (long)Math.Clamp(Math.Ceiling(hi / stride - 0.5) + 1, 0, size);
+            first[i] = a;
+            widest = Math.Max(widest, b - a);
+        }
+        var index = Tensor.FromArray(first, new long[] { r, 1 }, device).Add(Tensor.Arange(0, widest, 1, DType.Int64, device).Unsqueeze(0));  // [R, S]
+        var inCanvas = index.Lt(size);
+        index = index.ClampMax(size - 1);
+        var box = Tensor.FromArray(boxes, new long[] { r, 4 }, device);
+        var start = box.Select(1, loAt).Unsqueeze(1);
+        var end = box.Select(1, hiAt).Unsqueeze(1);
+        var extent = end - start;
+        var centres = index.To(DType.Float64).Add(0.5).Mul(stride);
+        var inside = centres.Ge(start).LogicalAnd(centres.Lt(end)).LogicalAnd(extent.Gt(0.0)).LogicalAnd(inCanvas);
         var cell = (centres - start).Div(extent.ClampMin(1e-12)).Mul(m).Floor().Clamp(0, m - 1).To(DType.Int64);
-        return (cell, inside);
+        return (index, inside, cell);
     }
 }
