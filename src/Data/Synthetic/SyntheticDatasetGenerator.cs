@@ -191,6 +191,7 @@ public static class SyntheticDatasetGenerator
         var things = instances.Where(a => !a.IsCrowd).ToList();
         int CountRange(AreaRange r) => things.Count(a => AreaRanges.Classify(a.Area!.Value) == r);
         int CountVisibility(int v) => persons.Sum(a => Enumerable.Range(0, a.Keypoints!.Length / 3).Count(k => a.Keypoints[3 * k + 2] == v));
+        var overlapping = SameClassOverlap.AnnotationIds(things);
         return new SyntheticSplitSummary
         {
             Split = split,
@@ -202,6 +203,8 @@ public static class SyntheticDatasetGenerator
             Large = CountRange(AreaRange.Large),
             PolygonSegmentations = things.Count(a => a.Segmentation is CocoPolygons),
             FullyOccludedDropped = scenes.Sum(s => s.FullyOccluded),
+            OverlappingSameClassInstances = overlapping.Count,
+            ImagesWithOverlappingSameClass = things.Where(a => overlapping.Contains(a.Id)).Select(a => a.ImageId).Distinct().Count(),
             InstancesByCategory = SyntheticClasses.Things.ToDictionary(c => c.Name, c => things.Count(a => a.CategoryId == c.CategoryId)),
             Persons = persons.Count,
             KeypointsVisible = CountVisibility(2),

@@ -32,6 +32,11 @@ public sealed record SyntheticSplitSummary
     public required int FullyOccludedDropped { get; init; }
     /// <summary>Non-crowd instances per thing class, keyed by class name (<see cref="SyntheticClass.Name"/>).</summary>
     public required IReadOnlyDictionary<string, int> InstancesByCategory { get; init; }
+    /// <summary>Non-crowd instances whose box overlaps that of another instance of their class in the image
+    /// (<see cref="Coco.SameClassOverlap"/>): where direction features (MaskLab) should help.</summary>
+    public required int OverlappingSameClassInstances { get; init; }
+    /// <summary>Images holding at least one pair of same-class instances with overlapping boxes.</summary>
+    public required int ImagesWithOverlappingSameClass { get; init; }
     /// <summary>Person annotations in person_keypoints_{split}.json.</summary>
     public required int Persons { get; init; }
     /// <summary>Person keypoints by visibility: 2 (visible), 1 (occluded), 0 (outside the image).</summary>
@@ -58,6 +63,8 @@ public sealed record SyntheticDatasetSummary(string OutputDirectory, SyntheticOp
         foreach (var x in Splits)
             s.AppendLine(inv,
                 $"{x.Split,-7} {x.Images,6} {x.Instances,10} {x.Small,7} {x.Medium,7} {x.Large,7} {x.CrowdRegions,7} {x.FullyOccludedDropped,8} {x.PolygonSegmentations,9} {x.Persons,8}  {x.KeypointsVisible}/{x.KeypointsOccluded}/{x.KeypointsOutside}");
+        foreach (var x in Splits)
+            s.AppendLine(inv, $"{x.Split} overlapping same-class: {x.OverlappingSameClassInstances} instances in {x.ImagesWithOverlappingSameClass} images");
         foreach (var x in Splits)
             s.AppendLine(inv, $"{x.Split} instances by category: {string.Join(", ", x.InstancesByCategory.Select(kv => $"{kv.Key} {kv.Value}"))}");
         return s.ToString();

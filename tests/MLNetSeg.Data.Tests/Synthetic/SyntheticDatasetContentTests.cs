@@ -86,6 +86,19 @@ public sealed class SyntheticDatasetContentTests
     }
 
     [TestMethod]
+    public void OverlappingSameClassCountsAreTheWrittenAnnotationsAndSomeExist()
+    {
+        foreach (var split in _summary.Splits)
+        {
+            var coco = Instances(split.Split);
+            Assert.AreEqual(SameClassOverlap.AnnotationIds(coco.Annotations).Count, split.OverlappingSameClassInstances, split.Split);
+            Assert.AreEqual(SameClassOverlap.ImageIds(coco).Count, split.ImagesWithOverlappingSameClass, split.Split);
+        }
+        Assert.IsTrue(_summary.Splits.Sum(s => s.ImagesWithOverlappingSameClass) > 0, "the benchmark needs overlapping same-class pairs");
+        StringAssert.Contains(_summary.ToText(), "overlapping same-class:");
+    }
+
+    [TestMethod]
     public void SizeMixHasSmallMediumAndLargeObjectsAsReported()
     {
         foreach (var split in _summary.Splits)
