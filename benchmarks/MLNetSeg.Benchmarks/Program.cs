@@ -18,6 +18,7 @@ var benchmarks = new Dictionary<string, Func<string[], string>>
     ["masks_to_rle"] = ModelBenchmarks.MasksToRle,
     ["masklab-speed"] = MaskLabBenchmarks.Speed,
     ["imp"] = ImpBenchmarks.Run,
+    ["instance-ablation"] = InstanceAblationBenchmarks.Evaluate,
     ["training"] = TrainingBenchmarks.Training,
     ["allreduce"] = DistributedBenchmarks.AllReduce,
     ["mixed-precision"] = MixedPrecisionBenchmarks.Run,
