@@ -101,7 +101,7 @@ public sealed class TrainCliTests
 
         (code, _, stderr) = Run("train", "--train-json", _data.TrainJson, "--train-images", _data.TrainImages, "--out", dir.Sub("o"), "--iterations", "1", "--family", "maskmagic");
         Assert.AreEqual(CliApp.InputError, code);
-        StringAssert.Contains(stderr, "no model family 'maskmagic' is registered (known: keypointrcnn, maskrcnn");
+        StringAssert.Contains(stderr, "no model family 'maskmagic' is registered (known: keypointrcnn, masklab, maskrcnn");
 
         (code, _, stderr) = Run("train", "--train-json", _data.TrainJson, "--train-images", _data.TrainImages, "--out", dir.Sub("o"));
         Assert.AreEqual(CliApp.InputError, code);
