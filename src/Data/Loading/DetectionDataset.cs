@@ -50,6 +50,14 @@ public sealed record DetectionDatasetOptions
     /// and be a permutation that is its own inverse. Names and skeleton still come from the file.
     /// </summary>
     public IReadOnlyList<int>? KeypointFlipMap { get; init; }
+
+    /// <summary>
+    /// A folder of per-pixel class maps (8-bit PNGs, ignore = 255), one per image, named as the image's
+    /// <c>file_name</c> with the extension .png (the synthetic generator's <c>semantic/&lt;split&gt;</c>): loaded into
+    /// <see cref="DetectionTarget.Semantic"/> for the families that train a semantic head (Panoptic FPN, IMP).
+    /// Null (default): targets carry no semantic map.
+    /// </summary>
+    public string? SemanticDirectory { get; init; }
 }
 
 /// <summary>
@@ -170,8 +178,10 @@ public sealed class DetectionDataset
     /// <summary>Aspect-ratio group per sample (see <see cref="AspectRatioGrouping"/>), from the annotation file's sizes.</summary>
     public IReadOnlyList<int> AspectGroups => _aspectGroups;
 
-    /// <summary>The target of sample <paramref name="index"/> at its stored size; reads no image.</summary>
-    /// <exception cref="BadSampleException">A kept annotation has no box, or (with <see cref="DetectionDatasetOptions.LoadMasks"/>) no usable segmentation.</exception>
+    /// <summary>The target of sample <paramref name="index"/> at its stored size; reads no image (but the semantic map, when
+    /// <see cref="DetectionDatasetOptions.SemanticDirectory"/> is set).</summary>
+    /// <exception cref="BadSampleException">A kept annotation has no box, or (with <see cref="DetectionDatasetOptions.LoadMasks"/>) no usable
+    /// segmentation, or the semantic map is missing, unreadable or of another size than the image.</exception>
     public DetectionTarget GetTarget(int index)
     {
         var info = ImageInfo(index);
@@ -211,7 +221,29 @@ public sealed class DetectionDataset
         }
         return new DetectionTarget(
             Boxes.FromXyxy(boxes.ToArray()), labels.ToArray(), crowd.ToArray(), ids.ToArray(), areas.ToArray(), masks,
-            keypoints is null ? null : new Keypoints(labels.Count, KeypointsPerInstance!.Value, keypoints.ToArray()));
+            keypoints is null ? null : new Keypoints(labels.Count, KeypointsPerInstance!.Value, keypoints.ToArray()),
+            Options.SemanticDirectory is null ? null : SemanticMapOf(index));
+    }
+
+    /// <summary>The path of sample <paramref name="index"/>'s semantic map: the image's file name with .png, in
+    /// <see cref="DetectionDatasetOptions.SemanticDirectory"/> (null without one).</summary>
+    public string? SemanticMapPath(int index) =>
+        Options.SemanticDirectory is { } dir && ImageInfo(index).FileName is { } name ? Path.Combine(dir, Path.ChangeExtension(name, ".png")) : null;
+
+    private SemanticLabelMap SemanticMapOf(int index)
+    {
+        var info = ImageInfo(index);
+        string path = SemanticMapPath(index) ?? throw new BadSampleException($"image {info.Id} has no 'file_name' to find its semantic map by", index, info.Id, ImagePath(index));
+        SemanticLabelMap map;
+        try { map = Semantic.SemanticLabelMapPng.Read(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Semantic.SemanticDatasetException)
+        {
+            throw new BadSampleException($"image {info.Id}: its semantic map {path} cannot be read: {e.Message}", index, info.Id, ImagePath(index), inner: e);
+        }
+        if (map.Height != info.Height || map.Width != info.Width)
+            throw new BadSampleException($"{path}: the semantic map is {map.Height}x{map.Width} but image {info.Id} is {info.Height}x{info.Width}",
+                index, info.Id, ImagePath(index));
+        return map;
     }
 
     /// <summary>

@@ -80,6 +80,9 @@ public sealed class DetectionSample
         if (target.Masks is { Count: > 0 } masks && (masks[0].Height != size.Height || masks[0].Width != size.Width))
             throw new ArgumentException(
                 $"{Describe()}: the masks are {masks[0].Height}x{masks[0].Width} but the image is {size}", nameof(target));
+        if (target.Semantic is { } semantic && (semantic.Height != size.Height || semantic.Width != size.Width))
+            throw new ArgumentException(
+                $"{Describe()}: the semantic map is {semantic.Height}x{semantic.Width} but the image is {size}", nameof(target));
         return size;
     }
 }

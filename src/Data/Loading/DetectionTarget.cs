@@ -25,7 +25,8 @@ public sealed class DetectionTarget
     /// <param name="areas">COCO <c>area</c> per instance as written in the file (NaN where absent); not rescaled by transforms, like torchvision.</param>
     /// <param name="masks">One image-sized mask per instance, or null when masks are not loaded.</param>
     /// <param name="keypoints">[N, K, 3] keypoints, or null when the dataset has none.</param>
-    /// <exception cref="ArgumentException">A field's count differs from the number of boxes, or the masks differ in size.</exception>
+    /// <param name="semantic">The image's per-pixel class map (stuff and things), or null when the dataset has none.</param>
+    /// <exception cref="ArgumentException">A field's count differs from the number of boxes, or the masks or the semantic map differ in size.</exception>
     public DetectionTarget(
         Boxes boxes,
         int[] labels,
@@ -33,7 +34,8 @@ public sealed class DetectionTarget
         long[] annotationIds,
         float[] areas,
         IReadOnlyList<BitMask>? masks = null,
-        Keypoints? keypoints = null)
+        Keypoints? keypoints = null,
+        SemanticLabelMap? semantic = null)
     {
         ArgumentNullException.ThrowIfNull(boxes);
         ArgumentNullException.ThrowIfNull(labels);
@@ -57,6 +59,9 @@ public sealed class DetectionTarget
             }
         }
         if (keypoints is not null) RequireCount(nameof(Keypoints), keypoints.Count, n);
+        if (semantic is not null && masks is { Count: > 0 } && (semantic.Height != masks[0].Height || semantic.Width != masks[0].Width))
+            throw new ArgumentException(
+                $"DetectionTarget: the semantic map is {semantic.Height}x{semantic.Width} but Masks[0] is {masks[0].Height}x{masks[0].Width}.", nameof(semantic));
         Boxes = boxes;
         _labels = (int[])labels.Clone();
         _isCrowd = (bool[])isCrowd.Clone();
@@ -64,6 +69,7 @@ public sealed class DetectionTarget
         _areas = (float[])areas.Clone();
         _masks = masks?.ToArray();
         Keypoints = keypoints;
+        Semantic = semantic;
 
         static void RequireCount(string field, int actual, int expected)
         {
@@ -96,9 +102,14 @@ public sealed class DetectionTarget
     /// <summary>[N, K, 3] keypoints, or null when the dataset has none.</summary>
     public Keypoints? Keypoints { get; }
 
-    /// <summary>The same instances with new geometry (what a geometric transform produces).</summary>
-    public DetectionTarget WithGeometry(Boxes boxes, IReadOnlyList<BitMask>? masks, Keypoints? keypoints) =>
-        new(boxes, _labels, _isCrowd, _annotationIds, _areas, masks, keypoints);
+    /// <summary>The image's per-pixel class map (0..S-1, <see cref="SemanticLabelMap.IgnoreLabel"/> for unlabelled
+    /// pixels), or null when the dataset has none (<see cref="DetectionDatasetOptions.SemanticDirectory"/>).</summary>
+    public SemanticLabelMap? Semantic { get; }
+
+    /// <summary>The same instances with new geometry (what a geometric transform produces): every per-pixel field
+    /// is given, so a transform cannot forget one.</summary>
+    public DetectionTarget WithGeometry(Boxes boxes, IReadOnlyList<BitMask>? masks, Keypoints? keypoints, SemanticLabelMap? semantic) =>
+        new(boxes, _labels, _isCrowd, _annotationIds, _areas, masks, keypoints, semantic);
 
     /// <summary>The instances whose <paramref name="keep"/> flag is set, every field sliced alike.</summary>
     public DetectionTarget Select(bool[] keep)
@@ -114,7 +125,8 @@ public sealed class DetectionTarget
             indices.Select(i => _annotationIds[i]).ToArray(),
             indices.Select(i => _areas[i]).ToArray(),
             _masks is null ? null : indices.Select(i => _masks[i]).ToArray(),
-            Keypoints?.Select(indices));
+            Keypoints?.Select(indices),
+            Semantic);
     }
 
     /// <summary>
@@ -127,5 +139,5 @@ public sealed class DetectionTarget
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"DetectionTarget ({Count} instances{(_masks is null ? "" : ", masks")}{(Keypoints is null ? "" : ", keypoints")})";
+        $"DetectionTarget ({Count} instances{(_masks is null ? "" : ", masks")}{(Keypoints is null ? "" : ", keypoints")}{(Semantic is null ? "" : ", semantic map")})";
 }

@@ -75,19 +75,18 @@ public sealed class RandomHorizontalFlip : IDetectionTransform
                     $"{sample.Describe()}: {e.Message} Flip with the dataset's keypoint schema (DetectionDataset.KeypointSchema).", nameof(keypointSchema), e);
             }
         }
-        return sample.With(image, t.WithGeometry(Boxes.FromXyxy(boxes), masks, keypoints));
+        var semantic = t.Semantic is { } map ? SemanticLabelMap.FromBytes(map.Height, map.Width, FlipRows(map.ToBytes(), map.Width)) : null;
+        return sample.With(image, t.WithGeometry(Boxes.FromXyxy(boxes), masks, keypoints, semantic));
     }
 
-    private static BitMask FlipMask(BitMask mask)
+    private static BitMask FlipMask(BitMask mask) => BitMask.FromRowMajor(mask.Height, mask.Width, FlipRows(mask.Pixels, mask.Width));
+
+    /// <summary>Each row of a row-major byte image mirrored.</summary>
+    private static byte[] FlipRows(ReadOnlySpan<byte> src, int width)
     {
-        int h = mask.Height, w = mask.Width;
-        var src = mask.Pixels;
         var dst = new byte[src.Length];
-        for (int y = 0; y < h; y++)
-        {
-            int row = y * w;
-            for (int x = 0; x < w; x++) dst[row + x] = src[row + w - 1 - x];
-        }
-        return BitMask.FromRowMajor(h, w, dst);
+        for (int row = 0; row < src.Length; row += width)
+            for (int x = 0; x < width; x++) dst[row + x] = src[row + width - 1 - x];
+        return dst;
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using MLNetSeg.Models.MaskLab;
+using MLNetSeg.Models.Panoptic;
 using MLNetSeg.Models.Rcnn;
 
 namespace MLNetSeg.Models;
@@ -19,6 +20,7 @@ public static class ModelRegistry
         Register(MaskRcnnFamily.Instance);
         Register(KeypointRcnnFamily.Instance);
         Register(MaskLabFamily.Instance);
+        Register(PanopticFamily.Instance);
     }
 
     /// <summary>Every registered family, in name order.</summary>

@@ -18,16 +18,18 @@ public sealed class SemanticFpnHead : Module
 
     /// <param name="inChannels">Channels of every input level (the FPN's).</param>
     /// <param name="strides">Stride of each input level, finest first (4, 8, 16, 32 for P2–P5).</param>
-    /// <param name="numClasses">Semantic classes (logit channels).</param>
+    /// <param name="numClasses">Semantic classes (logit channels); null for the features alone, no predictor (Panoptic-FPN-IMP
+    /// predicts from the features concatenated with the IMP canvas, <see cref="ImpFusionHead"/>).</param>
     /// <param name="convDims">Channels of the conv blocks (128).</param>
     /// <param name="commonStride">Stride of the summed features and logits (4).</param>
     /// <param name="groupNormGroups">GroupNorm groups after each conv (32, detectron2's "GN"); null: no norm, biased convs.</param>
-    public SemanticFpnHead(long inChannels, IReadOnlyList<int> strides, int numClasses, long convDims = 128, int commonStride = 4, int? groupNormGroups = 32)
+    public SemanticFpnHead(long inChannels, IReadOnlyList<int> strides, int? numClasses, long convDims = 128, int commonStride = 4, int? groupNormGroups = 32)
     {
         ArgumentNullException.ThrowIfNull(strides);
         if (strides.Count == 0 || strides.Any(s => s < commonStride || (s & (s - 1)) != 0))
             throw new ArgumentException($"SemanticFpnHead: strides [{string.Join(", ", strides)}] must be powers of two of at least the common stride {commonStride}", nameof(strides));
-        ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1);
+        if (numClasses is < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "SemanticFpnHead: at least one class");
+        ConvDims = convDims;
         Strides = strides.ToArray();
         CommonStride = commonStride;
         var heads = new ModuleList<Sequential>();
@@ -45,11 +47,11 @@ public sealed class SemanticFpnHead : Module
             heads.Add(_scaleHeads[i]);
         }
         RegisterModule("scale_heads", heads);
-        Predictor = RegisterModule("predictor", new Conv2d(convDims, numClasses, 1));
-        // detectron2's c2_msra_fill: Kaiming normal (fan out, ReLU), zero bias.
-        Init.KaimingNormal_(Predictor.Weight, mode: FanMode.FanOut, nonlinearity: Nonlinearity.Relu);
-        Init.Zeros_(Predictor.Bias!);
+        if (numClasses is { } classes) Predictor = RegisterModule("predictor", ConvNormRelu.Predictor(convDims, classes));
     }
+
+    /// <summary>Channels of the summed features.</summary>
+    public long ConvDims { get; }
 
     /// <summary>Stride of each input level.</summary>
     public IReadOnlyList<int> Strides { get; }
@@ -57,8 +59,8 @@ public sealed class SemanticFpnHead : Module
     /// <summary>Stride of the logits.</summary>
     public int CommonStride { get; }
 
-    /// <summary>The 1×1 convolution to the class logits.</summary>
-    public Conv2d Predictor { get; }
+    /// <summary>The 1×1 convolution to the class logits (null for a features-only head).</summary>
+    public Conv2d? Predictor { get; }
 
     /// <summary>The summed, upsampled level features [N, convDims, H/commonStride, W/commonStride] (what Panoptic-FPN-IMP
     /// concatenates with the IMP canvas).</summary>
@@ -77,41 +79,25 @@ public sealed class SemanticFpnHead : Module
     }
 
     /// <summary>Logits [N, classes, H/commonStride, W/commonStride].</summary>
-    public Tensor Forward(IReadOnlyList<Tensor> levels) => Predictor.Forward(Features(levels));
+    /// <exception cref="InvalidOperationException">The head was made without a predictor.</exception>
+    public Tensor Forward(IReadOnlyList<Tensor> levels) =>
+        (Predictor ?? throw new InvalidOperationException("SemanticFpnHead: made without a predictor (features only)")).Forward(Features(levels));
 
     /// <summary>detectron2's loss: the logits upsampled by the common stride (bilinear, align_corners false), cross-entropy
     /// against int64 targets [N, H, W] with <paramref name="ignoreIndex"/> left out, mean, times <paramref name="weight"/>.</summary>
-    public Tensor Loss(Tensor logits, Tensor targets, long ignoreIndex = 255, double weight = 1.0)
+    public Tensor Loss(Tensor logits, Tensor targets, long ignoreIndex = 255, double weight = 1.0) =>
+        SemanticLoss(logits, targets, CommonStride, ignoreIndex, weight);
+
+    /// <summary>detectron2's semantic loss for logits at <paramref name="stride"/>: upsampled by it (bilinear, align_corners false),
+    /// cross-entropy against int64 targets [N, H, W] with <paramref name="ignoreIndex"/> left out, mean, times <paramref name="weight"/>.</summary>
+    public static Tensor SemanticLoss(Tensor logits, Tensor targets, int stride, long ignoreIndex = 255, double weight = 1.0)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
-        var upsampled = Functional.Interpolate(logits, scaleFactor: (CommonStride, CommonStride), mode: InterpolationMode.Bilinear, alignCorners: false);
+        var upsampled = Functional.Interpolate(logits, scaleFactor: (stride, stride), mode: InterpolationMode.Bilinear, alignCorners: false);
         if (upsampled.Size(2) != targets.Size(-2) || upsampled.Size(3) != targets.Size(-1))
-            throw new ArgumentException($"SemanticFpnHead: logits upsampled to {upsampled.Size(2)}×{upsampled.Size(3)} but the targets are {targets.Size(-2)}×{targets.Size(-1)}");
+            throw new ArgumentException($"semantic loss: logits upsampled to {upsampled.Size(2)}×{upsampled.Size(3)} but the targets are {targets.Size(-2)}×{targets.Size(-1)}");
         return Functional.CrossEntropy(upsampled, targets, ignoreIndex: ignoreIndex).Mul(weight);
-    }
-
-    /// <summary>detectron2's Conv2d with a norm and ReLU: "weight" (and "bias" without a norm) and the child "norm".</summary>
-    private sealed class ConvNormRelu : Module<Tensor, Tensor>
-    {
-        private readonly Tensor _weight;
-        private readonly Tensor? _bias;
-        private readonly GroupNorm? _norm;
-
-        public ConvNormRelu(long inChannels, long outChannels, int? groups)
-        {
-            _weight = RegisterParameter("weight", Tensor.Empty(new[] { outChannels, inChannels, 3, 3 }))!;
-            Init.KaimingNormal_(_weight, mode: FanMode.FanOut, nonlinearity: Nonlinearity.Relu);
-            if (groups is { } g) _norm = RegisterModule("norm", new GroupNorm(g, outChannels));
-            else _bias = RegisterParameter("bias", Tensor.Zeros(new[] { outChannels }));
-        }
-
-        public override Tensor Forward(Tensor input)
-        {
-            var x = Functional.Conv2d(input, _weight, _bias, padding: 1);
-            if (_norm is not null) x = _norm.Forward(x);
-            return Functional.Relu(x);
-        }
     }
 
     /// <summary>nn.Upsample(scale_factor = 2, mode = "bilinear", align_corners = False).</summary>

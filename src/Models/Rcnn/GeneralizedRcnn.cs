@@ -78,19 +78,7 @@ public abstract partial class GeneralizedRcnn : Module
         if (images.Count == 0) return Array.Empty<DetectionTensors>();
         using var noGrad = NoGradScope.Enter();
         using var scope = DisposeScope.Enter();
-        var device = Device;
-        var dtype = Parameters().First().DType;
-        var originalSizes = new (int Height, int Width)[images.Count];
-        var inputs = new Tensor[images.Count];
-        for (int i = 0; i < images.Count; i++)
-        {
-            var image = GeneralizedRcnnTransform.CheckImage(images, i, GetType().Name);
-            originalSizes[i] = ((int)image.Size(1), (int)image.Size(2));
-            // Floating images take the model's dtype; others are left for the transform to refuse by name.
-            inputs[i] = image.To(image.DType.IsFloatingPoint() ? dtype : image.DType, device);
-        }
-
-        var batch = Transform.Transform(inputs);
+        var (batch, originalSizes) = InferenceBatch(images);
         var (levels, pooled) = Features(batch);
         var (proposals, _) = Rpn.Forward(batch, levels);
         var detections = DetectInstances(pooled, proposals, batch.ImageSizes);
@@ -110,6 +98,24 @@ public abstract partial class GeneralizedRcnn : Module
             };
         }
         return results;
+    }
+
+    /// <summary>The images checked, moved to the model's device (floating ones to its dtype), normalised, resized and batched for
+    /// inference, with their original sizes; tensors in the caller's dispose scope.</summary>
+    private protected (ImageList Batch, (int Height, int Width)[] OriginalSizes) InferenceBatch(IReadOnlyList<Tensor> images)
+    {
+        var device = Device;
+        var dtype = Parameters().First().DType;
+        var originalSizes = new (int Height, int Width)[images.Count];
+        var inputs = new Tensor[images.Count];
+        for (int i = 0; i < images.Count; i++)
+        {
+            var image = GeneralizedRcnnTransform.CheckImage(images, i, GetType().Name);
+            originalSizes[i] = ((int)image.Size(1), (int)image.Size(2));
+            // Floating images take the model's dtype; others are left for the transform to refuse by name.
+            inputs[i] = image.To(image.DType.IsFloatingPoint() ? dtype : image.DType, device);
+        }
+        return (Transform.Transform(inputs), originalSizes);
     }
 
     /// <summary>
@@ -157,7 +163,7 @@ public abstract partial class GeneralizedRcnn : Module
 
     /// <summary>The backbone's pyramid for a batch: every level (what the RPN reads) and the
     /// <see cref="PooledFeatureNames"/> levels in that order (what the RoI heads pool from).</summary>
-    private (Tensor[] Levels, Tensor[] Pooled) Features(ImageList batch)
+    private protected (Tensor[] Levels, Tensor[] Pooled) Features(ImageList batch)
     {
         var pyramid = Backbone.Forward(batch.Tensors);
         var levels = pyramid.Select(p => p.Feature).ToArray();

@@ -91,6 +91,7 @@ public sealed partial class GeneralizedRcnnTransform
             scope.MoveToOuter(t.Labels);
             if (t.Masks is not null) scope.MoveToOuter(t.Masks);
             if (t.Keypoints is not null) scope.MoveToOuter(t.Keypoints);
+            if (t.Semantic is not null) scope.MoveToOuter(t.Semantic);
         }
         return (new ImageList(scope.MoveToOuter(batch), sizes), outTargets);
     }

@@ -27,7 +27,11 @@ public sealed record ModelArchitecture
     /// detector without a mask branch, MaskLab's semantic, direction and refinement branches beside it.</summary>
     public const string MaskLabType = "masklab";
 
-    /// <summary><see cref="MaskRcnnType"/>, <see cref="KeypointRcnnType"/> or <see cref="MaskLabType"/>.</summary>
+    /// <summary>The <see cref="ModelType"/> of a Panoptic FPN / IMP model (<see cref="Panoptic.PanopticModel"/>), "panoptic": Mask R-CNN
+    /// with a semantic head (and the instance mask projection) beside it.</summary>
+    public const string PanopticType = "panoptic";
+
+    /// <summary><see cref="MaskRcnnType"/>, <see cref="KeypointRcnnType"/>, <see cref="MaskLabType"/> or <see cref="PanopticType"/>.</summary>
     public required string ModelType { get; init; }
 
     /// <summary>torchvision recipe of the RPN and RoI heads: 1 or 2.</summary>
@@ -57,7 +61,7 @@ public sealed record ModelArchitecture
         Widths = ModelType switch
         {
             KeypointRcnnType => Widths with { MaskHead = DetectorWidths.Torchvision.MaskHead },
-            MaskRcnnType => Widths with { KeypointHead = DetectorWidths.Torchvision.KeypointHead },
+            MaskRcnnType or PanopticType => Widths with { KeypointHead = DetectorWidths.Torchvision.KeypointHead },
             _ => Widths with { MaskHead = DetectorWidths.Torchvision.MaskHead, KeypointHead = DetectorWidths.Torchvision.KeypointHead },
         },
     };
@@ -71,8 +75,9 @@ public sealed record ModelArchitecture
         modelClass == typeof(MaskRcnn) ? MaskRcnnType
         : modelClass == typeof(KeypointRcnn) ? KeypointRcnnType
         : modelClass == typeof(MaskLab.MaskLabModel) ? MaskLabType
+        : modelClass == typeof(Panoptic.PanopticModel) ? PanopticType
         : modelClass == typeof(GeneralizedRcnn) ? null
-        : throw new NotSupportedException($"model files hold MaskRcnn, KeypointRcnn or MaskLabModel models, not {modelClass.Name}");
+        : throw new NotSupportedException($"model files hold MaskRcnn, KeypointRcnn, MaskLabModel or PanopticModel models, not {modelClass.Name}");
 
     /// <summary>The torchvision ResNet names, as <see cref="ResNetSpec.ParseDepth"/> reads them.</summary>
     internal static readonly (ResNetDepth Depth, string Name)[] BackboneNames =
@@ -95,7 +100,7 @@ public sealed record ModelArchitecture
     public static ModelArchitecture Of(GeneralizedRcnn model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        string type = TypeNameOf(model.GetType()) ?? throw new NotSupportedException("model files hold MaskRcnn, KeypointRcnn or MaskLabModel models");
+        string type = TypeNameOf(model.GetType()) ?? throw new NotSupportedException("model files hold MaskRcnn, KeypointRcnn, MaskLabModel or PanopticModel models");
         int version = model.RoiHeads.BoxHead switch
         {
             TwoMlpHead => 1,
@@ -144,28 +149,31 @@ public sealed record ModelArchitecture
     /// <see cref="RcnnOptions.AnchorSizes"/> does not have one size per FPN level (5).</exception>
     public GeneralizedRcnn Build(RcnnOptions? options = null)
     {
-        if (ModelType == MaskLabType)
-            throw new NotSupportedException("a MaskLab model needs its own switches besides the architecture: build it with MaskLabFamily (or MaskLabModel.Create)");
+        if (ModelType is MaskLabType or PanopticType)
+            throw new NotSupportedException($"a {ModelType} model needs its own switches besides the architecture: build it with its family (MaskLabFamily, PanopticFamily)");
         var (backbone, rpn, boxHead, boxPredictor, transform, settings) = BuildDetector(options);
         options = settings;
         long channels = backbone.OutChannels;
-        // torchvision's poolers: 7×7 for the box branch, 14×14 for the mask and keypoint branches, sampling ratio 2.
-        var boxRoiPool = new MultiScaleRoiAlign(7, 2);
         if (ModelType == MaskRcnnType)
-        {
-            long width = Widths.MaskHead;
-            var roiHeads = new RoiHeads(boxRoiPool, boxHead, boxPredictor, options.ToRoiHeadsSettings(),
-                maskRoiPool: new MultiScaleRoiAlign(14, 2),
-                maskHead: new MaskRcnnHeads(channels, new[] { width, width, width, width }, dilation: 1, batchNorm: Version == 2),
-                maskPredictor: new MaskRcnnPredictor(width, width, NumClasses));
-            return new MaskRcnn(backbone, rpn, roiHeads, transform, options);
-        }
+            return new MaskRcnn(backbone, rpn, MaskRoiHeads(channels, boxHead, boxPredictor, options), transform, options);
         long keypoint = Widths.KeypointHead;
-        var keypointHeads = new RoiHeads(boxRoiPool, boxHead, boxPredictor, options.ToRoiHeadsSettings(),
+        // torchvision's poolers: 7×7 for the box branch, 14×14 for the mask and keypoint branches, sampling ratio 2.
+        var keypointHeads = new RoiHeads(new MultiScaleRoiAlign(7, 2), boxHead, boxPredictor, options.ToRoiHeadsSettings(),
             keypointRoiPool: new MultiScaleRoiAlign(14, 2),
             keypointHead: new KeypointRcnnHeads(channels, Enumerable.Repeat(keypoint, 8).ToArray()),
             keypointPredictor: new KeypointRcnnPredictor(keypoint, options.NumKeypoints));
         return new KeypointRcnn(backbone, rpn, keypointHeads, transform, options);
+    }
+
+    /// <summary>Mask R-CNN's RoI heads over <paramref name="channels"/>-channel FPN levels: the box branch (7×7 pooler) and the mask
+    /// branch (14×14 pooler, 4 convs of <see cref="DetectorWidths.MaskHead"/>, BatchNorm in recipe 2, the per-class predictor).</summary>
+    internal RoiHeads MaskRoiHeads(long channels, Module<Tensor, Tensor> boxHead, FastRcnnPredictor boxPredictor, RcnnOptions options)
+    {
+        long width = Widths.MaskHead;
+        return new RoiHeads(new MultiScaleRoiAlign(7, 2), boxHead, boxPredictor, options.ToRoiHeadsSettings(),
+            maskRoiPool: new MultiScaleRoiAlign(14, 2),
+            maskHead: new MaskRcnnHeads(channels, new[] { width, width, width, width }, dilation: 1, batchNorm: Version == 2),
+            maskPredictor: new MaskRcnnPredictor(width, width, NumClasses));
     }
 
     /// <summary>
@@ -182,7 +190,7 @@ public sealed record ModelArchitecture
         Validate();
         options = (options ?? new RcnnOptions()) with { NumClasses = NumClasses };
         if (NumKeypoints is { } k) options = options with { NumKeypoints = k };
-        options.Validate(ModelType switch { MaskRcnnType => nameof(MaskRcnn), KeypointRcnnType => nameof(KeypointRcnn), _ => "MaskLabModel" });
+        options.Validate(ModelType switch { MaskRcnnType => nameof(MaskRcnn), KeypointRcnnType => nameof(KeypointRcnn), PanopticType => "PanopticModel", _ => "MaskLabModel" });
         if (options.AnchorSizes.Count != 5)
             throw new ArgumentException($"RcnnOptions.AnchorSizes has {options.AnchorSizes.Count} sizes; the ResNet-FPN backbone has 5 levels (P2–P6), one size each");
         var backbone = ResNetFpn.Create(Backbone, options.TrainableBackboneLayers, FpnVersion, frozenBatchNormEps: options.FrozenBatchNormEps,
@@ -199,8 +207,8 @@ public sealed record ModelArchitecture
     /// 2 classes, or keypoints that do not match the model type (<see cref="ArgumentOutOfRangeException"/> for the ranges).</exception>
     public void Validate()
     {
-        if (ModelType is not (MaskRcnnType or KeypointRcnnType or MaskLabType))
-            throw new ArgumentException($"model type '{ModelType}' is none of '{MaskRcnnType}', '{KeypointRcnnType}', '{MaskLabType}'");
+        if (ModelType is not (MaskRcnnType or KeypointRcnnType or MaskLabType or PanopticType))
+            throw new ArgumentException($"model type '{ModelType}' is none of '{MaskRcnnType}', '{KeypointRcnnType}', '{MaskLabType}', '{PanopticType}'");
         if (Version is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(Version), Version, "the torchvision recipes are version 1 or 2");
         if (FpnVersion is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(FpnVersion), FpnVersion, "the FPN recipe is 1 or 2");
         if (!Enum.IsDefined(Backbone)) throw new ArgumentOutOfRangeException(nameof(Backbone), Backbone, "unknown ResNet");

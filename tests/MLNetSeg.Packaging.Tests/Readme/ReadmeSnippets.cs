@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using MLNetSeg.Data.Loading;
 using MLNetSeg.Models.Backbones;
+using MLNetSeg.Models.MaskLab;
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
 using MLNetSeg.Trainers;
@@ -52,6 +53,17 @@ public static class ReadmeSnippets
         // end snippet
         _ = ResNetDepth.ResNet50;
         return result;
+    }
+
+    /// <summary>README "MaskLab": training the MaskLab family through the typed API (compiled, not run by the tests).</summary>
+    public static void TrainMaskLab(DetectionDataset train, DetectionDataset val)
+    {
+        // snippet: masklab-train
+        var options = new MaskLabOptions { Backbone = ResNetDepth.ResNet18, Norm = BackboneNorm.BatchNorm, Widths = DetectorWidths.Compact,
+                                           CropSize = 21 };   // Semantic, Direction, Refinement, DeformableCrop: on by default
+        using TrainedModel model = new SegmentationTrainer(new TrainingOptions { Model = options, Schedule = new ScheduleOptions { Iterations = 600 } })
+            .Fit(train, val);
+        // end snippet
     }
 
     /// <summary>README "Using it from ML.NET": fit → transform → evaluate → save.</summary>

@@ -15,7 +15,16 @@ public static class RcnnTargets
     /// </summary>
     /// <exception cref="ArgumentException">The model needs masks or keypoints the target lacks; the
     /// message names <paramref name="describe"/> (the image).</exception>
-    public static RcnnTarget From(DetectionTarget target, ImageSize size, bool masks, bool keypoints, Device? device = null, string? describe = null)
+    /// <param name="target">The loader's target, in the sample's pixels.</param>
+    /// <param name="size">The image size.</param>
+    /// <param name="masks">Whether the model trains on instance masks.</param>
+    /// <param name="keypoints">Whether the model trains on keypoints.</param>
+    /// <param name="device">Where the tensors go (CPU when null).</param>
+    /// <param name="describe">Names the image in errors.</param>
+    /// <param name="semantic">Whether the model trains a semantic head: the target's <see cref="DetectionTarget.Semantic"/> map goes in as
+    /// [H, W] uint8.</param>
+    public static RcnnTarget From(DetectionTarget target, ImageSize size, bool masks, bool keypoints, Device? device = null, string? describe = null,
+        bool semantic = false)
     {
         ArgumentNullException.ThrowIfNull(target);
         int n = target.Count;
@@ -40,7 +49,15 @@ public static class RcnnTargets
                                             "(does the annotation file have keypoints, and is LoadKeypoints on?)");
             keypointTensor = Tensor.FromArray(k.Data.ToArray(), new long[] { n, k.KeypointsPerInstance, 3 }, device);
         }
-        return new RcnnTarget(boxes, labels, maskTensor, keypointTensor);
+        Tensor? semanticTensor = null;
+        if (semantic)
+        {
+            if (target.Semantic is not { } map)
+                throw new ArgumentException($"{describe ?? "a training image"}: the model trains a semantic head but the target has no semantic map " +
+                                            "(load the dataset with DetectionDatasetOptions.SemanticDirectory, e.g. the synthetic set's semantic/<split>)");
+            semanticTensor = Tensor.FromArray(map.ToBytes(), new long[] { map.Height, map.Width }, device);
+        }
+        return new RcnnTarget(boxes, labels, maskTensor, keypointTensor, semanticTensor);
     }
 
     /// <summary>

@@ -21,33 +21,8 @@ public abstract partial class GeneralizedRcnn
     /// <exception cref="ArgumentException">An image or target is malformed (the message names the image and field).</exception>
     public RcnnLosses ComputeLosses(IReadOnlyList<Tensor> images, IReadOnlyList<RcnnTarget> targets)
     {
-        ArgumentNullException.ThrowIfNull(images);
-        ArgumentNullException.ThrowIfNull(targets);
-        if (!Training) throw new InvalidOperationException($"{GetType().Name}: ComputeLosses needs training mode; call Train() first");
-        if (images.Count == 0) throw new ArgumentException($"{GetType().Name}: no images given", nameof(images));
-        if (targets.Count != images.Count)
-            throw new ArgumentException($"{GetType().Name}: {images.Count} images but {targets.Count} targets", nameof(targets));
-        int? numKeypoints = RoiHeads.HasKeypoint ? RoiHeads.KeypointPredictor!.NumKeypoints : null;
-
         using var scope = DisposeScope.Enter();
-        var device = Device;
-        var dtype = Parameters().First().DType;
-        var inputs = new Tensor[images.Count];
-        var onDevice = new RcnnTarget[images.Count];
-        for (int i = 0; i < images.Count; i++)
-        {
-            var image = GeneralizedRcnnTransform.CheckImage(images, i, GetType().Name);
-            if (!image.DType.IsFloatingPoint())
-                throw new ArgumentException($"{GetType().Name}: image {i} is {image.DType}; expected a floating-point image with values in [0, 1]", nameof(images));
-            var target = targets[i] ?? throw new ArgumentNullException(nameof(targets), $"target {i} is null");
-            target.Validate(i, image.Size(1), image.Size(2), NumClasses, PredictsMasks, numKeypoints);
-            inputs[i] = image.To(dtype, device);
-            onDevice[i] = new RcnnTarget(target.Boxes.To(dtype, device), target.Labels.To(DType.Int64, device),
-                PredictsMasks ? target.Masks!.To(target.Masks.DType, device) : null,
-                numKeypoints is null ? null : target.Keypoints!.To(DType.Float32, device));
-        }
-
-        var (batch, resized) = Transform.Transform(inputs, onDevice, training: true);
+        var (batch, resized) = TrainingBatch(images, targets);
         for (int i = 0; i < resized.Length; i++) CheckPositiveSize(resized[i].Boxes, i);
 
         var (levels, pooled) = Features(batch);
@@ -58,6 +33,41 @@ public abstract partial class GeneralizedRcnn
             heads.Mask is null ? null : scope.MoveToOuter(heads.Mask),
             heads.Keypoint is null ? null : scope.MoveToOuter(heads.Keypoint),
             extra?.ToDictionary(e => e.Key, e => scope.MoveToOuter(e.Value)));
+    }
+
+    /// <summary>
+    /// The checked, normalised, resized and batched images of a training step and their targets in the resized pixels (the
+    /// first steps of <see cref="ComputeLosses"/>); tensors in the caller's dispose scope.
+    /// </summary>
+    private protected (ImageList Batch, RcnnTarget[] Resized) TrainingBatch(IReadOnlyList<Tensor> images, IReadOnlyList<RcnnTarget> targets)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (!Training) throw new InvalidOperationException($"{GetType().Name}: ComputeLosses needs training mode; call Train() first");
+        if (images.Count == 0) throw new ArgumentException($"{GetType().Name}: no images given", nameof(images));
+        if (targets.Count != images.Count)
+            throw new ArgumentException($"{GetType().Name}: {images.Count} images but {targets.Count} targets", nameof(targets));
+        int? numKeypoints = RoiHeads.HasKeypoint ? RoiHeads.KeypointPredictor!.NumKeypoints : null;
+
+        var device = Device;
+        var dtype = Parameters().First().DType;
+        var inputs = new Tensor[images.Count];
+        var onDevice = new RcnnTarget[images.Count];
+        for (int i = 0; i < images.Count; i++)
+        {
+            var image = GeneralizedRcnnTransform.CheckImage(images, i, GetType().Name);
+            if (!image.DType.IsFloatingPoint())
+                throw new ArgumentException($"{GetType().Name}: image {i} is {image.DType}; expected a floating-point image with values in [0, 1]", nameof(images));
+            var target = targets[i] ?? throw new ArgumentNullException(nameof(targets), $"target {i} is null");
+            target.Validate(i, image.Size(1), image.Size(2), NumClasses, PredictsMasks, numKeypoints, PredictsSemantic);
+            inputs[i] = image.To(dtype, device);
+            onDevice[i] = new RcnnTarget(target.Boxes.To(dtype, device), target.Labels.To(DType.Int64, device),
+                PredictsMasks ? target.Masks!.To(target.Masks.DType, device) : null,
+                numKeypoints is null ? null : target.Keypoints!.To(DType.Float32, device),
+                PredictsSemantic ? target.Semantic!.To(DType.UInt8, device) : null);
+        }
+
+        return Transform.Transform(inputs, onDevice, training: true);
     }
 
     /// <summary>

@@ -64,6 +64,15 @@ public sealed partial class GeneralizedRcnnTransform
             masks = scope.MoveToOuter(resized.To(DType.UInt8));
         }
         var keypoints = target.Keypoints is null ? null : ResizeKeypoints(target.Keypoints, from, to);
-        return new RcnnTarget(boxes, target.Labels, masks, keypoints);
+        Tensor? semantic = null;
+        if (target.Semantic is not null)
+        {
+            // As the masks: nearest at the image's scale factor (class indices must not be blended).
+            using var scope = DisposeScope.Enter();
+            var resized = Functional.Interpolate(target.Semantic.To(DType.Float32).Unsqueeze(0).Unsqueeze(0), scaleFactor: (scale, scale),
+                mode: InterpolationMode.Nearest, recomputeScaleFactor: true).Select(0, 0).Select(0, 0);
+            semantic = scope.MoveToOuter(resized.To(DType.UInt8));
+        }
+        return new RcnnTarget(boxes, target.Labels, masks, keypoints, semantic);
     }
 }

@@ -19,13 +19,15 @@ public sealed class RcnnTarget : ITrainingTarget
     /// <param name="labels">[N] int64 class indices, at least 1 (0 is background).</param>
     /// <param name="masks">[N, H, W] uint8 or bool instance masks, for Mask R-CNN.</param>
     /// <param name="keypoints">[N, K, 3] float32 (x, y, visibility), for Keypoint R-CNN.</param>
+    /// <param name="semantic">[H, W] uint8 class map (255 = ignore), for the families with a semantic head.</param>
     [SetsRequiredMembers]
-    public RcnnTarget(Tensor boxes, Tensor labels, Tensor? masks = null, Tensor? keypoints = null)
+    public RcnnTarget(Tensor boxes, Tensor labels, Tensor? masks = null, Tensor? keypoints = null, Tensor? semantic = null)
     {
         Boxes = boxes;
         Labels = labels;
         Masks = masks;
         Keypoints = keypoints;
+        Semantic = semantic;
     }
 
     /// <summary>[N, 4] float32 (x1, y1, x2, y2) in image pixels, x2 &gt; x1 and y2 &gt; y1.</summary>
@@ -40,6 +42,10 @@ public sealed class RcnnTarget : ITrainingTarget
     /// <summary>[N, K, 3] float32 (x, y, visibility) in image pixels; a keypoint counts when visibility &gt; 0.
     /// Required by Keypoint R-CNN.</summary>
     public Tensor? Keypoints { get; init; }
+
+    /// <summary>[H, W] uint8 per-pixel classes 0..S-1 at the image's size, 255 where unlabelled; required by the families
+    /// with a semantic head (Panoptic FPN, IMP).</summary>
+    public Tensor? Semantic { get; init; }
 
     /// <summary>Objects in the image.</summary>
     public long Count => Boxes.Size(0);
@@ -62,7 +68,8 @@ public sealed class RcnnTarget : ITrainingTarget
     /// <param name="numClasses">Classes including background: labels must lie in [1, numClasses).</param>
     /// <param name="requireMasks">The model has a mask branch.</param>
     /// <param name="numKeypoints">Keypoints per instance when the model has a keypoint branch.</param>
-    public void Validate(int index, long imageHeight, long imageWidth, int numClasses, bool requireMasks, int? numKeypoints)
+    /// <param name="requireSemantic">The model has a semantic head.</param>
+    public void Validate(int index, long imageHeight, long imageWidth, int numClasses, bool requireMasks, int? numKeypoints, bool requireSemantic = false)
     {
         string Where(string field) => $"target {index}: {field}";
         static string ShapeOf(Tensor t) => $"[{string.Join(", ", t.Shape)}]";
@@ -96,6 +103,15 @@ public sealed class RcnnTarget : ITrainingTarget
                                             "(one mask per box, at the image's size)");
             if (Masks.DType is not (DType.UInt8 or DType.Bool))
                 throw new ArgumentException($"{Where("masks")} is {Masks.DType}; expected uint8 (0/1) or bool");
+        }
+
+        if (requireSemantic)
+        {
+            if (Semantic is null) throw new ArgumentException($"{Where("semantic")} is missing; a semantic head trains on per-pixel class maps");
+            if (Semantic.Dim != 2 || Semantic.Size(0) != imageHeight || Semantic.Size(1) != imageWidth)
+                throw new ArgumentException($"{Where("semantic")} has shape {ShapeOf(Semantic)}; expected [{imageHeight}, {imageWidth}] (the image's size)");
+            if (Semantic.DType != DType.UInt8)
+                throw new ArgumentException($"{Where("semantic")} is {Semantic.DType}; expected uint8 (classes, 255 = ignore)");
         }
 
         if (numKeypoints is { } k)
