@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MLNetSeg.Data.Coco;
 using MLNetSeg.Data.Loading;
+using MLNetSeg.Data.Semantic;
 using MLNetSeg.Models;
 using MLNetSeg.Torch;
 using MLNetSeg.Torch.Distributed;
@@ -44,6 +45,8 @@ internal static class TrainCommand
         var trainImages = new Option<string>("--train-images") { Description = "folder of the training images", Required = true };
         var valJson = new Option<string?>("--val-json") { Description = "COCO annotation file of the validation set (evaluated during and after training)" };
         var valImages = new Option<string?>("--val-images") { Description = "folder of the validation images" };
+        var trainSemantic = new Option<string?>("--train-semantic") { Description = "folder of the training images' label maps (PNG per image, ignore 255) for families with a semantic head (panoptic); its parent's labels.json names the classes unless SemanticClasses is set" };
+        var valSemantic = new Option<string?>("--val-semantic") { Description = "folder of the validation images' label maps (semantic and panoptic evaluation)" };
         var output = new Option<string>("--out") { Description = "folder for checkpoints, metrics.jsonl, best.mlseg and model_final.mlseg (a rerun resumes from it)", Required = true };
         var family = new Option<string>("--family")
         {
@@ -86,7 +89,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "train a model of any registered family on a COCO dataset (checkpoints, resume, validation)")
         {
-            trainJson, trainImages, valJson, valImages, output, family, modelOptions, set, weights, iterations, epochs, budget, batchSize, accumulate,
+            trainJson, trainImages, valJson, valImages, trainSemantic, valSemantic, output, family, modelOptions, set, weights, iterations, epochs, budget, batchSize, accumulate,
             lr, warmup, schedule, clip, seed, evalPeriod, checkpointPeriod, logPeriod, threads, workers, skipBad, resume, noResume, device,
             nproc, nnodes, nodeRank, masterAddr, masterPort, mixed,
         };
@@ -135,10 +138,12 @@ internal static class TrainCommand
             ModelOptions model;
             try
             {
-                model = ModelOptionsParser.Parse(ModelRegistry.Get(parse.GetRequiredValue(family)), parse.GetValue(modelOptions), parse.GetValue(set) ?? Array.Empty<string>());
+                var familyOf = ModelRegistry.Get(parse.GetRequiredValue(family));
+                var assignments = WithSemanticClasses(familyOf, parse.GetValue(modelOptions), parse.GetValue(set) ?? Array.Empty<string>(), parse.GetValue(trainSemantic));
+                model = ModelOptionsParser.Parse(familyOf, parse.GetValue(modelOptions), assignments);
                 if (parse.GetValue(weights) is { } w) model = model with { PretrainedWeights = w };
             }
-            catch (Exception e) when (e is ArgumentException or KeyNotFoundException or FileNotFoundException) { return Fail(e.Message); }
+            catch (Exception e) when (e is ArgumentException or KeyNotFoundException or FileNotFoundException or SemanticDatasetException) { return Fail(e.Message); }
 
             var options = new TrainingOptions
             {
@@ -192,7 +197,7 @@ internal static class TrainCommand
                 };
             }
             return Run(options, parse.GetRequiredValue(trainJson), parse.GetRequiredValue(trainImages), parse.GetValue(valJson), parse.GetValue(valImages),
-                stdout, stderr);
+                parse.GetValue(trainSemantic), parse.GetValue(valSemantic), stdout, stderr);
         });
         return command;
     }
@@ -225,7 +230,7 @@ internal static class TrainCommand
     }
 
     private static int Run(TrainingOptions options, string trainJson, string trainImages, string? valJson, string? valImages,
-        TextWriter stdout, TextWriter stderr)
+        string? trainSemantic, string? valSemantic, TextWriter stdout, TextWriter stderr)
     {
         string who = options.Distributed is { } d ? $"mlnetseg train [rank {d.Rank}]" : "mlnetseg train";
         int Fail(string message, int code = CliApp.InputError)
@@ -250,8 +255,10 @@ internal static class TrainCommand
             // As torchvision's references: training images without usable annotations are dropped.
             // Masks are decoded only for families that use them.
             bool masks = NeedsMasks(options.Model);
-            var train = DetectionDataset.Load(trainJson, trainImages, new DetectionDatasetOptions { RemoveImagesWithoutAnnotations = true, LoadMasks = masks });
-            var validation = valJson is null ? null : DetectionDataset.Load(valJson, valImages!, new DetectionDatasetOptions { LoadMasks = masks });
+            var train = DetectionDataset.Load(trainJson, trainImages,
+                new DetectionDatasetOptions { RemoveImagesWithoutAnnotations = true, LoadMasks = masks, SemanticDirectory = trainSemantic });
+            var validation = valJson is null ? null
+                : DetectionDataset.Load(valJson, valImages!, new DetectionDatasetOptions { LoadMasks = masks, SemanticDirectory = valSemantic });
             stdout.WriteLine($"train: {trainJson} ({train.Count} images, {train.Categories.Count} categories)" +
                              (validation is null ? "" : $"; validation: {valJson} ({validation.Count} images)"));
             using var trained = trainer.Fit(train, validation, cancel.Token);
@@ -271,7 +278,7 @@ internal static class TrainCommand
         catch (TrainingDivergedException e) { return Fail(e.Message, Diverged); }
         catch (TrainingCanceledException e) { return Fail(e.Message, Cancelled); }
         catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException or CocoFormatException
-                                      or BadSampleException or InvalidDataException or UnauthorizedAccessException or KeyNotFoundException)
+                                      or BadSampleException or SemanticDatasetException or InvalidDataException or UnauthorizedAccessException or KeyNotFoundException)
         {
             return Fail(e.Message);
         }
@@ -284,6 +291,21 @@ internal static class TrainCommand
     }
 
     /// <summary>Whether the family's models output masks or semantic maps (both train on instance masks).</summary>
+    /// <summary>The --set assignments, with SemanticClasses from labels.json beside the label-map folder (the synthetic set's
+    /// semantic/labels.json) for the panoptic family when neither --set nor --model-options gives them.</summary>
+    private static IReadOnlyList<string> WithSemanticClasses(ModelFamily family, string? modelOptionsFile, IReadOnlyList<string> assignments, string? semanticDirectory)
+    {
+        if (family is not Models.Panoptic.PanopticFamily || modelOptionsFile is not null
+            || assignments.Any(a => a.StartsWith("SemanticClasses=", StringComparison.OrdinalIgnoreCase)))
+            return assignments;
+        if (semanticDirectory is null)
+            throw new ArgumentException("the panoptic family trains on label maps: give --train-semantic DIR (and SemanticClasses, or a labels.json beside DIR)");
+        string list = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(semanticDirectory.TrimEnd('/', '\\')))!, "labels.json");
+        if (!File.Exists(list))
+            throw new ArgumentException($"no SemanticClasses given and no class list at {list}: --set 'SemanticClasses=[\"a\",\"b\"]' or write that file");
+        return assignments.Append("SemanticClasses=" + System.Text.Json.JsonSerializer.Serialize(SemanticClassList.Read(list))).ToArray();
+    }
+
     private static bool NeedsMasks(ModelOptions options) =>
         (ModelRegistry.For(options).TasksFor(options) & (SegmentationTasks.Masks | SegmentationTasks.Semantic)) != 0;
 }

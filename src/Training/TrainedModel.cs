@@ -87,7 +87,7 @@ public sealed class TrainedModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(dataset);
         var (results, ids) = DatasetInference.Predict(Model, dataset, batchSize, workers, cancellationToken);
-        return ModelEvaluation.Score(dataset, results, ids, Info, Model.Tasks, options);
+        return ModelEvaluation.Score(dataset, results, ids, Info, Model, options);
     }
 
     /// <summary>Writes the model file (.mlseg): weights, family, architecture, classes, preprocessing; atomically.</summary>

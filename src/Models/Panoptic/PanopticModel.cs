@@ -21,7 +21,7 @@ namespace MLNetSeg.Models.Panoptic;
 /// scores. The semantic loss is the cross-entropy at the image's resolution (logits upsampled 4×, padding ignored) times
 /// <see cref="PanopticOptions.SemanticLossWeight"/>.
 /// </remarks>
-public sealed class PanopticModel : GeneralizedRcnn
+public sealed class PanopticModel : GeneralizedRcnn, ISemanticLabelSpace
 {
     /// <summary>The key of the semantic loss, detectron2's "loss_sem_seg".</summary>
     public const string SemanticLossKey = "loss_sem_seg";
@@ -79,6 +79,9 @@ public sealed class PanopticModel : GeneralizedRcnn
 
     /// <summary>Semantic class of each detector class 1..K (entry k − 1).</summary>
     public IReadOnlyList<int> ThingSemanticLabels => _thingLabels;
+
+    /// <summary>The semantic classes, in label-map order.</summary>
+    public IReadOnlyList<string> SemanticClasses => Switches.SemanticClasses!;
 
     /// <summary><see cref="PanopticFamily"/>.</summary>
     public override ModelFamily Family => PanopticFamily.Instance;

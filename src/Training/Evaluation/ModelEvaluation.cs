@@ -31,4 +31,36 @@ public static class ModelEvaluation
         };
         return SegmentationEvaluator.Evaluate(dataset.Coco, results, imageIds, info.LabelToCategoryId, tasks, evaluationOptions);
     }
+
+    /// <summary>
+    /// Evaluates <paramref name="model"/>'s <paramref name="results"/> on every task it has. A model with its own semantic label
+    /// space (<see cref="ISemanticLabelSpace"/>: Panoptic FPN / IMP) has its instances scored by COCO as above and its semantic maps
+    /// and panoptic segmentations against the dataset's label maps; without them (no
+    /// <see cref="DetectionDatasetOptions.SemanticDirectory"/>) those two are left out with a warning, or refused for a model that
+    /// has nothing else.
+    /// </summary>
+    /// <exception cref="ArgumentException">A semantic-only model and a dataset without label maps, or inconsistent input.</exception>
+    public static SegmentationEvaluation Score(DetectionDataset dataset, IReadOnlyList<SegmentationResult> results, IReadOnlyList<long> imageIds,
+        ModelFileInfo info, ISegmentationModel model, EvaluationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(model);
+        const SegmentationTasks maps = SegmentationTasks.Semantic | SegmentationTasks.Panoptic;
+        var tasks = model.Tasks;
+        if (model is not ISemanticLabelSpace space || (tasks & maps) == 0) return Score(dataset, results, imageIds, info, tasks, options);
+        var instanceTasks = tasks & ~maps;
+        var instances = instanceTasks == 0 ? null : Score(dataset, results, imageIds, info, instanceTasks, options);
+        if (dataset.Options.SemanticDirectory is null)
+        {
+            if (instances is null)
+                throw new ArgumentException("the model predicts semantic maps only, and the dataset has no label maps to score them against " +
+                                            "(load it with DetectionDatasetOptions.SemanticDirectory)");
+            return new SegmentationEvaluation(instances.Bbox, instances.Segm, instances.Keypoints, warnings: instances.Warnings.Append(
+                "semantic and panoptic outputs not evaluated: the dataset was loaded without label maps (DetectionDatasetOptions.SemanticDirectory)").ToArray(),
+                imageCount: instances.ImageCount);
+        }
+        var semantic = SemanticEvaluation.Score(dataset, results, imageIds, space, tasks & maps, new SegmentationEvaluationOptions());
+        return new SegmentationEvaluation(instances?.Bbox, instances?.Segm, instances?.Keypoints, semantic.Semantic, semantic.Panoptic,
+            instances?.Warnings, semantic.ImageCount);
+    }
 }

@@ -44,7 +44,7 @@ internal sealed class EvaluationHook : TrainingHook
                 : null;
             model.Module.Eval();
             var (results, imageIds) = DatasetInference.Predict(model, validation, options.Data.BatchSize, options.Data.LoaderWorkers, context.Cancellation);
-            var evaluation = ModelEvaluation.Score(validation, results, imageIds, context.Info, model.Tasks, options.Evaluation);
+            var evaluation = ModelEvaluation.Score(validation, results, imageIds, context.Info, model, options.Evaluation);
             result = new ValidationResult(context.Iteration, losses, evaluation);
         }
         finally
