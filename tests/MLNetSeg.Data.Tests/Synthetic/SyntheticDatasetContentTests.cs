@@ -44,6 +44,54 @@ public sealed class SyntheticDatasetContentTests
     }
 
     [TestMethod]
+    public void TheDetectionDatasetLoadsTheLabelMapsInStepWithTheInstancesAndTheFlipMirrorsThem()
+    {
+        CollectionAssert.AreEqual(SyntheticClasses.All.Select(c => c.Name).ToArray(), SemanticClassList.Read(SyntheticDatasetGenerator.LabelsJsonPath(_root)));
+        var dataset = MLNetSeg.Data.Loading.DetectionDataset.Load(SyntheticDatasetGenerator.InstancesJsonPath(_root, "val"), SyntheticDatasetGenerator.ImageDirectory(_root, "val"),
+            new MLNetSeg.Data.Loading.DetectionDatasetOptions { SemanticDirectory = SyntheticDatasetGenerator.SemanticDirectory(_root, "val") });
+        long checkedPixels = 0;
+        for (int i = 0; i < dataset.Count; i++)
+        {
+            var target = dataset.GetTarget(i);
+            var map = target.Semantic ?? throw new AssertFailedException($"image {i} has no semantic map");
+            Assert.AreEqual(dataset.ImageInfo(i).Height, map.Height);
+            // Every visible pixel of an instance is labelled with its category's semantic class in the map.
+            for (int n = 0; n < target.Count; n++)
+            {
+                int expected = SyntheticClasses.SemanticLabelOfCategory(dataset.Categories.CategoryIdOf(target.Labels[n]));
+                var pixels = target.Masks![n].Pixels;
+                for (int p = 0; p < pixels.Length; p++)
+                {
+                    if (pixels[p] == 0) continue;
+                    Assert.AreEqual(expected, map.Labels[p], $"image {i} instance {n} pixel {p}");
+                    checkedPixels++;
+                }
+            }
+        }
+        Assert.IsTrue(checkedPixels > 1000, $"only {checkedPixels} instance pixels checked");
+
+        using (var scope = Torch.DisposeScope.Enter())
+        {
+            var sample = dataset.Get(0);
+            var flipped = new MLNetSeg.Data.Loading.RandomHorizontalFlip(1.0).Apply(sample, new Random(1));
+            var (before, after) = (sample.Target.Semantic!, flipped.Target.Semantic!);
+            int w = before.Width;
+            for (int p = 0; p < before.Labels.Length; p++)
+                Assert.AreEqual(before.Labels[p], after.Labels[p - p % w + (w - 1 - p % w)], $"pixel {p} is not mirrored");
+        }
+
+        var missing = Directory.CreateTempSubdirectory("mlnetseg-no-maps-").FullName;
+        try
+        {
+            var without = MLNetSeg.Data.Loading.DetectionDataset.Load(SyntheticDatasetGenerator.InstancesJsonPath(_root, "val"), SyntheticDatasetGenerator.ImageDirectory(_root, "val"),
+                new MLNetSeg.Data.Loading.DetectionDatasetOptions { SemanticDirectory = missing });
+            var e = Assert.ThrowsException<MLNetSeg.Data.Loading.BadSampleException>(() => without.GetTarget(0));
+            StringAssert.Contains(e.Message, Path.Combine(missing, Path.ChangeExtension(without.ImageInfo(0).FileName!, ".png")));
+        }
+        finally { Directory.Delete(missing, recursive: true); }
+    }
+
+    [TestMethod]
     public void BoxesAndAreasAreThoseOfTheSegmentationsInEveryFormat()
     {
         int polygons = 0, compressed = 0, crowd = 0;

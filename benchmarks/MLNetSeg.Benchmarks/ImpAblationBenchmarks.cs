@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using MLNetSeg.Data.Loading;
+using MLNetSeg.Data.Synthetic;
+using MLNetSeg.Models;
+using MLNetSeg.Models.Backbones;
+using MLNetSeg.Models.Panoptic;
+using MLNetSeg.Models.Rcnn;
+using MLNetSeg.Torch;
+using MLNetSeg.Training;
+using MLNetSeg.Vision.Ops;
+using MLNetSeg.Vision.Structures;
+
+namespace MLNetSeg.Benchmarks;
+
+/// <summary>
+/// Scores the runs of the IMP ablation (benchmarks/imp_ablation.sh writes OUT/&lt;row&gt;/seed&lt;k&gt;/model_final.mlseg) on the
+/// synthetic validation split with its label maps: box and mask AP (rows with instances), mIoU and mAcc over the 10 semantic classes,
+/// mIoU over the thing and the stuff classes, PQ, and mIoU by distance to the nearest ground-truth boundary (the paper's Fig. 5; here
+/// chessboard distance in pixels of the 256×192 images, bins [0,2) [2,4) [4,8) [8,16) [16,∞)). Appends one JSON line per run to
+/// OUT/results.jsonl (runs already there are not scored again) and prints a table of the per-row means over the seeds.
+/// Args: --data DIR --out DIR.
+/// </summary>
+internal static class ImpAblationBenchmarks
+{
+    private static readonly int[] DistanceEdges = { 0, 2, 4, 8, 16 };
+
+    private sealed record RunResult(string Row, int Seed, double? BoxAp, double? MaskAp, double MIou, double MAcc, double ThingMIou, double StuffMIou,
+        double? Pq, double[] MIouByDistance, double InferMsPerImage);
+
+    public static string Evaluate(string[] args)
+    {
+        string data = Arg(args, "--data"), output = Arg(args, "--out");
+        string valJson = SyntheticDatasetGenerator.InstancesJsonPath(data, "val");
+        if (!File.Exists(valJson)) throw new FileNotFoundException($"imp-ablation: {valJson} is missing (generate the dataset first)", valJson);
+        var val = DetectionDataset.Load(valJson, Path.Combine(data, "val"),
+            new DetectionDatasetOptions { SemanticDirectory = SyntheticDatasetGenerator.SemanticDirectory(data, "val") });
+        var truths = Enumerable.Range(0, val.Count).Select(i => val.GetTarget(i).Semantic!).ToArray();
+        var distances = truths.Select(BoundaryDistance).ToArray();
+        string resultsPath = Path.Combine(output, "results.jsonl");
+        var results = File.Exists(resultsPath)
+            ? File.ReadAllLines(resultsPath).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<RunResult>(l)!).ToList()
+            : new List<RunResult>();
+        foreach (var rowDir in Directory.GetDirectories(output).Order(StringComparer.Ordinal))
+            foreach (var runDir in Directory.GetDirectories(rowDir, "seed*").Order(StringComparer.Ordinal))
+            {
+                string row = Path.GetFileName(rowDir), model = Path.Combine(runDir, "model_final.mlseg");
+                if (row == "stage1") continue;
+                int seed = int.Parse(Path.GetFileName(runDir)["seed".Length..], CultureInfo.InvariantCulture);
+                if (!File.Exists(model) || results.Any(r => r.Row == row && r.Seed == seed)) continue;
+                Console.Error.WriteLine($"scoring {row} seed {seed}");
+                var result = Score(row, seed, model, val, truths, distances);
+                results.Add(result);
+                File.AppendAllText(resultsPath, JsonSerializer.Serialize(result) + "\n");
+            }
+        return Table(results);
+    }
+
+    private static RunResult Score(string row, int seed, string modelPath, DetectionDataset val, SemanticLabelMap[] truths, int[][] distances)
+    {
+        using var model = TrainedModel.Load(modelPath);
+        var space = model.Model as ISemanticLabelSpace ?? throw new ArgumentException($"{modelPath} is not a model with semantic classes");
+        var paths = Enumerable.Range(0, val.Count).Select(val.ImagePath).ToArray();
+        var ids = Enumerable.Range(0, val.Count).Select(i => val.ImageInfo(i).Id).ToArray();
+        model.Predict(paths.Take(2).ToArray());  // warm-up
+        var clock = Stopwatch.StartNew();
+        var predictions = model.Predict(paths);
+        double ms = clock.Elapsed.TotalMilliseconds / paths.Length;
+        var evaluation = ModelEvaluation.Score(val, predictions, ids, model.Info, model.Model);
+        var semantic = evaluation.Semantic!;
+        var thing = space.ThingSemanticLabels.ToHashSet();
+        double Mean(Func<int, bool> which) =>
+            Enumerable.Range(0, semantic.ClassIou.Count).Where(which).Select(c => semantic.ClassIou[c]).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
+        var byDistance = new double[DistanceEdges.Length];
+        int classes = space.SemanticClasses.Count;
+        for (int bin = 0; bin < DistanceEdges.Length; bin++)
+        {
+            long[] tp = new long[classes], gt = new long[classes], pred = new long[classes];
+            int low = DistanceEdges[bin], high = bin + 1 < DistanceEdges.Length ? DistanceEdges[bin + 1] : int.MaxValue;
+            for (int i = 0; i < truths.Length; i++)
+            {
+                var t = truths[i].Labels;
+                var p = predictions[i].Semantic!.Labels;
+                for (int q = 0; q < t.Length; q++)
+                {
+                    if (t[q] == SemanticLabelMap.IgnoreLabel || distances[i][q] < low || distances[i][q] >= high) continue;
+                    gt[t[q]]++;
+                    if (p[q] == SemanticLabelMap.IgnoreLabel) continue;  // unlabelled (Mask R-CNN-IMP off its canvas): a miss
+                    pred[p[q]]++;
+                    if (p[q] == t[q]) tp[t[q]]++;
+                }
+            }
+            byDistance[bin] = 100 * Enumerable.Range(0, classes).Where(c => gt[c] > 0).Select(c => (double)tp[c] / (gt[c] + pred[c] - tp[c])).Average();
+        }
+        return new RunResult(row, seed, evaluation.Bbox is { } b ? 100 * b.Stats[0] : null, evaluation.Segm is { } s ? 100 * s.Stats[0] : null,
+            100 * semantic.MeanIou, 100 * semantic.MeanAccuracy, 100 * Mean(thing.Contains), 100 * Mean(c => !thing.Contains(c)),
+            evaluation.Panoptic is { } pq ? 100 * pq.All.Pq : null, byDistance, ms);
+    }
+
+    /// <summary>Chessboard distance of every pixel to the nearest boundary pixel of the label map (a pixel whose right or lower
+    /// neighbour has another label, and that neighbour), by breadth-first search.</summary>
+    private static int[] BoundaryDistance(SemanticLabelMap map)
+    {
+        int h = map.Height, w = map.Width;
+        var labels = map.Labels;
+        var distance = new int[h * w];
+        Array.Fill(distance, int.MaxValue);
+        var queue = new Queue<int>();
+        void Seed(int p)
+        {
+            if (distance[p] == 0) return;
+            distance[p] = 0;
+            queue.Enqueue(p);
+        }
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+            {
+                int p = y * w + x;
+                if (x + 1 < w && labels[p] != labels[p + 1]) { Seed(p); Seed(p + 1); }
+                if (y + 1 < h && labels[p] != labels[p + w]) { Seed(p); Seed(p + w); }
+            }
+        while (queue.Count > 0)
+        {
+            int p = queue.Dequeue(), y = p / w, x = p % w;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++)
+                {
+                    int ny = y + dy, nx = x + dx;
+                    if (ny < 0 || ny >= h || nx < 0 || nx >= w) continue;
+                    int n = ny * w + nx;
+                    if (distance[n] != int.MaxValue) continue;
+                    distance[n] = distance[p] + 1;
+                    queue.Enqueue(n);
+                }
+        }
+        return distance;
+    }
+
+    private static string Table(IReadOnlyList<RunResult> results)
+    {
+        string[] order = { "mrcnn_imp", "semantic_p2", "panoptic_p2", "panoptic_p2_imp", "semantic_fpn", "panoptic_fpn", "panoptic_fpn_imp" };
+        var s = new StringBuilder();
+        s.AppendLine("| row | seeds | box AP | mask AP | mIoU | mAcc | things mIoU | stuff mIoU | PQ | mIoU at boundary distance " +
+                     string.Join(" / ", DistanceEdges.Select((e, i) => i + 1 < DistanceEdges.Length ? $"[{e},{DistanceEdges[i + 1]})" : $"≥{e}")) + " | ms / image | mIoU per seed |");
+        s.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var g in results.GroupBy(r => r.Row).OrderBy(g => Array.IndexOf(order, g.Key) is var k && k < 0 ? 99 : k))
+        {
+            string F(Func<RunResult, double?> f) => g.Select(f).All(v => v is null) ? "—" : g.Average(r => f(r) ?? double.NaN).ToString("F1", CultureInfo.InvariantCulture);
+            string bins = string.Join(" / ", Enumerable.Range(0, DistanceEdges.Length).Select(b => g.Average(r => r.MIouByDistance[b]).ToString("F1", CultureInfo.InvariantCulture)));
+            s.AppendLine(CultureInfo.InvariantCulture,
+                $"| {g.Key} | {g.Count()} | {F(r => r.BoxAp)} | {F(r => r.MaskAp)} | {F(r => r.MIou)} | {F(r => r.MAcc)} | {F(r => r.ThingMIou)} | {F(r => r.StuffMIou)} | " +
+                $"{F(r => r.Pq)} | {bins} | {F(r => r.InferMsPerImage)} | {string.Join(" / ", g.OrderBy(r => r.Seed).Select(r => r.MIou.ToString("F1", CultureInfo.InvariantCulture)))} |");
+        }
+        return s.ToString();
+    }
+
+    /// <summary>
+    /// IMP's share of Panoptic-FPN-IMP inference (the issue's goal: ≤ 2%): the median time of a Predict of the whole model (ResNet-18
+    /// FPN compact at 192×256, or ResNet-50 FPN at torchvision's widths at 800×1333 with "coco"), and the median time of the
+    /// projection alone for the same number of 28×28 masks on the same canvas. Args: [small|coco] [detections=30] [rounds=7].
+    /// </summary>
+    public static string Overhead(string[] args)
+    {
+        bool coco = args.Length > 0 && args[0] == "coco";
+        int detections = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : coco ? 100 : 30;
+        int rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 7;
+        var classes = new[] { "person", "circle", "square", "triangle", "star", "ellipse", "sky", "grass", "water", "sand" };
+        var labels = ModelFileInfo.ForCategories(Enumerable.Range(1, 6).Select(i => (i, classes[i - 1])));
+        var settings = coco
+            ? new RcnnOptions { BoxScoreThresh = 0, BoxDetectionsPerImage = detections }
+            : new RcnnOptions { MinSize = 192, MaxSize = 256, BoxScoreThresh = 0, BoxDetectionsPerImage = detections };
+        var options = new PanopticOptions
+        {
+            Backbone = coco ? ResNetDepth.ResNet50 : ResNetDepth.ResNet18, Norm = BackboneNorm.BatchNorm,
+            Widths = coco ? DetectorWidths.Torchvision : DetectorWidths.Compact, Settings = settings, SemanticClasses = classes,
+        };
+        TorchRuntime.ManualSeed(1);
+        using var model = (PanopticModel)PanopticFamily.Instance.Create(options, labels);
+        model.PrepareForInference();
+        var (h, w) = coco ? (800, 1333) : (192, 256);
+        using var scope = DisposeScope.Enter();
+        var image = Tensor.Rand(new long[] { 3, h, w });
+        ISegmentationModel contract = model;
+        var whole = new List<double>();
+        int found = 0;
+        for (int r = -1; r < rounds; r++)
+        {
+            using var s = DisposeScope.Enter();
+            var sw = Stopwatch.StartNew();
+            found = contract.Predict(new[] { image })[0].Instances!.Count;
+            if (r >= 0) whole.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        // The projection of `found` masks on the model's canvas: P2 of the padded input, stride 4.
+        int ch = (int)Math.Ceiling(h / 32.0) * 8, cw = (int)Math.Ceiling(w / 32.0) * 8;
+        var random = new Random(3);
+        var boxes = new float[4 * found];
+        for (int i = 0; i < found; i++)
+        {
+            float bw = 8 + random.Next(w / 3), bh = 8 + random.Next(h / 3), x = random.Next(w - (int)bw), y = random.Next(h - (int)bh);
+            (boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]) = (x, y, x + bw, y + bh);
+        }
+        var masks = Tensor.Rand(new long[] { found, 28, 28 });
+        var scores = Tensor.Rand(new long[] { found });
+        var classOf = Tensor.FromArray(Enumerable.Range(0, found).Select(_ => (long)random.Next(0, 6)).ToArray(), new long[] { found });
+        var boxTensor = Tensor.FromArray(boxes, new long[] { found, 4 });
+        var imageIndex = Tensor.Zeros(new long[] { found }, DType.Int64);
+        var projection = new List<double>();
+        using (NoGradScope.Enter())
+            for (int r = -1; r < 3 * rounds; r++)
+            {
+                using var s = DisposeScope.Enter();
+                var sw = Stopwatch.StartNew();
+                VisionOps.InstanceMaskProjection(masks, scores, classOf, boxTensor, imageIndex, 1, 6, ch, cw, 4);
+                if (r >= 0) projection.Add(sw.Elapsed.TotalMilliseconds);
+            }
+        double Median(List<double> v) { v.Sort(); return v[v.Count / 2]; }
+        double total = Median(whole), imp = Median(projection);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{{\"benchmark\":\"imp_overhead\",\"input\":\"3x{h}x{w}\",\"backbone\":\"{(coco ? "resnet50_fpn" : "resnet18_fpn_compact")}\",\"detections\":{found}," +
+            $"\"canvas\":\"6x{ch}x{cw}\",\"threads\":{TorchRuntime.Threads},\"panoptic_fpn_imp_ms\":{total:F1},\"imp_ms\":{imp:F2},\"imp_share\":{imp / total:F4}}}");
+    }
+
+    private static string Arg(string[] args, string name)
+    {
+        int at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : throw new ArgumentException($"imp-ablation: {name} DIR is required");
+    }
+}
