@@ -28,6 +28,10 @@ public sealed class SegmentationTrainerOptions
     /// <summary><c>Vector&lt;Text&gt;</c> of COCO RLE counts per object; needed by mask families, ignored when absent for the others.</summary>
     public string MaskColumnName { get; set; } = SegmentationColumns.Masks;
 
+    /// <summary>Text: the path of each image's label map (8-bit PNG of semantic classes, 255 = ignore); needed by the families with a
+    /// semantic head (panoptic), ignored by the others.</summary>
+    public string SemanticLabelsColumnName { get; set; } = SegmentationColumns.SemanticLabels;
+
     /// <summary><c>Vector&lt;Single&gt;</c>, x, y, v per keypoint per object; needed by keypoint families.</summary>
     public string KeypointColumnName { get; set; } = SegmentationColumns.Keypoints;
 

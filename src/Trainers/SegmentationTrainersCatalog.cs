@@ -1,4 +1,5 @@
 using MLNetSeg.Models.MaskLab;
+using MLNetSeg.Models.Panoptic;
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Training;
 using MLNetSeg.Transforms;
@@ -53,6 +54,36 @@ public static class SegmentationTrainersCatalog
         MaskLabOptions? model = null) =>
         InstanceSegmentation(catalog, model ?? new MaskLabOptions(), labelColumnName, boundingBoxColumnName, maskColumnName, imageColumnName,
             iterations, epochs, timeBudget, batchSize, learningRate, checkpointDirectory);
+
+    /// <summary>
+    /// Panoptic FPN and the IMP models (<see cref="PanopticOptions"/>: semantic head, Instance Mask Projection, instance branches):
+    /// trains on boxes, masks and each image's label map (a PNG path in <paramref name="semanticLabelsColumnName"/>); the transformer
+    /// adds PredictedSemanticLabels (Vector&lt;UInt16&gt;, the class per pixel, row-major) to the instance columns. The options must name
+    /// the label maps' classes (<see cref="PanopticOptions.SemanticClasses"/>); the default model is Panoptic-FPN-IMP on a ResNet-50 FPN.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
+    public static SegmentationEstimator Panoptic(this SegmentationTrainers catalog,
+        PanopticOptions model,
+        string labelColumnName = SegmentationColumns.Label,
+        string boundingBoxColumnName = SegmentationColumns.BoundingBoxes,
+        string maskColumnName = SegmentationColumns.Masks,
+        string semanticLabelsColumnName = SegmentationColumns.SemanticLabels,
+        string imageColumnName = SegmentationColumns.Image,
+        int? iterations = null, int? epochs = null, TimeSpan? timeBudget = null,
+        int batchSize = 2, double? learningRate = null,
+        string? checkpointDirectory = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Segmentation(catalog, new SegmentationTrainerOptions
+        {
+            Training = Simple(model, iterations, epochs, timeBudget, batchSize, learningRate, checkpointDirectory),
+            LabelColumnName = labelColumnName,
+            BoundingBoxColumnName = boundingBoxColumnName,
+            MaskColumnName = maskColumnName,
+            SemanticLabelsColumnName = semanticLabelsColumnName,
+            ImageColumnName = imageColumnName,
+        });
+    }
 
     /// <summary>A trainer of a family that trains on boxes and masks (Mask R-CNN, MaskLab).</summary>
     private static SegmentationEstimator InstanceSegmentation(SegmentationTrainers catalog, MLNetSeg.Models.ModelOptions model,

@@ -58,6 +58,15 @@ public sealed record DetectionDatasetOptions
     /// Null (default): targets carry no semantic map.
     /// </summary>
     public string? SemanticDirectory { get; init; }
+
+    /// <summary>
+    /// The label map of each image by image id, as an alternative to <see cref="SemanticDirectory"/> when the maps are not named
+    /// after the images (the ML.NET trainers fill it from a SemanticLabels column). Takes precedence over the folder.
+    /// </summary>
+    public IReadOnlyDictionary<long, string>? SemanticMapPaths { get; init; }
+
+    /// <summary>Whether targets carry semantic maps (<see cref="SemanticDirectory"/> or <see cref="SemanticMapPaths"/> is set).</summary>
+    public bool HasSemanticMaps => SemanticDirectory is not null || SemanticMapPaths is not null;
 }
 
 /// <summary>
@@ -222,18 +231,22 @@ public sealed class DetectionDataset
         return new DetectionTarget(
             Boxes.FromXyxy(boxes.ToArray()), labels.ToArray(), crowd.ToArray(), ids.ToArray(), areas.ToArray(), masks,
             keypoints is null ? null : new Keypoints(labels.Count, KeypointsPerInstance!.Value, keypoints.ToArray()),
-            Options.SemanticDirectory is null ? null : SemanticMapOf(index));
+            Options.HasSemanticMaps ? SemanticMapOf(index) : null);
     }
 
-    /// <summary>The path of sample <paramref name="index"/>'s semantic map: the image's file name with .png, in
-    /// <see cref="DetectionDatasetOptions.SemanticDirectory"/> (null without one).</summary>
-    public string? SemanticMapPath(int index) =>
-        Options.SemanticDirectory is { } dir && ImageInfo(index).FileName is { } name ? Path.Combine(dir, Path.ChangeExtension(name, ".png")) : null;
+    /// <summary>The path of sample <paramref name="index"/>'s semantic map: its entry in <see cref="DetectionDatasetOptions.SemanticMapPaths"/>,
+    /// or the image's file name with .png in <see cref="DetectionDatasetOptions.SemanticDirectory"/> (null without either).</summary>
+    public string? SemanticMapPath(int index)
+    {
+        var info = ImageInfo(index);
+        if (Options.SemanticMapPaths is { } paths) return paths.TryGetValue(info.Id, out var path) ? path : null;
+        return Options.SemanticDirectory is { } dir && info.FileName is { } name ? Path.Combine(dir, Path.ChangeExtension(name, ".png")) : null;
+    }
 
     private SemanticLabelMap SemanticMapOf(int index)
     {
         var info = ImageInfo(index);
-        string path = SemanticMapPath(index) ?? throw new BadSampleException($"image {info.Id} has no 'file_name' to find its semantic map by", index, info.Id, ImagePath(index));
+        string path = SemanticMapPath(index) ?? throw new BadSampleException($"image {info.Id} has no semantic map (no entry in SemanticMapPaths, or no 'file_name')", index, info.Id, ImagePath(index));
         SemanticLabelMap map;
         try { map = Semantic.SemanticLabelMapPng.Read(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Semantic.SemanticDatasetException)

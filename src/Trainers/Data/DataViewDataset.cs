@@ -39,10 +39,12 @@ internal static class DataViewDataset
         var area = OptionalVector(schema, SegmentationColumns.Area, role, NumberDataViewType.Double);
         var width = OptionalScalar(schema, options.WidthColumnName, role, NumberDataViewType.Int32);
         var height = OptionalScalar(schema, options.HeightColumnName, role, NumberDataViewType.Int32);
+        var semantic = OptionalScalar(schema, options.SemanticLabelsColumnName, role, TextDataViewType.Instance);
 
         var layout = new KeypointLayout();
         var truth = new GroundTruthColumns(label, classNames.Length, boxes, masks, keypoints, crowd, area, layout, emptyMaskIsNone: true);
-        var columns = new[] { image }.Concat(truth.Columns).Concat(new[] { width, height }.OfType<DataViewSchema.Column>());
+        var columns = new[] { image }.Concat(truth.Columns).Concat(new[] { width, height, semantic }.OfType<DataViewSchema.Column>());
+        var semanticPaths = semantic is null ? null : new Dictionary<long, string>();
         var images = new List<CocoImage>();
         var annotations = new List<CocoAnnotation>();
         if (!paths) Directory.CreateDirectory(imageCache);
@@ -52,6 +54,8 @@ internal static class DataViewDataset
             var getImage = paths ? null : cursor.GetGetter<MLImage>(image);
             var getWidth = width is { } w ? cursor.GetGetter<int>(w) : null;
             var getHeight = height is { } h ? cursor.GetGetter<int>(h) : null;
+            var getSemantic = semantic is { } sem ? cursor.GetGetter<ReadOnlyMemory<char>>(sem) : null;
+            ReadOnlyMemory<char> semanticPath = default;
             var rowTruth = truth.Bind(cursor);
             ReadOnlyMemory<char> path = default;
             MLImage? mlImage = null;
@@ -78,6 +82,12 @@ internal static class DataViewDataset
                     (imageHeight, imageWidth) = (rgb.Height, rgb.Width);
                 }
                 long imageId = row + 1;
+                if (getSemantic is not null)
+                {
+                    getSemantic(ref semanticPath);
+                    if (semanticPath.IsEmpty) throw new InvalidDataException($"{where}: column '{semantic!.Value.Name}' holds no label-map path");
+                    semanticPaths![imageId] = Path.GetFullPath(semanticPath.ToString());
+                }
                 images.Add(new CocoImage { Id = imageId, Width = imageWidth, Height = imageHeight, FileName = fileName });
                 foreach (var o in rowTruth.Read(where, imageHeight, imageWidth))
                     annotations.Add(o.ToCoco(annotations.Count + 1, imageId, withKeypoints: o.Keypoints is not null));
@@ -93,7 +103,8 @@ internal static class DataViewDataset
             Keypoints = keypointNames,
         });
         var coco = new CocoDataset(images, categories, annotations, source: $"{role} IDataView");
-        return new DetectionDataset(coco, imageDirectory: "", options.Dataset);
+        var datasetOptions = semanticPaths is null ? options.Dataset : options.Dataset with { SemanticMapPaths = semanticPaths };
+        return new DetectionDataset(coco, imageDirectory: "", datasetOptions);
     }
 
     private static (int Height, int Width) SizeOf(string path, string where)

@@ -50,11 +50,11 @@ public static class ModelEvaluation
         if (model is not ISemanticLabelSpace space || (tasks & maps) == 0) return Score(dataset, results, imageIds, info, tasks, options);
         var instanceTasks = tasks & ~maps;
         var instances = instanceTasks == 0 ? null : Score(dataset, results, imageIds, info, instanceTasks, options);
-        if (dataset.Options.SemanticDirectory is null)
+        if (!dataset.Options.HasSemanticMaps)
         {
             if (instances is null)
                 throw new ArgumentException("the model predicts semantic maps only, and the dataset has no label maps to score them against " +
-                                            "(load it with DetectionDatasetOptions.SemanticDirectory)");
+                                            "(load it with DetectionDatasetOptions.SemanticDirectory or SemanticMapPaths)");
             return new SegmentationEvaluation(instances.Bbox, instances.Segm, instances.Keypoints, warnings: instances.Warnings.Append(
                 "semantic and panoptic outputs not evaluated: the dataset was loaded without label maps (DetectionDatasetOptions.SemanticDirectory)").ToArray(),
                 imageCount: instances.ImageCount);

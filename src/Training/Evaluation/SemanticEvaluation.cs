@@ -18,7 +18,7 @@ internal static class SemanticEvaluation
     public static SegmentationEvaluation Score(DetectionDataset dataset, IReadOnlyList<SegmentationResult> results, IReadOnlyList<long> imageIds,
         ISemanticLabelSpace space, SegmentationTasks tasks, SegmentationEvaluationOptions options)
     {
-        if (dataset.Options.SemanticDirectory is null)
+        if (!dataset.Options.HasSemanticMaps)
             throw new ArgumentException("the semantic and panoptic evaluations need the dataset's label maps: load it with DetectionDatasetOptions.SemanticDirectory");
         var indexOf = Enumerable.Range(0, dataset.Count).ToDictionary(i => dataset.ImageInfo(i).Id);
         int Index(long id) => indexOf.TryGetValue(id, out int i) ? i : throw new ArgumentException($"image {id} is not in the dataset");

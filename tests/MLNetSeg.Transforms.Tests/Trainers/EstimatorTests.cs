@@ -3,6 +3,8 @@ using Microsoft.ML.Data;
 using MLNetSeg.Data.Loading;
 using MLNetSeg.Models.Backbones;
 using MLNetSeg.Models.MaskLab;
+using MLNetSeg.Models.Panoptic;
+using MLNetSeg.Data.Synthetic;
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Trainers;
 using MLNetSeg.Training;
@@ -71,6 +73,65 @@ public sealed class EstimatorTests
             {
                 Backbone = Fast.Backbone, Norm = Fast.Norm, Widths = Fast.Widths, Settings = Fast.Settings with { BoxDetectionsPerImage = 8 }, CropSize = 15,
             }));
+
+    internal sealed class PanopticRow
+    {
+        public string ImagePath { get; set; } = "";
+        public string[] LabelNames { get; set; } = Array.Empty<string>();
+        public float[] BoundingBoxes { get; set; } = Array.Empty<float>();
+        public string[] Masks { get; set; } = Array.Empty<string>();
+        public string SemanticLabels { get; set; } = "";
+    }
+
+    [TestMethod]
+    public void PanopticTrainsOnLabelMapPathsAndScoresAPredictedLabelMapColumn()
+    {
+        var ml = new MLContext(seed: 1);
+        var log = new List<string>();
+        ml.Log += (_, e) => { if (e.Source.StartsWith("MLNetSeg", StringComparison.Ordinal)) lock (log) log.Add(e.Message); };
+        var train = TinyDataset.Shared.Train();
+        string maps = SyntheticDatasetGenerator.SemanticDirectory(TinyDataset.Shared.Root, "train");
+        var names = train.Categories.Names;
+        var rows = Enumerable.Range(0, train.Count).Select(i =>
+        {
+            var target = train.GetTarget(i);
+            return new PanopticRow
+            {
+                ImagePath = train.ImagePath(i),
+                LabelNames = target.Labels.Select(l => names[l - 1]).ToArray(),
+                BoundingBoxes = target.Boxes.ToXyxy(),
+                Masks = target.Masks!.Select(m => MaskEncoding.Encode(MLNetSeg.Vision.Structures.Rle.Encode(m))).ToArray(),
+                SemanticLabels = Path.Combine(maps, Path.ChangeExtension(train.ImageInfo(i).FileName!, ".png")),
+            };
+        }).ToArray();
+        var view = ml.Data.LoadFromEnumerable(rows);
+        var keys = ml.Data.LoadFromEnumerable(names.Select(n => new KeyRow { Name = n }));
+        var data = ml.Transforms.Conversion.MapValueToKey("Label", "LabelNames", keyData: keys).Fit(view).Transform(view);
+
+        using var dir = new TempDir();
+        var classes = SyntheticClasses.All.Select(c => c.Name).ToArray();
+        var estimator = ml.Segmentation().Trainers.Panoptic(new PanopticOptions
+        {
+            Backbone = Fast.Backbone, Norm = Fast.Norm, Widths = Fast.Widths, Settings = Fast.Settings with { BoxDetectionsPerImage = 8 },
+            SemanticClasses = classes, SemanticConvDims = 32,
+        }, imageColumnName: "ImagePath", iterations: 2, batchSize: 2, learningRate: 0.01, checkpointDirectory: dir.Path);
+        estimator.Options.ConsoleProgress = false;
+        using var transformer = estimator.Fit(data);
+        Assert.IsTrue(log.Any(m => m.Contains("sem_seg", StringComparison.Ordinal)), "the semantic loss is trained and reported:\n" + string.Join("\n", log));
+
+        var scored = transformer.Transform(data);
+        var column = scored.Schema[SegmentationColumns.PredictedSemanticLabels];
+        Assert.IsInstanceOfType(column.Type, typeof(VectorDataViewType));
+        using var cursor = scored.GetRowCursor(new[] { column });
+        var getter = cursor.GetGetter<VBuffer<ushort>>(column);
+        VBuffer<ushort> labels = default;
+        Assert.IsTrue(cursor.MoveNext());
+        getter(ref labels);
+        var typed = transformer.Model.Predict(ImageIO.Read(train.ImagePath(0))).Semantic!;
+        Assert.AreEqual(typed.Height * typed.Width, labels.Length, "one label per pixel, row-major");
+        CollectionAssert.AreEqual(typed.Labels.ToArray().Select(l => (ushort)l).ToArray(), labels.DenseValues().ToArray(), "the column is the typed predictor's map");
+        Assert.IsTrue(labels.DenseValues().All(l => l < classes.Length), "every pixel gets one of the label maps' classes");
+    }
 
     /// <summary>Fits the estimator for 3 iterations of the tiny set; progress reaches MLContext.Log, the loop's files are written,
     /// and the transformer's outputs equal the typed predictor's.</summary>
