@@ -104,9 +104,18 @@ internal static class PredictCommand
             predictions.Add(prediction);
             string overlay = Path.Combine(args.Output, outputNames[i]);
             ImageIO.WritePng(Visualizer.Draw(image, prediction, info.ClassNames, visualizer), overlay);
+            string semanticNote = "";
+            if (result.Semantic is { } semantic)
+            {
+                // A model with a semantic head also gets its label map drawn, classes named by the model when it has its own list.
+                string semanticOverlay = Path.ChangeExtension(overlay, ".semantic.png");
+                var names = model.Model is ISemanticLabelSpace space ? space.SemanticClasses : info.ClassNames;
+                ImageIO.WritePng(Visualizer.DrawSemantic(image, semantic, names), semanticOverlay);
+                semanticNote = $" and {semanticOverlay}";
+            }
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"[{i + 1}/{files.Count}] {files[i]} (image_id {imageIds[i]}, {image.Height}x{image.Width}): {prediction.Count} instance(s), " +
-                $"{clock.Elapsed.TotalSeconds:F2} s -> {overlay}"));
+                $"{clock.Elapsed.TotalSeconds:F2} s -> {overlay}{semanticNote}"));
         }
 
         if (args.Json is { } jsonPath)

@@ -76,6 +76,44 @@ public static class Visualizer
         return canvas;
     }
 
+    /// <summary>
+    /// A semantic label map over <paramref name="image"/>: every labelled pixel blended with its class's palette colour
+    /// (<see cref="ColorPalette.ForIndex"/> of the label), unlabelled pixels (<see cref="SemanticLabelMap.IgnoreLabel"/>) untouched,
+    /// and, with <paramref name="classNames"/>, a legend of the classes present in the top-left corner.
+    /// </summary>
+    /// <exception cref="ArgumentException">The map and the image differ in size, or a label has no name.</exception>
+    public static Image DrawSemantic(Image image, SemanticLabelMap semantic, IReadOnlyList<string>? classNames = null, double alpha = 0.5, int fontScale = 1)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(semantic);
+        if (semantic.Height != image.Height || semantic.Width != image.Width)
+            throw new ArgumentException($"the semantic map is {semantic.Height}x{semantic.Width} but the image is {image.Height}x{image.Width}", nameof(semantic));
+        var canvas = image.ToRgb();
+        var labels = semantic.Labels;
+        var present = new SortedSet<int>();
+        for (int p = 0; p < labels.Length; p++)
+            if (labels[p] != SemanticLabelMap.IgnoreLabel) present.Add(labels[p]);
+        foreach (int label in present)
+        {
+            var mask = new byte[labels.Length];
+            for (int p = 0; p < labels.Length; p++) mask[p] = labels[p] == label ? (byte)1 : (byte)0;
+            Painter.BlendMask(canvas, mask, ColorPalette.ForIndex(label), alpha);
+        }
+        if (classNames is not null)
+        {
+            int y = 1;
+            foreach (int label in present)
+            {
+                string text = label < classNames.Count ? classNames[label]
+                    : throw new ArgumentException($"label {label} is in the map but only {classNames.Count} class names were given", nameof(classNames));
+                var colour = ColorPalette.ForIndex(label);
+                Painter.DrawText(canvas, 1, y, text, Contrast(colour), fontScale, background: colour);
+                y += BitmapFont.Measure(text, fontScale).Height + 1;
+            }
+        }
+        return canvas;
+    }
+
     private static void DrawKeypoints(Image canvas, Keypoints keypoints, IReadOnlyList<IReadOnlyList<float>>? scores, Rgb[] colours, VisualizerOptions options)
     {
         int k = keypoints.KeypointsPerInstance;

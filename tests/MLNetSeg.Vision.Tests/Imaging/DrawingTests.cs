@@ -46,6 +46,27 @@ public class DrawingTests
     }
 
     [TestMethod]
+    public void ASemanticMapIsBlendedClassByClassAndUnlabelledPixelsAreLeftAlone()
+    {
+        var image = Image.Filled(2, 3, new Rgb(100, 100, 100));
+        var map = new SemanticLabelMap(2, 3, new[] { 0, 255, 1, 1, 0, 255 });
+        var drawn = Visualizer.DrawSemantic(image, map, alpha: 0.25);
+        for (int p = 0; p < 6; p++)
+        {
+            int label = map.Labels[p];
+            var expected = label == 255 ? new Rgb(100, 100, 100)
+                : new Rgb(Painter.Blend(100, ColorPalette.ForIndex(label).R, 0.25), Painter.Blend(100, ColorPalette.ForIndex(label).G, 0.25),
+                          Painter.Blend(100, ColorPalette.ForIndex(label).B, 0.25));
+            Assert.AreEqual(expected, At(drawn, p / 3, p % 3), $"pixel {p} (label {label})");
+        }
+        Assert.AreEqual(new Rgb(100, 100, 100), At(image, 0, 0), "the input image is not changed");
+        var e = Assert.ThrowsException<ArgumentException>(() => Visualizer.DrawSemantic(image, new SemanticLabelMap(3, 2, new int[6])));
+        StringAssert.Contains(e.Message, "the semantic map is 3x2 but the image is 2x3");
+        e = Assert.ThrowsException<ArgumentException>(() => Visualizer.DrawSemantic(image, map, new[] { "only-one" }));
+        StringAssert.Contains(e.Message, "label 1 is in the map but only 1 class names were given");
+    }
+
+    [TestMethod]
     public void BlendArithmeticRoundsHalfAwayFromZero()
     {
         Assert.AreEqual((byte)70, Painter.Blend(10, 250, 0.25));  // 7.5 + 62.5 = 70
