@@ -33,6 +33,8 @@ public sealed class ResNet : Module<Tensor, Tensor>
             throw new ArgumentException($"ResNet: expected 4 positive block counts (layer1..layer4), got [{string.Join(", ", spec.Layers)}]", nameof(spec));
         if (spec.Block == ResidualBlockKind.Basic && (spec.Groups != 1 || spec.WidthPerGroup != 64))
             throw new ArgumentException("ResNet: BasicBlock only supports groups=1 and width_per_group=64", nameof(spec));
+        if (spec.DilateLastStage && spec.Block == ResidualBlockKind.Basic)
+            throw new ArgumentException("ResNet: a dilated last stage needs Bottleneck blocks (torchvision: dilation > 1 not supported in BasicBlock)", nameof(spec));
         if (spec.BaseWidth <= 0)
             throw new ArgumentException($"ResNet: base width must be positive, got {spec.BaseWidth}", nameof(spec));
         if (spec.Groups <= 0 || spec.WidthPerGroup <= 0)
@@ -47,7 +49,8 @@ public sealed class ResNet : Module<Tensor, Tensor>
         long inPlanes = spec.BaseWidth;
         stages = new Sequential[4];
         for (int i = 0; i < 4; i++)
-            stages[i] = RegisterModule($"layer{i + 1}", MakeStage(spec, norm, ref inPlanes, (long)spec.BaseWidth << i, spec.Layers[i], stride: i == 0 ? 1 : 2));
+            stages[i] = RegisterModule($"layer{i + 1}", MakeStage(spec, norm, ref inPlanes, (long)spec.BaseWidth << i, spec.Layers[i], stride: i == 0 ? 1 : 2,
+                dilate: i == 3 && spec.DilateLastStage));
         avgPool = RegisterModule("avgpool", new AdaptiveAvgPool());
         Fc = RegisterModule("fc", new Linear(inPlanes, numClasses));
         stem = new FusedConvNorm(Conv1, Bn1);
@@ -147,24 +150,27 @@ public sealed class ResNet : Module<Tensor, Tensor>
         new[] { stem }.Concat(stages.Take(throughStage).SelectMany(s => s.Cast<ResidualBlock>()).SelectMany(b => b.ConvNormPairs));
 
     /// <summary>torchvision's ResNet._make_layer: the first block takes the stride and, when the
-    /// shape changes, a 1×1 conv + norm projection of the shortcut.</summary>
-    private static Sequential MakeStage(ResNetSpec spec, NormLayer norm, ref long inPlanes, long planes, int blocks, long stride)
+    /// shape changes, a 1×1 conv + norm projection of the shortcut. Dilated (only the last stage here), the stride becomes a
+    /// dilation of 2: the first block keeps dilation 1, the others dilate by 2, as torchvision's previous_dilation / dilation.</summary>
+    private static Sequential MakeStage(ResNetSpec spec, NormLayer norm, ref long inPlanes, long planes, int blocks, long stride, bool dilate = false)
     {
+        long dilation = 1;
+        if (dilate) (dilation, stride) = (stride, 1);
         long outPlanes = planes * spec.Expansion;
         Sequential? downsample = null;
         if (stride != 1 || inPlanes != outPlanes)
             downsample = new Sequential(new Conv2d(inPlanes, outPlanes, 1, stride: stride, bias: false), norm(outPlanes));
         var stage = new Sequential();
-        stage.Append(MakeBlock(spec, norm, inPlanes, planes, stride, downsample));
+        stage.Append(MakeBlock(spec, norm, inPlanes, planes, stride, downsample, 1));
         inPlanes = outPlanes;
-        for (int i = 1; i < blocks; i++) stage.Append(MakeBlock(spec, norm, inPlanes, planes, 1, null));
+        for (int i = 1; i < blocks; i++) stage.Append(MakeBlock(spec, norm, inPlanes, planes, 1, null, dilation));
         return stage;
     }
 
-    private static ResidualBlock MakeBlock(ResNetSpec spec, NormLayer norm, long inPlanes, long planes, long stride, Sequential? downsample) =>
+    private static ResidualBlock MakeBlock(ResNetSpec spec, NormLayer norm, long inPlanes, long planes, long stride, Sequential? downsample, long dilation) =>
         spec.Block == ResidualBlockKind.Basic
             ? new BasicBlock(inPlanes, planes, norm, stride, downsample)
-            : new Bottleneck(inPlanes, planes, norm, stride, downsample, spec.Groups, spec.WidthPerGroup);
+            : new Bottleneck(inPlanes, planes, norm, stride, downsample, spec.Groups, spec.WidthPerGroup, dilation);
 
     /// <summary>nn.AdaptiveAvgPool2d((1, 1)): registered for torchvision's child layout; it holds no state.</summary>
     private sealed class AdaptiveAvgPool : Module<Tensor, Tensor>

@@ -30,11 +30,12 @@ public static class ResNetFpn
     /// its legacy COCO_V1 Mask R-CNN weights.</param>
     /// <param name="baseWidth">The ResNet's stem/layer1 channels (<see cref="ResNetSpec.BaseWidth"/>; torchvision's 64).</param>
     /// <param name="fpnChannels">FPN output channels (torchvision's <see cref="OutChannels"/>).</param>
+    /// <param name="dilateLastStage">layer4 dilated instead of strided (C5 at stride 16; <see cref="ResNetSpec.DilateLastStage"/>).</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="fpnVersion"/> is not 1 or 2, or <paramref name="trainableLayers"/> is outside 0..5.</exception>
     /// <exception cref="ArgumentException"><paramref name="returnedLayers"/> is empty, outside 1..4 or not increasing.</exception>
     public static BackboneWithFpn Create(ResNetDepth depth, int trainableLayers = 3, int fpnVersion = 1,
         IReadOnlyList<int>? returnedLayers = null, ExtraFpnBlock? extraBlocks = null, double frozenBatchNormEps = 1e-5,
-        int baseWidth = 64, long fpnChannels = OutChannels)
+        int baseWidth = 64, long fpnChannels = OutChannels, bool dilateLastStage = false)
     {
         var (bodyNorm, fpnNorm) = fpnVersion switch
         {
@@ -44,7 +45,7 @@ public static class ResNetFpn
         };
         CheckTrainableLayers(trainableLayers);
         CheckReturnedLayers(returnedLayers);  // before building: a refused argument leaves nothing to dispose
-        var spec = ResNetSpec.For(depth) with { BaseWidth = baseWidth };
+        var spec = ResNetSpec.For(depth) with { BaseWidth = baseWidth, DilateLastStage = dilateLastStage };
         return FromResNet(new ResNet(spec, bodyNorm), trainableLayers, returnedLayers, extraBlocks, fpnNorm, fpnChannels);
     }
 

@@ -57,6 +57,12 @@ public sealed record ResNetSpec(ResidualBlockKind Block, IReadOnlyList<int> Laye
     public int BaseWidth { get; init; } = 64;
 
     /// <summary>Output channels of a block relative to its planes.</summary>
+    /// <summary>torchvision's <c>replace_stride_with_dilation = [False, False, True]</c>: layer4 keeps stride 1 and dilates its 3×3
+    /// convolutions by 2 (after its first block), so C5 stays at stride 16 — the atrous last stage of DeepLab and MaskLab (§3.4,
+    /// output stride 16). Bottleneck ResNets only, as torchvision.</summary>
+    public bool DilateLastStage { get; init; }
+
+    /// <summary>Channels per plane of a block: 1 for BasicBlock, 4 for Bottleneck.</summary>
     public int Expansion => Block == ResidualBlockKind.Basic ? 1 : 4;
 
     /// <summary>Channels out of layer <paramref name="stage"/> (1..4): BaseWidth·2^(stage−1)·expansion.</summary>

@@ -40,6 +40,10 @@ public sealed record ModelArchitecture
     /// <summary>The ResNet of the backbone (torchvision's recipes: ResNet-50).</summary>
     public ResNetDepth Backbone { get; init; } = ResNetDepth.ResNet50;
 
+    /// <summary>Atrous last stage (<see cref="ResNetSpec.DilateLastStage"/>): C5 at stride 16 instead of 32, so P5 and the pooled P6
+    /// are at 16 and 32 (MaskLab's output-stride option, §3.4). Bottleneck ResNets only.</summary>
+    public bool DilateLastStage { get; init; }
+
     /// <summary>1: FrozenBatchNorm ResNet and an FPN without norm; 2: BatchNorm in both.</summary>
     public int FpnVersion { get; init; } = 1;
 
@@ -124,6 +128,7 @@ public sealed record ModelArchitecture
             Version = version,
             Backbone = depth,
             FpnVersion = fpnVersion,
+            DilateLastStage = resnet.Spec.DilateLastStage,
             NumClasses = model.NumClasses,
             NumKeypoints = model is KeypointRcnn k ? k.NumKeypoints : null,
             Widths = new DetectorWidths
@@ -194,7 +199,7 @@ public sealed record ModelArchitecture
         if (options.AnchorSizes.Count != 5)
             throw new ArgumentException($"RcnnOptions.AnchorSizes has {options.AnchorSizes.Count} sizes; the ResNet-FPN backbone has 5 levels (P2–P6), one size each");
         var backbone = ResNetFpn.Create(Backbone, options.TrainableBackboneLayers, FpnVersion, frozenBatchNormEps: options.FrozenBatchNormEps,
-            baseWidth: Widths.Backbone, fpnChannels: Widths.Fpn);
+            baseWidth: Widths.Backbone, fpnChannels: Widths.Fpn, dilateLastStage: DilateLastStage);
         long channels = backbone.OutChannels;
         var rpn = GeneralizedRcnn.CreateRpn(channels, convDepth: Version, options);
         var boxHead = GeneralizedRcnn.CreateBoxHead(channels, Version, Widths.BoxHead);
@@ -212,6 +217,8 @@ public sealed record ModelArchitecture
         if (Version is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(Version), Version, "the torchvision recipes are version 1 or 2");
         if (FpnVersion is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(FpnVersion), FpnVersion, "the FPN recipe is 1 or 2");
         if (!Enum.IsDefined(Backbone)) throw new ArgumentOutOfRangeException(nameof(Backbone), Backbone, "unknown ResNet");
+        if (DilateLastStage && ResNetSpec.For(Backbone).Block == ResidualBlockKind.Basic)
+            throw new ArgumentException($"{nameof(DilateLastStage)}: {BackboneName} is built of BasicBlocks, which do not dilate (torchvision); use a Bottleneck ResNet (ResNet-50 or deeper)");
         ArgumentNullException.ThrowIfNull(Widths, nameof(Widths));
         Widths.Validate();
         if (NumClasses < 2) throw new ArgumentOutOfRangeException(nameof(NumClasses), NumClasses, "background + at least one class");

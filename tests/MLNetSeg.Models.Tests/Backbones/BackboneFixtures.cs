@@ -37,6 +37,7 @@ internal static class BackboneFixtures
                 new[] { 2, 3, 4 }, new LastLevelP6P7(256, 256)),
             // DetectorWidths.Compact's backbone: half-width ResNet-18 (BatchNorm) + 64-channel BatchNorm FPN.
             "resnet18_w32_bn_fpn64" => ResNetFpn.Create(ResNetDepth.ResNet18, trainableLayers, fpnVersion: 2, baseWidth: 32, fpnChannels: 64),
+            "resnet50_fpn_dilated" => ResNetFpn.Create(ResNetDepth.ResNet50, trainableLayers, dilateLastStage: true),
             _ => throw new ArgumentException($"no C# recipe for fixture backbone '{name}'"),
         };
     }

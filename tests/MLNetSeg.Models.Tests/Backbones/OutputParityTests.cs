@@ -30,6 +30,7 @@ public class OutputParityTests
     [DataRow("resnet18_p6p7_c5_1x3x64x96")]
     [DataRow("resnet18_p6p7_p5_1x3x64x96")]
     [DataRow("resnet18_w32_bn_fpn64_1x3x64x96")]
+    [DataRow("resnet50_fpn_dilated_1x3x64x96")]
     public void LevelsEqualTorchvision(string fixtureCase)
     {
         var fixture = Load($"outputs_{fixtureCase}.json");

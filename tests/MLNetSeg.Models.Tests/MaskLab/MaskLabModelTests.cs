@@ -141,6 +141,54 @@ public sealed class MaskLabModelTests
     }
 
     [TestMethod]
+    public void TheAtrousLastStageKeepsC5AtStride16TrainsAndSurvivesAModelFile()
+    {
+        var options = Options() with { Backbone = ResNetDepth.ResNet50, DilateLastStage = true, DeformableCrop = false };
+        using var model = Create(options);
+        var layer4 = model.Backbone.Body.Model.Spec;
+        Assert.IsTrue(layer4.DilateLastStage);
+        var dilations = model.StateDict().Keys.Where(k => k.StartsWith("backbone.body.layer4.", StringComparison.Ordinal) && k.EndsWith("conv2.weight", StringComparison.Ordinal)).ToArray();
+        Assert.AreEqual(3, dilations.Length, "ResNet-50's layer4 has 3 blocks");
+
+        using (var scope = DisposeScope.Enter())
+        using (NoGradScope.Enter())
+        {
+            var x = Tensor.Rand(new long[] { 1, 3, 96, 128 });
+            var levels = model.Backbone.Forward(x);
+            long Stride(string name) => 128 / levels.First(l => l.Name == name).Feature.Size(3);
+            Assert.AreEqual(4, Stride("0"));
+            Assert.AreEqual(16, Stride("2"));
+            Assert.AreEqual(16, Stride("3"), "P5 stays at stride 16 with the dilated layer4");
+            Assert.AreEqual(32, Stride("pool"));
+        }
+
+        var (image, target) = OneImage();
+        model.Train();
+        using (var scope = DisposeScope.Enter())
+        {
+            var losses = ((ISegmentationModel)model).ComputeLosses(new[] { image }, new[] { target });
+            Assert.IsTrue(losses.Values.All(l => double.IsFinite(l.ItemDouble())), string.Join(", ", losses.Select(l => $"{l.Key} {l.Value.ItemDouble()}")));
+        }
+        model.Eval();
+
+        var directory = Path.Combine(Path.GetTempPath(), $"mlnetseg-atrous-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        try
+        {
+            string path = Path.Combine(directory, "atrous.mlseg");
+            ModelFile.Save(model, TinyDetectors.MaskInfo, path);
+            var (loaded, _) = ModelFile.Load(path);
+            using var __ = loaded;
+            Assert.IsTrue(((MaskLabModel)loaded).Backbone.Body.Model.Spec.DilateLastStage, "the model file keeps the atrous last stage");
+            Assert.IsTrue(ModelArchitecture.Of((MaskLabModel)loaded).DilateLastStage);
+        }
+        finally { Directory.Delete(directory, recursive: true); }
+
+        var e = Assert.ThrowsException<ArgumentException>(() => Create(Options() with { DilateLastStage = true }));
+        StringAssert.Contains(e.Message, "resnet18 is built of BasicBlocks, which do not dilate");
+    }
+
+    [TestMethod]
     public void TheDeformablePoolStartsAsMaxPooledCropAndResizeAndLearnsOffsets()
     {
         TorchRuntime.ManualSeed(11);

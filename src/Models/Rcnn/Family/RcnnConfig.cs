@@ -37,6 +37,7 @@ internal static class RcnnConfig
         w.WriteNumber("version", arch.Version);
         w.WriteString("backbone", arch.BackboneName);
         w.WriteNumber("fpn_version", arch.FpnVersion);
+        if (arch.DilateLastStage) w.WriteBoolean("dilate_last_stage", true);  // written only when set: files without it read as false
         w.WriteNumber("num_classes", arch.NumClasses);
         if (arch.NumKeypoints is { } k) w.WriteNumber("num_keypoints", k); else w.WriteNull("num_keypoints");
         w.WriteStartObject("widths");
@@ -70,6 +71,7 @@ internal static class RcnnConfig
             Version = section.Get("version").Int(),
             Backbone = section.Get("backbone").Parse(ParseBackbone),
             FpnVersion = section.Get("fpn_version").Int(),
+            DilateLastStage = section.Has("dilate_last_stage") && section.Get("dilate_last_stage").Bool(),
             NumClasses = section.Get("num_classes").Int(),
             NumKeypoints = section.Get("num_keypoints").NullableInt(),
             Widths = formatVersion >= 2 ? ReadWidths(section.Get("widths")) : DetectorWidths.Torchvision,

@@ -27,6 +27,7 @@ public abstract class RcnnFamily<TOptions> : ModelFamily where TOptions : RcnnMo
             Version = options.HeadVersion,
             Backbone = options.Backbone,
             FpnVersion = options.Norm == BackboneNorm.BatchNorm ? 2 : 1,
+            DilateLastStage = options.DilateLastStage,
             NumClasses = labels.NumClasses,
             NumKeypoints = KeypointsOf(labels)?.Count,
             Widths = options.Widths,

@@ -42,6 +42,10 @@ public abstract record RcnnModelOptions : ModelOptions
     /// counts in it are ignored: the dataset gives them.</summary>
     public RcnnOptions Settings { get; init; } = new();
 
+    /// <summary>Atrous last stage: layer4 dilated instead of strided, C5 at output stride 16 (MaskLab's §3.4 option; DeepLab's
+    /// backbones). Bottleneck ResNets only (ResNet-50 and deeper).</summary>
+    public bool DilateLastStage { get; init; }
+
     /// <summary>Multi-scale training: a short side drawn per training image (torchvision's min_size tuple).
     /// Null: <see cref="RcnnOptions.MinSize"/> of <see cref="Settings"/>, which is also the test size.</summary>
     public IReadOnlyList<int>? TrainMinSizes { get; init; }
