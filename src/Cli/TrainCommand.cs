@@ -292,14 +292,19 @@ internal static class TrainCommand
 
     /// <summary>Whether the family's models output masks or semantic maps (both train on instance masks).</summary>
     /// <summary>The --set assignments, with SemanticClasses from labels.json beside the label-map folder (the synthetic set's
-    /// semantic/labels.json) for the panoptic family when neither --set nor --model-options gives them.</summary>
+    /// semantic/labels.json) when neither --set nor --model-options gives them: required by the panoptic family, and for MaskLab
+    /// given --train-semantic (its semantic head then learns the stuff classes too).</summary>
     private static IReadOnlyList<string> WithSemanticClasses(ModelFamily family, string? modelOptionsFile, IReadOnlyList<string> assignments, string? semanticDirectory)
     {
-        if (family is not Models.Panoptic.PanopticFamily || modelOptionsFile is not null
+        bool panoptic = family is Models.Panoptic.PanopticFamily;
+        if (!(panoptic || family is Models.MaskLab.MaskLabFamily) || modelOptionsFile is not null
             || assignments.Any(a => a.StartsWith("SemanticClasses=", StringComparison.OrdinalIgnoreCase)))
             return assignments;
         if (semanticDirectory is null)
+        {
+            if (!panoptic) return assignments;  // MaskLab without label maps learns things and background only
             throw new ArgumentException("the panoptic family trains on label maps: give --train-semantic DIR (and SemanticClasses, or a labels.json beside DIR)");
+        }
         string list = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(semanticDirectory.TrimEnd('/', '\\')))!, "labels.json");
         if (!File.Exists(list))
             throw new ArgumentException($"no SemanticClasses given and no class list at {list}: --set 'SemanticClasses=[\"a\",\"b\"]' or write that file");

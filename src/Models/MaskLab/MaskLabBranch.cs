@@ -29,9 +29,12 @@ public sealed class MaskLabBranch : Module
     /// <param name="cropSize">Side of every mask crop (41, Table 1).</param>
     /// <param name="logitStride">Stride of the semantic and direction logits: 4 (P2) or 8 (P3).</param>
     /// <param name="coding">Directions and distance bins (8 × 4).</param>
+    /// <param name="semanticClasses">The label maps' classes when the semantic head also learns stuff (channels: background, things, stuff); null: things only.</param>
+    /// <param name="thingSemanticLabels">Semantic class of each detector class 1..K; null: class k is semantic class k − 1.</param>
     /// <exception cref="ArgumentException">Neither the semantic nor the direction feature is on, or a size is out of range.</exception>
     public MaskLabBranch(long channels, int numClasses, bool semantic = true, bool direction = true, bool refinement = true,
-        int cropSize = 41, int logitStride = 8, DirectionCoding? coding = null)
+        int cropSize = 41, int logitStride = 8, DirectionCoding? coding = null, IReadOnlyList<string>? semanticClasses = null,
+        IReadOnlyList<int>? thingSemanticLabels = null)
     {
         if (!semantic && !direction)
             throw new ArgumentException("MaskLab's coarse mask needs the semantic or the direction feature (or both)");
@@ -40,7 +43,20 @@ public sealed class MaskLabBranch : Module
         ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 2);
         Coding = coding ?? new DirectionCoding();
         LogitStride = logitStride;
-        if (semantic) Semantic = RegisterModule("semantic", new Conv2d(channels, numClasses, 1));
+        if (semanticClasses is not null)
+        {
+            SemanticClassMapping.Validate(semanticClasses, thingSemanticLabels, required: true);
+            SemanticClasses = semanticClasses.ToArray();
+            ThingSemanticLabels = SemanticClassMapping.ThingLabels(thingSemanticLabels, numClasses - 1);
+            // Label map value → semantic channel: stuff class j (in label-map order) → K + 1 + j; things and 255 → ignore
+            // (the instances overwrite their pixels with their class; a thing pixel no instance covers is not trained on).
+            _stuffChannel = Enumerable.Repeat(MaskLabLosses.SemanticIgnore, 256).ToArray();
+            int next = numClasses;
+            for (int c = 0; c < semanticClasses.Count; c++)
+                if (!ThingSemanticLabels.Contains(c)) _stuffChannel[c] = next++;
+            StuffClasses = next - numClasses;
+        }
+        if (semantic) Semantic = RegisterModule("semantic", new Conv2d(channels, numClasses + StuffClasses, 1));
         if (direction) Direction = RegisterModule("direction", new Conv2d(channels, Coding.Channels, 1));
         Coarse = RegisterModule("coarse", new MaskLabCoarseMask(semantic, direction, Coding, cropSize));
         if (refinement) Refinement = RegisterModule("refinement", new MaskLabRefinement(channels));
@@ -68,8 +84,30 @@ public sealed class MaskLabBranch : Module
     /// <summary>Classes with the background.</summary>
     public int NumClasses { get; }
 
+    /// <summary>The label maps' classes when the semantic head also learns stuff (its channels: background, the K things, then the
+    /// stuff classes in label-map order); null: things and background only, from the instance masks.</summary>
+    public IReadOnlyList<string>? SemanticClasses { get; }
+
+    /// <summary>The semantic class of each detector class 1..K (with <see cref="SemanticClasses"/>).</summary>
+    public IReadOnlyList<int>? ThingSemanticLabels { get; }
+
+    /// <summary>Stuff channels of the semantic logits after the background and the things (0 without <see cref="SemanticClasses"/>).</summary>
+    public int StuffClasses { get; }
+
+    private readonly long[]? _stuffChannel;
+
     /// <summary>Side of every mask crop and of the predicted masks.</summary>
     public int CropSize => Coarse.CropSize;
+
+    /// <summary>The stuff classes of the target's label map as semantic channels (255 elsewhere), or null without stuff classes.</summary>
+    internal Tensor? StuffMap(RcnnTarget target)
+    {
+        if (_stuffChannel is null) return null;
+        var map = target.Semantic ?? throw new ArgumentException("MaskLab: the semantic head learns stuff classes but the target has no label map");
+        using var scope = DisposeScope.Enter();
+        var lookup = Tensor.FromArray(_stuffChannel, new long[] { 256 }, map.Device);
+        return scope.MoveToOuter(lookup.Index(map.To(DType.Int64)));
+    }
 
     /// <summary>Semantic and direction logits of a batch ([N, K, h, w] and [N, D·B, h, w]; null where off) from the
     /// FPN levels "0".."3".</summary>
@@ -110,7 +148,7 @@ public sealed class MaskLabBranch : Module
         int height = (int)batch.PaddedHeight, width = (int)batch.PaddedWidth;
         if (logits.Semantic is { } semantic)
         {
-            var maps = targets.Select(t => Pad(MaskLabLosses.SemanticTargets(t.Masks!, t.Labels), height, width, MaskLabLosses.SemanticIgnore));
+            var maps = targets.Select(t => Pad(MaskLabLosses.SemanticTargets(t.Masks!, t.Labels, StuffMap(t)), height, width, MaskLabLosses.SemanticIgnore));
             var labels = MaskLabLosses.AtStride(Tensor.Stack(maps.ToArray(), 0), LogitStride).To(device: device);
             others[SemanticLossKey] = scope.MoveToOuter(MaskLabLosses.Semantic(semantic, labels));
         }

@@ -22,6 +22,8 @@ internal static class MaskLabConfig
         LogitStride = model.Branch.LogitStride,
         Directions = model.Branch.Coding.Directions,
         DistanceBins = model.Branch.Coding.DistanceBins,
+        SemanticClasses = model.Branch.SemanticClasses,
+        ThingSemanticLabels = model.Branch.ThingSemanticLabels,
     };
 
     public static void Write(Utf8JsonWriter w, MaskLabOptions o)
@@ -34,6 +36,15 @@ internal static class MaskLabConfig
         w.WriteNumber("logit_stride", o.LogitStride);
         w.WriteNumber("directions", o.Directions);
         w.WriteNumber("distance_bins", o.DistanceBins);
+        if (o.SemanticClasses is { } classes)  // written only with stuff classes: files without them read as things only
+        {
+            w.WriteStartArray("semantic_classes");
+            foreach (var name in classes) w.WriteStringValue(name);
+            w.WriteEndArray();
+            w.WriteStartArray("thing_semantic_labels");
+            foreach (var label in o.ThingSemanticLabels!) w.WriteNumberValue(label);
+            w.WriteEndArray();
+        }
     }
 
     /// <summary>The switches of a "masklab" object; errors name the field.</summary>
@@ -49,6 +60,8 @@ internal static class MaskLabConfig
             LogitStride = section.Get("logit_stride").Int(),
             Directions = section.Get("directions").Int(),
             DistanceBins = section.Get("distance_bins").Int(),
+            SemanticClasses = section.Has("semantic_classes") ? section.Get("semantic_classes").Array(f => f.String()) : null,
+            ThingSemanticLabels = section.Has("thing_semantic_labels") ? section.Get("thing_semantic_labels").Array(f => f.Int()) : null,
         };
         try { options.Validate(); }
         catch (ArgumentException e) { throw section.Invalid(e.Message); }

@@ -39,6 +39,8 @@ public sealed class MaskLabFamily : RcnnFamily<MaskLabOptions>
     {
         var typed = OptionsOf<MaskLabOptions>(options);
         typed.Validate();
+        ArgumentNullException.ThrowIfNull(labels);
+        if (typed.SemanticClasses is { } classes) SemanticClassMapping.CheckThings(classes, typed.ThingSemanticLabels, labels.ClassNames.Skip(1).ToArray());
         var model = MaskLabModel.Create(Architecture(typed, labels), typed.Settings, typed);
         if (typed.TrainMinSizes is { } sizes) model.Transform.TrainMinSizes = sizes;
         return model;

@@ -50,6 +50,9 @@ public sealed class MaskLabModel : GeneralizedRcnn
     /// <summary>MaskLab always predicts masks.</summary>
     protected override bool PredictsMasks => true;
 
+    /// <summary>Trains on label maps when its semantic head learns stuff classes.</summary>
+    protected override bool PredictsSemantic => Branch.SemanticClasses is not null;
+
     /// <summary>
     /// A new MaskLab model (random weights, eval mode): the detector of <paramref name="architecture"/> (its model
     /// type must be <see cref="ModelArchitecture.MaskLabType"/>) with <paramref name="settings"/>, and the branches
@@ -68,7 +71,8 @@ public sealed class MaskLabModel : GeneralizedRcnn
         IRoiPool boxPool = options.DeformableCrop ? new DeformableCropPool(channels) : new MultiScaleRoiAlign(7, 2);
         var roiHeads = new RoiHeads(boxPool, boxHead, boxPredictor, built.ToRoiHeadsSettings());
         var branch = new MaskLabBranch(channels, architecture.NumClasses, options.Semantic, options.Direction, options.Refinement,
-            options.CropSize, options.LogitStride, new DirectionCoding(options.Directions, options.DistanceBins));
+            options.CropSize, options.LogitStride, new DirectionCoding(options.Directions, options.DistanceBins),
+            options.SemanticClasses, options.ThingSemanticLabels);
         return new MaskLabModel(backbone, rpn, roiHeads, transform, built, branch);
     }
 

@@ -38,6 +38,15 @@ public sealed record MaskLabOptions : RcnnModelOptions
     /// <summary>Distance bins from the box centre to its edge (paper: 4).</summary>
     public int DistanceBins { get; init; } = 4;
 
+    /// <summary>The label maps' classes (things and stuff, e.g. semantic/labels.json): the semantic head then also learns the stuff
+    /// classes from the dataset's label maps (§3: semantic segmentation of things and stuff), which training then needs
+    /// (<c>DetectionDatasetOptions.SemanticDirectory</c>, CLI --train-semantic). Null (default): things and background, from the
+    /// instance masks alone.</summary>
+    public IReadOnlyList<string>? SemanticClasses { get; init; }
+
+    /// <summary>For each detector class 1..K, its index in <see cref="SemanticClasses"/>; null: class k is semantic class k − 1.</summary>
+    public IReadOnlyList<int>? ThingSemanticLabels { get; init; }
+
     /// <inheritdoc/>
     public override void Validate()
     {
@@ -48,5 +57,8 @@ public sealed record MaskLabOptions : RcnnModelOptions
         if (LogitStride is not (4 or 8)) throw new ArgumentException($"{nameof(LogitStride)} must be 4 (P2) or 8 (P3), got {LogitStride}", nameof(LogitStride));
         if (Directions < 1) throw new ArgumentException($"{nameof(Directions)} must be at least 1, got {Directions}", nameof(Directions));
         if (DistanceBins < 1) throw new ArgumentException($"{nameof(DistanceBins)} must be at least 1, got {DistanceBins}", nameof(DistanceBins));
+        SemanticClassMapping.Validate(SemanticClasses, ThingSemanticLabels, required: false);
+        if (SemanticClasses is not null && !Semantic)
+            throw new ArgumentException($"{nameof(SemanticClasses)} is set but {nameof(Semantic)} is off: there is no semantic head to learn the stuff classes", nameof(SemanticClasses));
     }
 }

@@ -71,7 +71,7 @@ public sealed record PanopticOptions : RcnnModelOptions
     public double ImpCanvasThreshold { get; init; } = 0.5;
 
     /// <summary>The detector class → semantic class map for a detector with <paramref name="thingClasses"/> classes (background excluded).</summary>
-    public int[] ThingLabels(int thingClasses) => ThingSemanticLabels?.ToArray() ?? Enumerable.Range(0, thingClasses).ToArray();
+    public int[] ThingLabels(int thingClasses) => SemanticClassMapping.ThingLabels(ThingSemanticLabels, thingClasses);
 
     /// <inheritdoc/>
     public override void Validate()
@@ -87,11 +87,7 @@ public sealed record PanopticOptions : RcnnModelOptions
         Require(!Imp || Instances, nameof(Imp), "projects instance masks and needs Instances on");
         Require(Imp || SemanticHead != SemanticHeadKind.None, nameof(SemanticHead),
             "is None without Imp: that is Mask R-CNN (family maskrcnn), which has no semantic output");
-        Require(SemanticClasses is { Count: >= 1 } && SemanticClasses.Count <= 255 && SemanticClasses.All(n => !string.IsNullOrWhiteSpace(n)),
-            nameof(SemanticClasses), "must name the semantic classes of the label maps (1 to 255 non-empty names), e.g. from semantic/labels.json");
-        Require(ThingSemanticLabels is null || ThingSemanticLabels.All(l => l >= 0 && l < SemanticClasses!.Count) &&
-                ThingSemanticLabels.Distinct().Count() == ThingSemanticLabels.Count,
-            nameof(ThingSemanticLabels), $"must hold distinct indices into the {SemanticClasses!.Count} semantic classes");
+        SemanticClassMapping.Validate(SemanticClasses, ThingSemanticLabels, required: true);
         Require(SemanticConvDims >= 32 && SemanticConvDims % 32 == 0, nameof(SemanticConvDims), $"must be a positive multiple of 32 (GroupNorm's groups), got {SemanticConvDims}");
         Require(ImpConvs >= 0, nameof(ImpConvs), $"must not be negative, got {ImpConvs}");
         Require(SemanticLossWeight > 0 && double.IsFinite(SemanticLossWeight), nameof(SemanticLossWeight), $"must be positive, got {SemanticLossWeight}");
@@ -104,15 +100,5 @@ public sealed record PanopticOptions : RcnnModelOptions
     /// <summary>Checks the semantic classes against the detector's (<paramref name="thingNames"/>, background excluded): one semantic
     /// class per detector class, of the same name.</summary>
     /// <exception cref="ArgumentException">The counts or a name disagree.</exception>
-    public void CheckThings(IReadOnlyList<string> thingNames)
-    {
-        var map = ThingLabels(thingNames.Count);
-        if (map.Length != thingNames.Count)
-            throw new ArgumentException($"{nameof(ThingSemanticLabels)} has {map.Length} entries but the detector has {thingNames.Count} classes", nameof(ThingSemanticLabels));
-        for (int k = 0; k < map.Length; k++)
-            if (map[k] >= SemanticClasses!.Count || !string.Equals(SemanticClasses[map[k]], thingNames[k], StringComparison.OrdinalIgnoreCase))
-                throw new ArgumentException($"detector class {k + 1} '{thingNames[k]}' maps to semantic class {map[k]} " +
-                                            $"'{(map[k] < SemanticClasses.Count ? SemanticClasses[map[k]] : "(none)")}'; set {nameof(ThingSemanticLabels)} " +
-                                            "so that each detector class maps to the semantic class of its name", nameof(ThingSemanticLabels));
-    }
+    public void CheckThings(IReadOnlyList<string> thingNames) => SemanticClassMapping.CheckThings(SemanticClasses!, ThingSemanticLabels, thingNames);
 }

@@ -189,6 +189,54 @@ public sealed class MaskLabModelTests
     }
 
     [TestMethod]
+    public void WithTheLabelMapsClassesTheSemanticHeadAlsoLearnsStuff()
+    {
+        var options = Options() with { DeformableCrop = false, Refinement = false, SemanticClasses = new[] { "disc", "floor", "square", "sky" }, ThingSemanticLabels = new[] { 0, 2 } };
+        using var model = Create(options);
+        Assert.AreEqual(3 + 2, model.Branch.Semantic!.OutChannels, "background, the 2 things, then the 2 stuff classes");
+        Assert.AreEqual(2, model.Branch.StuffClasses);
+
+        // Label map: floor (1) → channel 3, sky (3) → channel 4, the things (0, 2) and 255 → ignore.
+        using (var scope = DisposeScope.Enter())
+        {
+            var map = Tensor.FromArray(new byte[] { 1, 3, 0, 2, 255, 1 }, new long[] { 2, 3 });
+            var target = new RcnnTarget(Tensor.Zeros(new long[] { 0, 4 }), Tensor.Zeros(new long[] { 0 }, DType.Int64), semantic: map);
+            CollectionAssert.AreEqual(new long[] { 3, 4, 255, 255, 255, 3 }, model.Branch.StuffMap(target)!.ToArray<long>());
+        }
+
+        var (image, instances) = OneImage();
+        var semantic = new byte[96 * 128];
+        for (int p = 0; p < semantic.Length; p++) semantic[p] = (byte)(p / 128 < 30 ? 3 : 1);   // sky above, floor below; the things overwrite
+        var target2 = new RcnnTarget(instances.Boxes, instances.Labels, instances.Masks, semantic: Tensor.FromArray(semantic, new long[] { 96, 128 }));
+        model.Train();
+        using (var scope = DisposeScope.Enter())
+        {
+            var losses = ((ISegmentationModel)model).ComputeLosses(new[] { image }, new[] { target2 });
+            Assert.IsTrue(double.IsFinite(losses["loss_semantic"].ItemDouble()));
+            var e = Assert.ThrowsException<ArgumentException>(() => ((ISegmentationModel)model).ComputeLosses(new[] { image }, new[] { instances }));
+            StringAssert.Contains(e.Message, "target 0: semantic is missing");
+        }
+        model.Eval();
+
+        var directory = Path.Combine(Path.GetTempPath(), $"mlnetseg-masklab-stuff-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        try
+        {
+            string path = Path.Combine(directory, "stuff.mlseg");
+            ModelFile.Save(model, TinyDetectors.MaskInfo, path);
+            var (loaded, _) = ModelFile.Load(path);
+            using var __ = loaded;
+            var branch = ((MaskLabModel)loaded).Branch;
+            CollectionAssert.AreEqual(new[] { "disc", "floor", "square", "sky" }, branch.SemanticClasses!.ToArray());
+            CollectionAssert.AreEqual(new[] { 0, 2 }, branch.ThingSemanticLabels!.ToArray());
+        }
+        finally { Directory.Delete(directory, recursive: true); }
+
+        var wrong = Assert.ThrowsException<ArgumentException>(() => Create(options with { ThingSemanticLabels = null }));
+        StringAssert.Contains(wrong.Message, "detector class 2 'square' maps to semantic class 1 'floor'");
+    }
+
+    [TestMethod]
     public void TheDeformablePoolStartsAsMaxPooledCropAndResizeAndLearnsOffsets()
     {
         TorchRuntime.ManualSeed(11);
