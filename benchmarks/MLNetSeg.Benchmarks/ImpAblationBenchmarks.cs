@@ -11,6 +11,7 @@ using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
 using MLNetSeg.Training;
 using MLNetSeg.Vision.Ops;
+using MLNetSeg.Vision.Imaging;
 using MLNetSeg.Vision.Structures;
 
 namespace MLNetSeg.Benchmarks;
@@ -220,6 +221,43 @@ internal static class ImpAblationBenchmarks
         return string.Create(CultureInfo.InvariantCulture,
             $"{{\"benchmark\":\"imp_overhead\",\"input\":\"3x{h}x{w}\",\"backbone\":\"{(coco ? "resnet50_fpn" : "resnet18_fpn_compact")}\",\"detections\":{found}," +
             $"\"canvas\":\"6x{ch}x{cw}\",\"threads\":{TorchRuntime.Threads},\"panoptic_fpn_imp_ms\":{total:F1},\"imp_ms\":{imp:F2},\"imp_share\":{imp / total:F4}}}");
+    }
+
+    /// <summary>
+    /// The README's picture: for validation images of the synthetic set, the image, its ground-truth label map and a model's
+    /// predicted label map (overlays with a legend), side by side, one row per image. Args: --data DIR --model M.mlseg --out F.png
+    /// [--images 3,17] (validation indices).
+    /// </summary>
+    public static string Figure(string[] args)
+    {
+        string data = Arg(args, "--data"), modelPath = Arg(args, "--model"), output = Arg(args, "--out");
+        int at = Array.IndexOf(args, "--images");
+        var indices = at >= 0 && at + 1 < args.Length ? args[at + 1].Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray() : new[] { 0 };
+        var val = DetectionDataset.Load(SyntheticDatasetGenerator.InstancesJsonPath(data, "val"), Path.Combine(data, "val"),
+            new DetectionDatasetOptions { SemanticDirectory = SyntheticDatasetGenerator.SemanticDirectory(data, "val") });
+        using var model = TrainedModel.Load(modelPath);
+        var classes = (model.Model as ISemanticLabelSpace ?? throw new ArgumentException($"{modelPath} has no semantic classes")).SemanticClasses;
+        var rows = new List<Image[]>();
+        foreach (int i in indices)
+        {
+            var image = ImageIO.Read(val.ImagePath(i));
+            var predicted = model.Predict(image).Semantic!;
+            rows.Add(new[] { image, Visualizer.DrawSemantic(image, val.GetTarget(i).Semantic!, classes, 0.6),
+                             Visualizer.DrawSemantic(image, predicted, classes, 0.6) });
+        }
+        const int gap = 4;
+        int h = rows[0][0].Height, w = rows[0][0].Width;
+        var sheet = Image.Filled(rows.Count * (h + gap) - gap, 3 * (w + gap) - gap, Rgb.White);
+        for (int r = 0; r < rows.Count; r++)
+            for (int c = 0; c < 3; c++)
+            {
+                var tile = rows[r][c];
+                if (tile.Height != h || tile.Width != w) throw new ArgumentException("the figure's images must share one size");
+                for (int y = 0; y < h; y++)
+                    tile.PixelArray.AsSpan(y * w * 3, w * 3).CopyTo(sheet.PixelArray.AsSpan(((r * (h + gap) + y) * sheet.Width + c * (w + gap)) * 3, w * 3));
+            }
+        ImageIO.WritePng(sheet, output);
+        return $"wrote {output}: {rows.Count} row(s) of image | ground truth | {Path.GetFileName(modelPath)} ({string.Join(", ", indices)})";
     }
 
     private static string Arg(string[] args, string name)

@@ -21,6 +21,7 @@ var benchmarks = new Dictionary<string, Func<string[], string>>
     ["instance-ablation"] = InstanceAblationBenchmarks.Evaluate,
     ["imp-ablation"] = ImpAblationBenchmarks.Evaluate,
     ["imp-overhead"] = ImpAblationBenchmarks.Overhead,
+    ["imp-figure"] = ImpAblationBenchmarks.Figure,
     ["training"] = TrainingBenchmarks.Training,
     ["allreduce"] = DistributedBenchmarks.AllReduce,
     ["mixed-precision"] = MixedPrecisionBenchmarks.Run,

@@ -2,6 +2,8 @@ using Microsoft.ML;
 using MLNetSeg.Data.Loading;
 using MLNetSeg.Models.Backbones;
 using MLNetSeg.Models.MaskLab;
+using MLNetSeg.Models.Panoptic;
+using MLNetSeg.Data.Semantic;
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
 using MLNetSeg.Trainers;
@@ -64,6 +66,24 @@ public static class ReadmeSnippets
         using TrainedModel model = new SegmentationTrainer(new TrainingOptions { Model = options, Schedule = new ScheduleOptions { Iterations = 600 } })
             .Fit(train, val);
         // end snippet
+    }
+
+    /// <summary>README "Semantic and panoptic segmentation with IMP" (compiled, not run by the tests).</summary>
+    public static SegmentationResult TrainPanoptic()
+    {
+        // snippet: panoptic-train
+        var classes = SemanticClassList.Read("data/semantic/labels.json");           // the label maps' classes: things, then stuff
+        var train = DetectionDataset.Load("data/annotations/instances_train.json", "data/train",
+            new DetectionDatasetOptions { SemanticDirectory = "data/semantic/train" });   // one label-map PNG per image
+        var options = new PanopticOptions { SemanticClasses = classes, SemanticHead = SemanticHeadKind.Fpn, Imp = true,  // Panoptic-FPN-IMP
+                                            PretrainedWeights = "maskrcnn.mlseg" };   // the paper's two stages: start from a Mask R-CNN
+        using TrainedModel model = new SegmentationTrainer(new TrainingOptions { Model = options, Schedule = new ScheduleOptions { Iterations = 300 } })
+            .Fit(train);
+        var image = ImageIO.Read("street.png");
+        SegmentationResult result = model.Predict(image);                            // Instances, Semantic (label map), Panoptic
+        ImageIO.WritePng(Visualizer.DrawSemantic(image, result.Semantic!, classes), "street.semantic.png");
+        // end snippet
+        return result;
     }
 
     /// <summary>README "Using it from ML.NET": fit → transform → evaluate → save.</summary>
