@@ -30,22 +30,7 @@ internal static class InstanceAblationBenchmarks
         if (!File.Exists(valJson)) throw new FileNotFoundException($"instance-ablation: {valJson} is missing (generate the dataset first)", valJson);
         var val = Data.Loading.DetectionDataset.Load(valJson, Path.Combine(data, "val"));
         var overlap = SameClassOverlap.ImageIds(val.Coco);
-        string resultsPath = Path.Combine(output, "results.jsonl");
-        var results = File.Exists(resultsPath)
-            ? File.ReadAllLines(resultsPath).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<RunResult>(l)!).ToList()
-            : new List<RunResult>();
-
-        foreach (var rowDir in Directory.GetDirectories(output).Order(StringComparer.Ordinal))
-            foreach (var runDir in Directory.GetDirectories(rowDir, "seed*").Order(StringComparer.Ordinal))
-            {
-                string row = Path.GetFileName(rowDir), model = Path.Combine(runDir, "model_final.mlseg");
-                int seed = int.Parse(Path.GetFileName(runDir)["seed".Length..], CultureInfo.InvariantCulture);
-                if (!File.Exists(model) || results.Any(r => r.Row == row && r.Seed == seed)) continue;
-                Console.Error.WriteLine($"scoring {row} seed {seed}");
-                var result = Score(row, seed, model, val, overlap);
-                results.Add(result);
-                File.AppendAllText(resultsPath, JsonSerializer.Serialize(result) + "\n");
-            }
+        var results = AblationRuns.ScoreNew(output, r => (r.Row, r.Seed), (row, seed, model) => Score(row, seed, model, val, overlap));
         return Table(results);
     }
 
