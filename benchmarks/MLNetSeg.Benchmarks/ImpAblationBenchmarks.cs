@@ -48,12 +48,7 @@ internal static class ImpAblationBenchmarks
     {
         using var model = TrainedModel.Load(modelPath);
         var space = model.Model as ISemanticLabelSpace ?? throw new ArgumentException($"{modelPath} is not a model with semantic classes");
-        var paths = Enumerable.Range(0, val.Count).Select(val.ImagePath).ToArray();
-        var ids = Enumerable.Range(0, val.Count).Select(i => val.ImageInfo(i).Id).ToArray();
-        model.Predict(paths.Take(2).ToArray());  // warm-up
-        var clock = Stopwatch.StartNew();
-        var predictions = model.Predict(paths);
-        double ms = clock.Elapsed.TotalMilliseconds / paths.Length;
+        var (predictions, ids, ms) = AblationRuns.PredictTimed(model, val);
         var evaluation = ModelEvaluation.Score(val, predictions, ids, model.Info, model.Model);
         var semantic = evaluation.Semantic!;
         var thing = space.ThingSemanticLabels.ToHashSet();

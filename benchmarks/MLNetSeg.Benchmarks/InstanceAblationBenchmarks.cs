@@ -37,18 +37,13 @@ internal static class InstanceAblationBenchmarks
     private static RunResult Score(string row, int seed, string modelPath, Data.Loading.DetectionDataset val, IReadOnlySet<long> overlap)
     {
         using var model = TrainedModel.Load(modelPath);
-        var paths = Enumerable.Range(0, val.Count).Select(val.ImagePath).ToArray();
-        var ids = Enumerable.Range(0, val.Count).Select(i => val.ImageInfo(i).Id).ToArray();
-        model.Predict(paths.Take(2).ToArray());  // warm-up
-        var clock = Stopwatch.StartNew();
-        var predictions = model.Predict(paths);
-        double ms = clock.Elapsed.TotalMilliseconds / paths.Length;
+        var (predictions, ids, ms) = AblationRuns.PredictTimed(model, val);
         var tasks = SegmentationTasks.Boxes | SegmentationTasks.Masks;
         var options = new SegmentationEvaluationOptions { ClassNames = model.Info.ClassNames, ComputeBoundaryIou = false };
         var all = SegmentationEvaluator.Evaluate(val.Coco, predictions, ids, model.Info.LabelToCategoryId, tasks, options);
         var subset = SegmentationEvaluator.Evaluate(val.Coco, predictions, ids, model.Info.LabelToCategoryId, tasks, options with { ImageIds = overlap.ToArray() });
         return new RunResult(row, seed, 100 * all.Bbox!.Stats[0], 100 * all.Segm!.Stats[0], 100 * all.Segm.Stats[1],
-            100 * subset.Bbox!.Stats[0], 100 * subset.Segm!.Stats[0], overlap.Count, ms, paths.Length);
+            100 * subset.Bbox!.Stats[0], 100 * subset.Segm!.Stats[0], overlap.Count, ms, ids.Length);
     }
 
     private static string Table(IReadOnlyList<RunResult> results)

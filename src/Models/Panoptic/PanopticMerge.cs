@@ -41,7 +41,7 @@ public static class PanopticMerge
             int label = instances.Labels[i];
             if (label < 1 || label > thingSemanticLabels.Count)
                 throw new ArgumentException($"PanopticMerge: instance {i} has class {label}, outside the {thingSemanticLabels.Count} detector classes");
-            var mask = BitMasks.Decode(new[] { instances.Masks![i] })[0].Pixels;
+            var mask = instances.Masks![i].Decode().Pixels;
             long area = 0, taken = 0;
             for (int p = 0; p < mask.Length; p++)
             {
