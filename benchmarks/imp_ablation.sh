@@ -2,7 +2,8 @@
 # Trains the IMP ablation of docs/benchmarks.md ("IMP ablation"), the analogue of the IMP paper's Table 1 on the synthetic "small"
 # set: every row starts from the same stage-1 Mask R-CNN of its seed (the paper's two-stage training, §3.3: ResNet-18 FPN, compact
 # widths, BatchNorm, from scratch, STAGE1 iterations with the MaskLab ablation's recipe) and trains ITERATIONS more with one recipe:
-#   mrcnn_imp         Mask R-CNN-IMP: Mask R-CNN whose IMP canvas is the semantic prediction (its instances are the Mask R-CNN row)
+#   maskrcnn          Mask R-CNN alone (the paper's first row: instances only, no semantic prediction)
+#   mrcnn_imp         Mask R-CNN-IMP: Mask R-CNN whose IMP canvas is the semantic prediction
 #   semantic_p2       Semantic-P2: a semantic head on P2 only, no detector losses
 #   panoptic_p2       Panoptic-P2: Mask R-CNN + the P2 head
 #   panoptic_p2_imp   Panoptic-P2-IMP
@@ -20,9 +21,9 @@ OUT="${1:-out/imp_ablation}"
 ITERATIONS="${2:-300}"
 SEEDS="${3:-1 2}"
 STAGE1="${4:-600}"
-# A private copy of the command line, so that rebuilding the solution during the runs changes none of them.
-dotnet build src/Cli -c Release -nologo -v q -clp:ErrorsOnly
-mkdir -p "$OUT/cli" && cp -r src/Cli/bin/Release/net10.0/. "$OUT/cli/"
+# shellcheck source=benchmarks/private_cli.sh
+source benchmarks/private_cli.sh
+private_cli "$OUT"
 CLI="dotnet $OUT/cli/mlnetseg.dll"
 DATA="${DATA:-$OUT/data}"
 [ -f "$DATA/annotations/instances_val.json" ] || $CLI generate --preset small --out "$DATA"
@@ -33,6 +34,7 @@ COMMON=(--train-json "$DATA/annotations/instances_train.json" --train-images "$D
   --batch-size 4 --clip-grad-norm 10 --workers 1 --log-period 50)
 
 declare -A ROWS=(
+  [maskrcnn]=""
   [mrcnn_imp]="--set SemanticHead=None --set Imp=true"
   [semantic_p2]="--set SemanticHead=P2 --set Imp=false --set Instances=false"
   [panoptic_p2]="--set SemanticHead=P2 --set Imp=false"
@@ -41,7 +43,7 @@ declare -A ROWS=(
   [panoptic_fpn]="--set SemanticHead=Fpn --set Imp=false"
   [panoptic_fpn_imp]="--set SemanticHead=Fpn --set Imp=true"
 )
-ORDER="mrcnn_imp semantic_p2 panoptic_p2 panoptic_p2_imp semantic_fpn panoptic_fpn panoptic_fpn_imp"
+ORDER="maskrcnn mrcnn_imp semantic_p2 panoptic_p2 panoptic_p2_imp semantic_fpn panoptic_fpn panoptic_fpn_imp"
 
 for seed in $SEEDS; do
   stage1="${STAGE1_DIR:-$OUT/stage1}/seed$seed/model_final.mlseg"
@@ -55,9 +57,12 @@ for seed in $SEEDS; do
     if [ -f "$run/model_final.mlseg" ]; then echo "skip $row seed $seed (done)" >&2; continue; fi
     echo "== $row seed $seed ($(date -u +%H:%M:%S))" >&2
     start=$(date +%s)
-    # shellcheck disable=SC2086
-    $CLI train --family panoptic ${ROWS[$row]} "${COMMON[@]}" --train-semantic "$DATA/semantic/train" \
-      --set PanopticStuffArea=256 --weights "$stage1" --out "$run" --seed "$seed" \
+    if [ "$row" = maskrcnn ]; then family=(--family maskrcnn)
+    else
+      # shellcheck disable=SC2206
+      family=(--family panoptic ${ROWS[$row]} --train-semantic "$DATA/semantic/train" --set PanopticStuffArea=256)
+    fi
+    $CLI train "${family[@]}" "${COMMON[@]}" --weights "$stage1" --out "$run" --seed "$seed" \
       --lr 0.02 --warmup 50 --schedule cosine --iterations "$ITERATIONS" --checkpoint-period "$ITERATIONS"
     echo "$row seed $seed: $(( $(date +%s) - start )) s" | tee -a "$OUT/times.txt" >&2
   done

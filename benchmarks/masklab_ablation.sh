@@ -14,9 +14,9 @@ cd "$ROOT"
 OUT="${1:-out/masklab_ablation}"
 ITERATIONS="${2:-600}"
 SEEDS="${3:-1 2}"
-# A private copy of the command line, so that rebuilding the solution during the hour of runs changes none of them.
-dotnet build src/Cli -c Release -nologo -v q -clp:ErrorsOnly
-mkdir -p "$OUT/cli" && cp -r src/Cli/bin/Release/net10.0/. "$OUT/cli/"
+# shellcheck source=benchmarks/private_cli.sh
+source benchmarks/private_cli.sh
+private_cli "$OUT"
 CLI="dotnet $OUT/cli/mlnetseg.dll"
 DATA="${DATA:-$OUT/data}"
 [ -f "$DATA/annotations/instances_val.json" ] || $CLI generate --preset small --out "$DATA"

@@ -24,6 +24,15 @@ internal sealed class ConvNormRelu : Module<Tensor, Tensor>
     /// <summary>Whether a GroupNorm follows the conv.</summary>
     public bool HasNorm => _norm is not null;
 
+    /// <summary>The 3×3 kernel [out, in, 3, 3] (padding 1, stride 1).</summary>
+    internal Tensor Weight => _weight;
+
+    /// <summary>The conv's bias (without a norm), or null.</summary>
+    internal Tensor? Bias => _bias;
+
+    /// <summary>The GroupNorm after the conv, or null.</summary>
+    internal GroupNorm? Norm => _norm;
+
     /// <summary>detectron2's 1×1 predictor conv to <paramref name="classes"/> logits, c2_msra_fill: Kaiming normal (fan out, ReLU), zero bias.</summary>
     public static Conv2d Predictor(long inChannels, int classes)
     {

@@ -41,6 +41,9 @@ public sealed class ImpFusionHead : Module
     /// <summary>3×3 convs before the predictor.</summary>
     public int Convs => _convs.Length;
 
+    /// <summary>The 3×3 conv blocks before the predictor.</summary>
+    internal IReadOnlyList<ConvNormRelu> ConvLayers => _convs;
+
     /// <summary>Whether the convs are GroupNorm'd.</summary>
     public bool GroupNorm => _convs.Length > 0 && _convs[0].HasNorm;
 

@@ -59,6 +59,9 @@ public sealed class SemanticFpnHead : Module
     /// <summary>Stride of the logits.</summary>
     public int CommonStride { get; }
 
+    /// <summary>Each input level's blocks: <see cref="ConvNormRelu"/> and <see cref="Upsample2x"/> layers.</summary>
+    internal IReadOnlyList<Sequential> ScaleHeads => _scaleHeads;
+
     /// <summary>The 1×1 convolution to the class logits (null for a features-only head).</summary>
     public Conv2d? Predictor { get; }
 
@@ -101,7 +104,7 @@ public sealed class SemanticFpnHead : Module
     }
 
     /// <summary>nn.Upsample(scale_factor = 2, mode = "bilinear", align_corners = False).</summary>
-    private sealed class Upsample2x : Module<Tensor, Tensor>
+    internal sealed class Upsample2x : Module<Tensor, Tensor>
     {
         public override Tensor Forward(Tensor input) =>
             Functional.Interpolate(input, scaleFactor: (2, 2), mode: InterpolationMode.Bilinear, alignCorners: false);

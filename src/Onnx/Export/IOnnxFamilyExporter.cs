@@ -35,4 +35,6 @@ internal sealed class OnnxGraphOutputs
     public string? NetworkBoxes { get; set; }
     public int NumKeypoints { get; set; }
     public int HeatmapSize { get; set; }
+    public string? SemanticScores { get; set; }
+    public int SemanticChannels { get; set; }
 }

@@ -19,11 +19,14 @@ namespace MLNetSeg.Onnx;
 /// Mask models add <c>masks</c> float32 [D, 1, M, M], the mask probabilities of the detection's
 /// class on its box (M = 28 for Mask R-CNN). Keypoint models add <c>keypoint_heatmaps</c> float32
 /// [D, K, S, S] (logits, S = 56) and <c>network_boxes</c> float32 [D, 4] (the boxes in the resized image
-/// the heatmaps were pooled from).</para>
+/// the heatmaps were pooled from). Semantic models (the panoptic family) add <c>semantic_scores</c> float32 [N, S, h, w]: the
+/// semantic prediction at 1/4 of the padded batch (h = padded height / 4), class logits, or for Mask R-CNN-IMP the IMP canvas (one
+/// channel per thing class, values in [0, 1]); a semantic-only model's detection outputs are empty.</para>
 /// <para>Pasting masks into the image and decoding heatmaps into keypoints happen after the graph,
 /// in C# (MLNetSeg.Onnx.PostProcessing): both resize each detection's map to its own box size, which
 /// in ONNX needs a Loop of per-detection Resize nodes, while the C# paste touches only each box's pixels
-/// and writes the RLE directly; and the 28×28 masks are far smaller to return than image-sized ones.</para>
+/// and writes the RLE directly; and the 28×28 masks are far smaller to return than image-sized ones. Likewise the semantic scores are upsampled to each image
+/// and turned into a label map (and, with instances, a panoptic segmentation) in C#.</para>
 /// </remarks>
 public static class OnnxContract
 {
@@ -48,6 +51,9 @@ public static class OnnxContract
     public const string KeypointHeatmaps = "keypoint_heatmaps";
     /// <summary>Detection boxes in the resized image (what the heatmaps were pooled from), float32 [D, 4].</summary>
     public const string NetworkBoxes = "network_boxes";
+
+    /// <summary>Semantic scores at 1/4 of the padded batch, float32 [N, S, h, w].</summary>
+    public const string SemanticScores = "semantic_scores";
 
     /// <summary>Metadata key: the model family's name ("maskrcnn").</summary>
     public const string FamilyKey = "mlnetseg.family";

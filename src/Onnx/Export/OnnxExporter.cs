@@ -2,6 +2,7 @@ using System.Globalization;
 using Google.Protobuf;
 using MLNetSeg.Models;
 using MLNetSeg.Onnx.Export.MaskLab;
+using MLNetSeg.Onnx.Export.Panoptic;
 using MLNetSeg.Onnx.Export.Rcnn;
 using MLNetSeg.Onnx.Graph;
 using MLNetSeg.Torch;
@@ -24,14 +25,14 @@ public sealed record OnnxExportReport(string Path, string Family, int Opset, lon
 /// Exports a model to ONNX (opset 17): the network with its pre- and post-processing inside the
 /// graph, inputs and outputs as <see cref="OnnxContract"/> describes, the class names and keypoint
 /// schema in the file's metadata so MLNetSeg.Onnx.Runtime.OnnxSegmentationPredictor (package MLNetSeg.Onnx) and the ML.NET
-/// post-processing give the same results as the model. Supports Mask R-CNN, Keypoint R-CNN and MaskLab (without the deformable box pooler).
+/// post-processing give the same results as the model. Supports Mask R-CNN, Keypoint R-CNN, MaskLab (without the deformable box pooler) and the panoptic family.
 /// </summary>
 public static class OnnxExporter
 {
     /// <summary>The opset of exported graphs (RoiAlign's coordinate mode needs 16; 17 is ONNX Runtime's long-supported choice).</summary>
     public const int Opset = 17;
 
-    private static readonly Dictionary<string, IOnnxFamilyExporter> Exporters = Register(new RcnnOnnxExporter(), new MaskLabOnnxExporter());
+    private static readonly Dictionary<string, IOnnxFamilyExporter> Exporters = Register(new RcnnOnnxExporter(), new MaskLabOnnxExporter(), new PanopticOnnxExporter());
 
     private static Dictionary<string, IOnnxFamilyExporter> Register(params IOnnxFamilyExporter[] exporters) =>
         exporters.SelectMany(e => e.Families.Select(f => (f, e))).ToDictionary(p => p.f, p => p.e, StringComparer.Ordinal);
@@ -105,6 +106,8 @@ public static class OnnxExporter
         Out(outputs.KeypointHeatmaps, OnnxContract.KeypointHeatmaps, DataType.Float,
             new long?[] { null, outputs.NumKeypoints, outputs.HeatmapSize, outputs.HeatmapSize }, new[] { "detections", null, null, null });
         Out(outputs.NetworkBoxes, OnnxContract.NetworkBoxes, DataType.Float, new long?[] { null, 4 }, new[] { "detections", null });
+        Out(outputs.SemanticScores, OnnxContract.SemanticScores, DataType.Float, new long?[] { null, outputs.SemanticChannels, null, null },
+            new[] { "batch", null, "semantic_height", "semantic_width" });
 
         var proto = new ModelProto
         {

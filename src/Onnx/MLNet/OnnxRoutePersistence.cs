@@ -44,6 +44,9 @@ internal static class OnnxRoutePersistence
         chain.Add(chain.ML.Transforms.CustomMapping(new ModelKeyFactory().GetMapping(), PersistedScoring.ModelKeyContract));
         chain.Add(chain.ML.Transforms.Conversion.MapValue(PersistedColumns.State,
             new[] { new KeyValuePair<string, string>(PersistedScoring.ModelKey, Write(decoder)) }, PersistedColumns.ModelKey));
+        if (decoder.Info.Tasks.HasFlag(SegmentationTasks.Semantic))
+            throw new NotSupportedException("saving the ONNX route's decoding of a semantic (panoptic-family) model is not supported yet: " +
+                                            "save the libtorch transformer (Trainers.Panoptic) or rebuild the ONNX route after loading");
         if (decoder.Info.Tasks.HasFlag(SegmentationTasks.Keypoints))
             chain.Add(chain.ML.Transforms.CustomMapping(new DecodeOnnxKeypointsFactory().GetMapping(), DecodeKeypointsContract));
         else if (decoder.Info.Tasks.HasFlag(SegmentationTasks.Masks))

@@ -18,11 +18,12 @@ namespace MLNetSeg.Transforms;
 public sealed class SegmentationOnnxOutputTransformer : ITransformer
 {
     private readonly IReadOnlyList<(string Name, OutputKind Kind)> _outputs;
-    private readonly int _maskSize, _numKeypoints, _heatmapSize;
+    private readonly int _maskSize, _numKeypoints, _heatmapSize, _semanticChannels;
 
     internal SegmentationOnnxOutputTransformer(OnnxModelInfo info, string modelInfoJson, int maskSize, int numKeypoints, int heatmapSize,
-        SegmentationScoringSettings settings)
+        SegmentationScoringSettings settings, int semanticChannels = 0)
     {
+        _semanticChannels = semanticChannels;
         Info = info;
         ModelInfoJson = modelInfoJson;
         Settings = settings;
@@ -45,13 +46,17 @@ public sealed class SegmentationOnnxOutputTransformer : ITransformer
 
     /// <summary>One image's ONNX outputs (ApplyOnnxModel's columns for one row) as MLNetSeg's prediction values.</summary>
     internal ScoredRow Decode(float[] boxes, float[] scores, long[] labels, long[] resizedSizes, long[] imageSizes,
-        float[]? masks, float[]? heatmaps, float[]? networkBoxes)
+        float[]? masks, float[]? heatmaps, float[]? networkBoxes, float[]? semanticScores = null)
     {
         if (imageSizes.Length != 2) throw new InvalidDataException($"'{OnnxContract.ImageSizes}' holds {imageSizes.Length} values, expected (height, width)");
+        if (resizedSizes.Length != 2) throw new InvalidDataException($"'{OnnxContract.ResizedSizes}' holds {resizedSizes.Length} values, expected (height, width)");
+        // One image per row: the scores are [1, S, h, w] at a quarter of the resized size padded to the size divisor.
+        int Quarter(long size) => checked((int)((size + Info.SizeDivisible - 1) / Info.SizeDivisible * Info.SizeDivisible / 4));
+        var (h, w) = semanticScores is null ? (0, 0) : (Quarter(resizedSizes[0]), Quarter(resizedSizes[1]));
         var detections = new OnnxDetections(boxes, scores, labels, new long[scores.Length], resizedSizes,
-            masks, _maskSize, heatmaps, networkBoxes, _numKeypoints, _heatmapSize);
-        var instances = detections.ToInstances(0, checked((int)imageSizes[0]), checked((int)imageSizes[1]), Info.MaskThreshold);
-        return ScoredRow.From(new SegmentationResult(instances), Settings.ScoreThreshold);
+            masks, _maskSize, heatmaps, networkBoxes, _numKeypoints, _heatmapSize, semanticScores, _semanticChannels, h, w);
+        var result = detections.ToResult(0, checked((int)imageSizes[0]), checked((int)imageSizes[1]), Info.MaskThreshold, Info.Panoptic);
+        return ScoredRow.From(result, Settings.ScoreThreshold);
     }
 
     /// <inheritdoc />
@@ -91,6 +96,7 @@ public sealed class SegmentationOnnxOutputTransformer : ITransformer
             yield return (OnnxContract.KeypointHeatmaps, NumberDataViewType.Single);
             yield return (OnnxContract.NetworkBoxes, NumberDataViewType.Single);
         }
+        if (Info.Tasks.HasFlag(SegmentationTasks.Semantic)) yield return (OnnxContract.SemanticScores, NumberDataViewType.Single);
     }
 
     private DecodedColumns Columns(DataViewSchema schema)
@@ -152,7 +158,8 @@ public sealed class SegmentationOnnxOutputTransformer : ITransformer
                 try
                 {
                     row = _parent.Decode(Floats(OnnxContract.Boxes)!, Floats(OnnxContract.Scores)!, Longs(OnnxContract.Labels), Longs(OnnxContract.ResizedSizes),
-                        Longs(OnnxContract.ImageSizes), Floats(OnnxContract.Masks), Floats(OnnxContract.KeypointHeatmaps), Floats(OnnxContract.NetworkBoxes));
+                        Longs(OnnxContract.ImageSizes), Floats(OnnxContract.Masks), Floats(OnnxContract.KeypointHeatmaps), Floats(OnnxContract.NetworkBoxes),
+                        Floats(OnnxContract.SemanticScores));
                 }
                 catch (Exception e) when (e is not RowScoringException)
                 {
@@ -189,7 +196,7 @@ public sealed class SegmentationOnnxOutputEstimator : IEstimator<SegmentationOnn
         int Dim(string output, int axis) =>
             outputs.FirstOrDefault(o => o.Name == output)?.Type?.TensorType?.Shape?.Dim is { } dims && dims.Count > axis ? (int)dims[axis].DimValue : 0;
         _transformer = new SegmentationOnnxOutputTransformer(info, modelInfoJson, Dim(OnnxContract.Masks, 3), Dim(OnnxContract.KeypointHeatmaps, 1),
-            Dim(OnnxContract.KeypointHeatmaps, 3), settings);
+            Dim(OnnxContract.KeypointHeatmaps, 3), settings, Dim(OnnxContract.SemanticScores, 1));
         OnnxFile = onnxFile;
     }
 

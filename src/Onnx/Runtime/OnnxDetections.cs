@@ -1,3 +1,4 @@
+using MLNetSeg.Models.Panoptic;
 using MLNetSeg.Onnx.PostProcessing;
 using MLNetSeg.Vision.Structures;
 
@@ -14,7 +15,8 @@ public sealed class OnnxDetections
     /// <summary>Wraps raw outputs; array lengths are checked against each other.</summary>
     /// <exception cref="ArgumentException">The arrays disagree on the number of detections or images.</exception>
     public OnnxDetections(float[] boxes, float[] scores, long[] labels, long[] batchIndices, long[] resizedSizes,
-        float[]? masks = null, int maskSize = 0, float[]? keypointHeatmaps = null, float[]? networkBoxes = null, int numKeypoints = 0, int heatmapSize = 0)
+        float[]? masks = null, int maskSize = 0, float[]? keypointHeatmaps = null, float[]? networkBoxes = null, int numKeypoints = 0, int heatmapSize = 0,
+        float[]? semanticScores = null, int semanticChannels = 0, int semanticHeight = 0, int semanticWidth = 0)
     {
         Boxes = boxes ?? throw new ArgumentNullException(nameof(boxes));
         Scores = scores ?? throw new ArgumentNullException(nameof(scores));
@@ -37,6 +39,11 @@ public sealed class OnnxDetections
                 $"{OnnxContract.KeypointHeatmaps} has {keypointHeatmaps.Length} values for {numKeypoints} keypoints of {heatmapSize}×{heatmapSize}");
             Require(networkBoxes is not null && networkBoxes.Length == 4 * d, $"{OnnxContract.NetworkBoxes} is missing or has the wrong length");
         }
+        if (semanticScores is not null)
+            Require(semanticChannels > 0 && semanticScores.Length == (long)resizedSizes.Length / 2 * semanticChannels * semanticHeight * semanticWidth,
+                $"{OnnxContract.SemanticScores} has {semanticScores.Length} values for {resizedSizes.Length / 2} images of {semanticChannels}×{semanticHeight}×{semanticWidth}");
+        SemanticScores = semanticScores;
+        SemanticShape = (semanticChannels, semanticHeight, semanticWidth);
         Masks = masks;
         MaskSize = maskSize;
         KeypointHeatmaps = keypointHeatmaps;
@@ -67,6 +74,43 @@ public sealed class OnnxDetections
     public int NumKeypoints { get; }
     /// <summary>S.</summary>
     public int HeatmapSize { get; }
+    /// <summary>[N, S, h, w] semantic scores at 1/4 of the padded batch, or null.</summary>
+    public float[]? SemanticScores { get; }
+    /// <summary>(S, h, w) of <see cref="SemanticScores"/>.</summary>
+    public (int Channels, int Height, int Width) SemanticShape { get; }
+
+    /// <summary>
+    /// Everything one image's outputs make, in its own pixels: the instances (none for a semantic-only model), and with the
+    /// panoptic family's <paramref name="panoptic"/> switches the label map and, with instances, the panoptic segmentation
+    /// (<see cref="PanopticMerge"/>, as the libtorch model merges them).
+    /// </summary>
+    public SegmentationResult ToResult(int image, int height, int width, double maskThreshold, PanopticOptions? panoptic)
+    {
+        Instances? instances = panoptic is { Instances: false } ? null : ToInstances(image, height, width, maskThreshold);
+        if (panoptic is null || SemanticScores is null) return new SegmentationResult(instances ?? ToInstances(image, height, width, maskThreshold));
+        var things = panoptic.ThingSemanticLabels ?? throw new ArgumentException("the panoptic switches name no thing → semantic labels", nameof(panoptic));
+        var semantic = ToSemantic(image, height, width, panoptic.SemanticHead == SemanticHeadKind.None ? things : null, panoptic.ImpCanvasThreshold);
+        var merged = instances is null ? null
+            : PanopticMerge.Combine(instances, semantic, things, panoptic.PanopticInstanceScore, panoptic.PanopticOverlap, panoptic.PanopticStuffArea);
+        return new SegmentationResult(instances, semantic, merged);
+    }
+
+    /// <summary>One image's semantic label map in its own pixels (<see cref="SemanticDecoding"/>).</summary>
+    /// <param name="image">The image's index in the batch.</param>
+    /// <param name="height">The input image's height.</param>
+    /// <param name="width">The input image's width.</param>
+    /// <param name="canvasLabels">For an IMP canvas (Mask R-CNN-IMP), the semantic label of each thing class; null for logits.</param>
+    /// <param name="canvasThreshold">The canvas value below which a pixel is unlabelled.</param>
+    /// <exception cref="InvalidOperationException">The graph has no semantic output.</exception>
+    public SemanticLabelMap ToSemantic(int image, int height, int width, IReadOnlyList<int>? canvasLabels = null, double canvasThreshold = 0.5)
+    {
+        if (SemanticScores is null) throw new InvalidOperationException($"the graph has no \"{OnnxContract.SemanticScores}\" output");
+        if (image < 0 || 2 * image + 1 >= ResizedSizes.Length)
+            throw new ArgumentOutOfRangeException(nameof(image), image, $"the batch has {ResizedSizes.Length / 2} images");
+        var (channels, h, w) = SemanticShape;
+        return SemanticDecoding.LabelMap(SemanticScores, image, channels, h, w, ((int)ResizedSizes[2 * image], (int)ResizedSizes[2 * image + 1]),
+            (height, width), canvasLabels, canvasThreshold);
+    }
 
     /// <summary>One image's detections as <see cref="Instances"/> in its own pixels.</summary>
     /// <param name="image">The image's index in the batch.</param>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using MLNetSeg.Models;
+using MLNetSeg.Models.Panoptic;
 using MLNetSeg.Vision.Structures;
 
 namespace MLNetSeg.Onnx.Runtime;
@@ -19,6 +20,12 @@ public sealed record OnnxModelInfo
     /// <summary>Mask probabilities above this are foreground.</summary>
     public double MaskThreshold { get; init; } = 0.5;
 
+    /// <summary>The semantic classes, switches and panoptic thresholds of a panoptic-family model; null for other families.</summary>
+    public PanopticOptions? Panoptic { get; init; }
+
+    /// <summary>The padded batch's sizes are multiples of this (the 1/4-scale semantic scores are a quarter of them).</summary>
+    public int SizeDivisible { get; init; } = 32;
+
     /// <summary>What the graph outputs.</summary>
     public required SegmentationTasks Tasks { get; init; }
 
@@ -37,7 +44,18 @@ public sealed record OnnxModelInfo
         if (!metadata.TryGetValue(OnnxContract.ModelInfoKey, out var json))
             throw new OnnxModelException(path, $"the ONNX metadata has no \"{OnnxContract.ModelInfoKey}\" entry (class names)");
         ModelFileInfo labels;
-        try { labels = ModelFileConfig.Read(json, path).Info; }
+        PanopticOptions? panoptic = null;
+        int sizeDivisible = 32;
+        try
+        {
+            var (info, _, section) = ModelFileConfig.Read(json, path);
+            labels = info;
+            if (family == PanopticFamily.Instance.Name)
+            {
+                panoptic = PanopticConfig.Read(section.Get(PanopticConfig.SectionName));
+                sizeDivisible = section.Get("preprocessing").Get("size_divisible").Int();
+            }
+        }
         catch (ModelFileException e) { throw new OnnxModelException(path, $"the class metadata is unreadable: {e.Message}", e); }
         double threshold = 0.5;
         if (metadata.TryGetValue(OnnxContract.MaskThresholdKey, out var t)
@@ -56,6 +74,13 @@ public sealed record OnnxModelInfo
                 throw new OnnxModelException(path, $"the graph has keypoint heatmaps but no \"{OnnxContract.NetworkBoxes}\" output");
             tasks |= SegmentationTasks.Keypoints;
         }
-        return new OnnxModelInfo { Family = family, Labels = labels, MaskThreshold = threshold, Tasks = tasks };
+        if (outputs.Contains(OnnxContract.SemanticScores))
+        {
+            if (panoptic is null) throw new OnnxModelException(path, $"the graph has \"{OnnxContract.SemanticScores}\" but no semantic classes in its metadata");
+            tasks |= SegmentationTasks.Semantic;
+            if (panoptic.Instances) tasks |= SegmentationTasks.Panoptic;
+            else tasks &= ~SegmentationTasks.Boxes;
+        }
+        return new OnnxModelInfo { Family = family, Labels = labels, MaskThreshold = threshold, Tasks = tasks, Panoptic = panoptic, SizeDivisible = sizeDivisible };
     }
 }

@@ -66,11 +66,33 @@ public sealed class OnnxSegmentationPredictor : IDisposable
     /// <summary>Predicts one 8-bit image (grey and RGBA are converted to RGB).</summary>
     public Instances Predict(Image image) => Predict(new[] { image })[0];
 
-    /// <summary>Predicts a batch of 8-bit images of any sizes in one graph run; one result per image, in order.</summary>
+    /// <summary>Predicts a batch of 8-bit images of any sizes in one graph run; one result per image, in order (a semantic-only
+    /// model's are empty: <see cref="PredictSegmentation(IReadOnlyList{Image})"/> gives its label maps).</summary>
     public IReadOnlyList<Instances> Predict(IReadOnlyList<Image> images)
     {
+        var (rgb, detections) = RunImages(images);
+        var results = new Instances[rgb.Length];
+        for (int i = 0; i < rgb.Length; i++) results[i] = detections.ToInstances(i, rgb[i].Height, rgb[i].Width, maskThreshold);
+        return results;
+    }
+
+    /// <summary>Everything the model makes for one image file: instances, and for the panoptic family the semantic label map and the
+    /// panoptic segmentation (as the libtorch model's Predict).</summary>
+    public SegmentationResult PredictSegmentation(string imagePath) => PredictSegmentation(new[] { SkiaImageDecoder.Read(imagePath) })[0];
+
+    /// <summary>Everything the model makes for each image of a batch, in one graph run.</summary>
+    public IReadOnlyList<SegmentationResult> PredictSegmentation(IReadOnlyList<Image> images)
+    {
+        var (rgb, detections) = RunImages(images);
+        var results = new SegmentationResult[rgb.Length];
+        for (int i = 0; i < rgb.Length; i++) results[i] = detections.ToResult(i, rgb[i].Height, rgb[i].Width, maskThreshold, Info.Panoptic);
+        return results;
+    }
+
+    private (Image[] Rgb, OnnxDetections Detections) RunImages(IReadOnlyList<Image> images)
+    {
         ArgumentNullException.ThrowIfNull(images);
-        if (images.Count == 0) return Array.Empty<Instances>();
+        if (images.Count == 0) return (Array.Empty<Image>(), new OnnxDetections(Array.Empty<float>(), Array.Empty<float>(), Array.Empty<long>(), Array.Empty<long>(), Array.Empty<long>()));
         var rgb = new Image[images.Count];
         for (int i = 0; i < images.Count; i++)
         {
@@ -83,10 +105,7 @@ public sealed class OnnxSegmentationPredictor : IDisposable
         var sizes = new long[2 * rgb.Length];
         Parallel.For(0, rgb.Length, i => WritePlanes(rgb[i], pixels.AsSpan(checked((int)(i * length)), checked((int)length))));
         for (int i = 0; i < rgb.Length; i++) (sizes[2 * i], sizes[2 * i + 1]) = (rgb[i].Height, rgb[i].Width);
-        var detections = Run(pixels, sizes);
-        var results = new Instances[rgb.Length];
-        for (int i = 0; i < rgb.Length; i++) results[i] = detections.ToInstances(i, rgb[i].Height, rgb[i].Width, maskThreshold);
-        return results;
+        return (rgb, Run(pixels, sizes));
     }
 
     /// <summary>
@@ -118,12 +137,20 @@ public sealed class OnnxSegmentationPredictor : IDisposable
         };
         using var results = RunSession(inputs);
         T[] Get<T>(string name) => results.First(r => r.Name == name).AsTensor<T>().ToArray();
+        float[]? semantic = null;
+        var semanticShape = (Channels: 0, Height: 0, Width: 0);
+        if (Info.Tasks.HasFlag(SegmentationTasks.Semantic))
+        {
+            var tensor = results.First(r => r.Name == OnnxContract.SemanticScores).AsTensor<float>();
+            semantic = tensor.ToArray();
+            semanticShape = (tensor.Dimensions[1], tensor.Dimensions[2], tensor.Dimensions[3]);
+        }
         bool hasMasks = Info.Tasks.HasFlag(SegmentationTasks.Masks), hasKeypoints = Info.Tasks.HasFlag(SegmentationTasks.Keypoints);
         return new OnnxDetections(Get<float>(OnnxContract.Boxes), Get<float>(OnnxContract.Scores), Get<long>(OnnxContract.Labels),
             Get<long>(OnnxContract.BatchIndices), Get<long>(OnnxContract.ResizedSizes),
             hasMasks ? Get<float>(OnnxContract.Masks) : null, maskSize,
             hasKeypoints ? Get<float>(OnnxContract.KeypointHeatmaps) : null, hasKeypoints ? Get<float>(OnnxContract.NetworkBoxes) : null,
-            numKeypoints, heatmapSize);
+            numKeypoints, heatmapSize, semantic, semanticShape.Channels, semanticShape.Height, semanticShape.Width);
     }
 
     private IDisposableReadOnlyCollection<DisposableNamedOnnxValue> RunSession(IReadOnlyCollection<NamedOnnxValue> inputs)

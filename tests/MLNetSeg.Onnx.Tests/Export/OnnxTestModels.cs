@@ -2,6 +2,7 @@ using MLNetSeg.Data.Synthetic;
 using MLNetSeg.Models;
 using MLNetSeg.Models.Backbones;
 using MLNetSeg.Models.MaskLab;
+using MLNetSeg.Models.Panoptic;
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Onnx.Export;
 using MLNetSeg.Torch;
@@ -60,6 +61,21 @@ internal static class OnnxTestModels
             Backbone = ResNetDepth.ResNet18, Widths = Small, Settings = Settings with { NumClasses = classes }, CropSize = 15,
         };
         var model = (MaskLabModel)MaskLabFamily.Instance.Create(configure is null ? options : configure(options), Labels(classes));
+        Sharpen(model);
+        return model;
+    }
+
+    /// <summary>A panoptic-family model with the small widths over 3 thing classes ("class1".."class3") and 2 stuff classes;
+    /// <paramref name="configure"/> sets its switches (Panoptic-FPN-IMP by default).</summary>
+    public static PanopticModel Panoptic(int seed, Func<PanopticOptions, PanopticOptions>? configure = null)
+    {
+        TorchRuntime.ManualSeed((ulong)seed);
+        var options = new PanopticOptions
+        {
+            Backbone = ResNetDepth.ResNet18, Widths = Small, Settings = Settings with { NumClasses = 4 },
+            SemanticClasses = new[] { "class1", "class2", "class3", "sky", "ground" }, SemanticConvDims = 32,
+        };
+        var model = (PanopticModel)PanopticFamily.Instance.Create(configure is null ? options : configure(options), Labels(4));
         Sharpen(model);
         return model;
     }

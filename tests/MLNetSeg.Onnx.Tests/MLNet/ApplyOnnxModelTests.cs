@@ -118,6 +118,49 @@ public sealed class ApplyOnnxModelTests
     }
 
     [TestMethod]
+    public void APanopticExportGivesTheSemanticLabelColumnOfTheLibtorchTransformer()
+    {
+        var dir = Directory.CreateTempSubdirectory("mlnetseg-onnx-mlnet-panoptic").FullName;
+        var images = new[] { OnnxTestModels.Scene(96, 128, 1), OnnxTestModels.Scene(150, 100, 2) };
+        var paths = images.Select((im, i) =>
+        {
+            var p = Path.Combine(dir, $"scene{i}.png");
+            ImageIO.WritePng(im, p);
+            return p;
+        }).ToArray();
+        using var model = OnnxTestModels.Panoptic(seed: 12);
+        model.RoiHeads.Settings = model.RoiHeads.Settings with { ScoreThresh = 0.05 };
+        var labels = OnnxTestModels.Labels(model.NumClasses);
+        var onnx = Path.Combine(dir, "panoptic.onnx");
+        OnnxExporter.Export(model, labels, onnx);
+
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(paths.Select(p => new PathRow { ImagePath = p }));
+        var load = ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: "ImagePath");
+        using var trained = new TrainedModel(model, labels);
+        var ours = load.Append(ml.Transforms.ApplySegmentationModel(trained)).Fit(data).Transform(data);
+        var fitted = load.Append(ml.Transforms.ExtractSegmentationOnnxInput("Image"))
+            .Append(ml.Transforms.ApplyOnnxModel(onnx))
+            .Append(ml.Transforms.DecodeSegmentationOnnxOutput(onnx))
+            .Fit(data);
+        var route = fitted.Transform(data);
+        var expected = ours.GetColumn<VBuffer<ushort>>(SegmentationColumns.PredictedSemanticLabels).Select(v => v.DenseValues().ToArray()).ToArray();
+        var actual = route.GetColumn<VBuffer<ushort>>(SegmentationColumns.PredictedSemanticLabels).Select(v => v.DenseValues().ToArray()).ToArray();
+        for (int r = 0; r < images.Length; r++)
+        {
+            Assert.AreEqual(images[r].Height * images[r].Width, expected[r].Length, $"row {r}: one label per pixel");
+            Assert.AreEqual(expected[r].Length, actual[r].Length, $"row {r}: label map size");
+            Assert.IsTrue(expected[r].Distinct().Count() > 1, $"row {r}: the comparison needs more than one label");
+            int same = expected[r].Zip(actual[r]).Count(p => p.First == p.Second);
+            Assert.IsTrue(same >= 0.995 * expected[r].Length, $"row {r}: {same} of {expected[r].Length} labels agree");
+        }
+        // Saving this route's decoding is refused by name rather than dropping the semantic column.
+        var e = Assert.ThrowsException<NotSupportedException>(() => ml.Model.Save(fitted, data.Schema, Path.Combine(dir, "route.zip")));
+        StringAssert.Contains(e.Message, "semantic");
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [TestMethod]
     public void DecodingRefusesAViewWithoutTheOnnxColumnsAndANonExport()
     {
         var dir = Directory.CreateTempSubdirectory("mlnetseg-onnx-mlnet-bad").FullName;

@@ -25,17 +25,7 @@ internal sealed class RcnnOnnxExporter : IOnnxFamilyExporter
                    ?? throw new NotSupportedException($"ONNX export: the R-CNN exporter got a {model.GetType().Name}, not a GeneralizedRcnn");
         var d = WriteDetector(rcnn, g, inputs, outputs);
         var heads = rcnn.RoiHeads;
-        if (heads.HasMask)
-        {
-            var pool = heads.MaskRoiPool!;
-            var features = d.Detection.MultiScaleRoiAlign(d.PooledLevels, d.Channels, d.Boxes, d.Images, d.Resized, pool.OutputSize.Height, pool.SamplingRatio);
-            var logits = d.Layers.Emit(heads.MaskPredictor!, d.Layers.Emit(heads.MaskHead!, features, "roi_heads.mask_head"), "roi_heads.mask_predictor");
-            // Each detection's own class: row d·C + label of the [D·C, M, M] logits.
-            var flat = g.Reshape(logits, g.Concat(0, g.Ints(-1), g.Shape(logits, 2, 4)));
-            var rows = g.Add(g.Mul(g.Range(g.Int(0), g.Size(d.Labels), g.Int(1)), g.Int(heads.BoxPredictor.NumClasses)), d.Labels);
-            outputs.Masks = g.Sigmoid(g.Unsqueeze(g.Gather(flat, rows), 1));
-            outputs.MaskSize = 2 * pool.OutputSize.Height;
-        }
+        if (heads.HasMask) (outputs.Masks, outputs.MaskSize) = WriteMasks(rcnn, d, g);
         if (heads.HasKeypoint)
         {
             var pool = heads.KeypointRoiPool!;
@@ -48,32 +38,56 @@ internal sealed class RcnnOnnxExporter : IOnnxFamilyExporter
         }
     }
 
+    /// <summary>Mask R-CNN's mask branch on the kept detections: the probabilities of each detection's own class on its box,
+    /// [D, 1, M, M], and M.</summary>
+    internal static (string Masks, int Size) WriteMasks(GeneralizedRcnn rcnn, DetectorGraph d, OnnxGraphBuilder g)
+    {
+        var heads = rcnn.RoiHeads;
+        var pool = heads.MaskRoiPool ?? throw new NotSupportedException("ONNX export: the model has no mask branch");
+        var features = d.Detection.MultiScaleRoiAlign(d.PooledLevels, d.Channels, d.Boxes, d.Images, d.Resized, pool.OutputSize.Height, pool.SamplingRatio);
+        var logits = d.Layers.Emit(heads.MaskPredictor!, d.Layers.Emit(heads.MaskHead!, features, "roi_heads.mask_head"), "roi_heads.mask_predictor");
+        // Each detection's own class: row d·C + label of the [D·C, M, M] logits.
+        var flat = g.Reshape(logits, g.Concat(0, g.Ints(-1), g.Shape(logits, 2, 4)));
+        var rows = g.Add(g.Mul(g.Range(g.Int(0), g.Size(d.Labels), g.Int(1)), g.Int(heads.BoxPredictor.NumClasses)), d.Labels);
+        return (g.Sigmoid(g.Unsqueeze(g.Gather(flat, rows), 1)), 2 * pool.OutputSize.Height);
+    }
+
     /// <summary>
-    /// The detector every R-CNN-based family shares: preprocessing, backbone, RPN and the box branch with its
-    /// post-processing; sets the box, score, label, batch-index and resized-size outputs and returns what a mask or
-    /// keypoint branch reads (also MaskLab's exporter).
+    /// Preprocessing and the backbone every R-CNN-based family shares: the normalised, resized, padded batch, the resized sizes,
+    /// and the FPN levels (also what a semantic head alone reads).
     /// </summary>
-    internal static DetectorGraph WriteDetector(GeneralizedRcnn rcnn, OnnxGraphBuilder g, OnnxGraphInputs inputs, OnnxGraphOutputs outputs)
+    internal static FeatureGraph WriteFeatures(GeneralizedRcnn rcnn, OnnxGraphBuilder g, OnnxGraphInputs inputs)
     {
         var layers = new LayerExporter(g);
         var detection = new DetectionGraph(g);
         var t = rcnn.Transform;
         var (batch, resized) = detection.Preprocess(inputs.Images, inputs.ImageSizes, t.MinSize, t.MaxSize, t.ImageMean, t.ImageStd, t.SizeDivisible);
-        var numImages = g.Dim(inputs.ImageSizes, 0);                      // [1]
-        var resizedF = g.Cast(resized, DataType.Float);
-
         var pyramid = Backbone(rcnn.Backbone, batch, layers, g);
         var pooledLevels = GeneralizedRcnn.PooledFeatureNames
             .Select(name => pyramid.FirstOrDefault(p => p.Name == name).Value
                             ?? throw new NotSupportedException($"ONNX export: the backbone has no level \"{name}\""))
             .ToArray();
+        return new FeatureGraph(layers, detection, batch, resized, pyramid.Select(p => p.Value).ToArray(), pooledLevels, rcnn.Backbone.OutChannels);
+    }
 
-        var (proposals, proposalImages) = Rpn(rcnn.Rpn, pyramid.Select(p => p.Value).ToArray(), batch, resizedF, numImages, layers, detection, g);
+    /// <summary>
+    /// The detector every R-CNN-based family shares: preprocessing, backbone, RPN and the box branch with its
+    /// post-processing; sets the box, score, label, batch-index and resized-size outputs and returns what a mask or
+    /// keypoint branch reads (also MaskLab's and the panoptic exporter); on the backbone of <paramref name="features"/> when given.
+    /// </summary>
+    internal static DetectorGraph WriteDetector(GeneralizedRcnn rcnn, OnnxGraphBuilder g, OnnxGraphInputs inputs, OnnxGraphOutputs outputs,
+        FeatureGraph? features = null)
+    {
+        var f = features ?? WriteFeatures(rcnn, g, inputs);
+        var (layers, detection, batch, resized, pooledLevels) = (f.Layers, f.Detection, f.Batch, f.Resized, f.PooledLevels);
+        var numImages = g.Dim(inputs.ImageSizes, 0);                      // [1]
+        var resizedF = g.Cast(resized, DataType.Float);
+        var (proposals, proposalImages) = Rpn(rcnn.Rpn, f.Levels, batch, resizedF, numImages, layers, detection, g);
 
         // Box branch.
         var heads = rcnn.RoiHeads;
         var settings = heads.Settings;
-        long channels = rcnn.Backbone.OutChannels;
+        long channels = f.Channels;
         var boxPool = heads.BoxRoiPool as MultiScaleRoiAlign
                       ?? throw new NotSupportedException($"ONNX export: the box branch pools with {heads.BoxRoiPool.GetType().Name}; the exporter writes RoIAlign (MultiScaleRoiAlign) only");
         var boxFeatures = layers.Emit(heads.BoxHead, detection.MultiScaleRoiAlign(pooledLevels, channels, proposals, proposalImages, resized,
@@ -109,7 +123,7 @@ internal sealed class RcnnOnnxExporter : IOnnxFamilyExporter
         outputs.Labels = detLabels;
         outputs.BatchIndices = detImages;
         outputs.ResizedSizes = resized;
-        return new DetectorGraph(layers, detection, pooledLevels, channels, detBoxes, detImages, detLabels, resized);
+        return new DetectorGraph(layers, detection, pooledLevels, channels, detBoxes, detImages, detLabels, detScores, resized);
     }
 
     /// <summary>ResNet body (stages 1–4) and FPN, with its extra max-pool level: (name, value) per level, torchvision's names.</summary>
@@ -228,6 +242,18 @@ internal sealed class RcnnOnnxExporter : IOnnxFamilyExporter
 /// <param name="Boxes">[D, 4] kept detections in the resized images' pixels.</param>
 /// <param name="Images">[D] batch index of each detection.</param>
 /// <param name="Labels">[D] class of each detection.</param>
+/// <param name="Scores">[D] score of each detection.</param>
 /// <param name="Resized">[N, 2] resized image sizes.</param>
 internal sealed record DetectorGraph(LayerExporter Layers, DetectionGraph Detection, string[] PooledLevels, long Channels,
-    string Boxes, string Images, string Labels, string Resized);
+    string Boxes, string Images, string Labels, string Scores, string Resized);
+
+/// <summary>The preprocessed batch and the backbone's levels of an exported R-CNN model.</summary>
+/// <param name="Layers">Emits the model's layers into the graph.</param>
+/// <param name="Detection">The detection ops.</param>
+/// <param name="Batch">[N, 3, H, W] the normalised, resized, padded batch.</param>
+/// <param name="Resized">[N, 2] resized image sizes.</param>
+/// <param name="Levels">Every FPN level, finest first (with the extra "pool" level).</param>
+/// <param name="PooledLevels">FPN levels "0".."3" (P2–P5).</param>
+/// <param name="Channels">Channels of the FPN levels.</param>
+internal sealed record FeatureGraph(LayerExporter Layers, DetectionGraph Detection, string Batch, string Resized, string[] Levels,
+    string[] PooledLevels, long Channels);
