@@ -6,7 +6,9 @@ namespace MLNetSeg.Evaluation.Semantic;
 /// Accumulates semantic segmentation results image by image and scores them with detectron2's
 /// SemSegEvaluator semantics: a (C+1)×(C+1) confusion matrix indexed [prediction, ground truth]
 /// whose last column collects ignored ground-truth pixels (left out of every metric), then
-/// mIoU, fwIoU, mean accuracy, pixel accuracy and per-class IoU/accuracy.
+/// mIoU, fwIoU, mean accuracy, pixel accuracy and per-class IoU/accuracy. A prediction may also be the ignore label, an
+/// unlabelled pixel (Mask R-CNN-IMP's canvas where no detection reaches the threshold; detectron2's argmax never makes one): it
+/// goes to the matrix's spare last row, a miss of its ground-truth class that no class's prediction count includes.
 /// </summary>
 /// <remarks>
 /// Boundary IoU follows boundary-iou-api (Cheng et al. 2021), class by class: for class c the
@@ -49,9 +51,9 @@ public sealed class SemanticSegmentationEvaluator
         _boundaryUnion = new long[numClasses];
     }
 
-    /// <summary>C: predictions must be in 0 … C−1, ground truth too unless it is <see cref="IgnoreLabel"/>.</summary>
+    /// <summary>C: predictions and ground truth must be in 0 … C−1 or <see cref="IgnoreLabel"/>.</summary>
     public int NumClasses { get; }
-    /// <summary>The ground-truth value left out of every metric.</summary>
+    /// <summary>The ground-truth value left out of every metric; as a prediction, an unlabelled pixel.</summary>
     public int IgnoreLabel { get; }
     /// <summary>Whether Boundary IoU is accumulated.</summary>
     public bool ComputeBoundaryIou { get; }
@@ -73,7 +75,7 @@ public sealed class SemanticSegmentationEvaluator
     }
 
     /// <summary>Adds one image's predicted and ground-truth label maps (same size).</summary>
-    /// <param name="prediction">Predicted class per pixel, each in 0 … C−1.</param>
+    /// <param name="prediction">Predicted class per pixel, each in 0 … C−1 or <see cref="IgnoreLabel"/> (unlabelled).</param>
     /// <param name="groundTruth">True class per pixel, each in 0 … C−1 or <see cref="IgnoreLabel"/>.</param>
     /// <param name="imageName">Names the image in error messages.</param>
     /// <exception cref="ArgumentException">The sizes differ, or a label is out of range; the message names the image and pixel.</exception>
@@ -89,7 +91,7 @@ public sealed class SemanticSegmentationEvaluator
     }
 
     /// <summary>Adds one image given row-major label arrays of <paramref name="height"/> × <paramref name="width"/>.
-    /// Predictions must be classes; ground truth classes or the ignore label.</summary>
+    /// Predictions and ground truth must be classes or the ignore label.</summary>
     public void Add(ReadOnlySpan<int> prediction, ReadOnlySpan<int> groundTruth, int height, int width, string? imageName = null)
     {
         var name = imageName ?? $"image #{ImageCount}";
@@ -101,15 +103,16 @@ public sealed class SemanticSegmentationEvaluator
         for (int i = 0; i < prediction.Length; i++)
         {
             int p = prediction[i], g = groundTruth[i];
-            if ((uint)p >= (uint)c)
-                throw new ArgumentException($"{name}: predicted label {p} at (y={i / width}, x={i % width}) is not a class in 0..{c - 1}");
+            if (p != IgnoreLabel && (uint)p >= (uint)c)
+                throw new ArgumentException($"{name}: predicted label {p} at (y={i / width}, x={i % width}) is neither a class in 0..{c - 1} nor the ignore label {IgnoreLabel} (unlabelled)");
             if (g != IgnoreLabel && (uint)g >= (uint)c)
                 throw new ArgumentException($"{name}: ground-truth label {g} at (y={i / width}, x={i % width}) is neither a class in 0..{c - 1} nor the ignore label {IgnoreLabel}");
         }
         for (int i = 0; i < prediction.Length; i++)
         {
             int g = groundTruth[i] == IgnoreLabel ? c : groundTruth[i];
-            _confusion[prediction[i] * stride + g]++;
+            int p = prediction[i] == IgnoreLabel ? c : prediction[i];
+            _confusion[p * stride + g]++;
         }
         if (ComputeBoundaryIou) AccumulateBoundaries(prediction, groundTruth, height, width);
         ImageCount++;
@@ -133,7 +136,7 @@ public sealed class SemanticSegmentationEvaluator
                 continue;
             }
             if (gb) _boundaryUnion[g]++;
-            if (pb) _boundaryUnion[p]++;
+            if (pb && p != IgnoreLabel) _boundaryUnion[p]++;
         }
     }
 
@@ -157,11 +160,11 @@ public sealed class SemanticSegmentationEvaluator
         var posGt = new double[c];
         var posPred = new double[c];
         for (int k = 0; k < c; k++) tp[k] = _confusion[k * s + k];
-        for (int p = 0; p < c; p++)
+        for (int p = 0; p < s; p++)  // row c: unlabelled predictions, misses of their ground truth
             for (int g = 0; g < c; g++)
             {
                 posGt[g] += _confusion[p * s + g];
-                posPred[p] += _confusion[p * s + g];
+                if (p < c) posPred[p] += _confusion[p * s + g];
             }
         double totalGt = posGt.Sum();
         var acc = new double[c];

@@ -83,6 +83,24 @@ public class SemanticSegmentationEvaluatorTests
     }
 
     [TestMethod]
+    public void UnlabelledPredictionsAreMissesOfTheirGroundTruthOnly()
+    {
+        // Ground truth 0 0 1 1 / 1 1 2 255; prediction 0 255 1 255 / 1 0 255 2 (255: unlabelled).
+        var evaluator = new SemanticSegmentationEvaluator(3, computeBoundaryIou: true);
+        evaluator.Add([0, 255, 1, 255, 1, 0, 255, 2], [0, 0, 1, 1, 1, 1, 2, 255], 2, 4, "unlabelled.png");
+        var m = evaluator.Compute();
+        // Class 0: tp 1, gt 2, predicted 2 (the second at a class-1 pixel): IoU 1 / 3, accuracy 1 / 2.
+        // Class 1: tp 2, gt 4, predicted 2: IoU 2 / 4. Class 2: tp 0, gt 1 (unlabelled), predicted 0 (the ignored pixel is out): IoU 0.
+        Assert.AreEqual(1.0 / 3, m.ClassIou[0], 1e-15);
+        Assert.AreEqual(0.5, m.ClassIou[1], 1e-15);
+        Assert.AreEqual(0.0, m.ClassIou[2], 1e-15);
+        Assert.AreEqual(0.5, m.ClassAccuracy[0], 1e-15);
+        Assert.AreEqual(3.0 / 7, m.PixelAccuracy, 1e-15, "3 of the 7 scored pixels are right; unlabelled ones count as wrong");
+        Assert.AreEqual(3, evaluator.ConfusionMatrix()[3, 0] + evaluator.ConfusionMatrix()[3, 1] + evaluator.ConfusionMatrix()[3, 2],
+            "the spare row holds the three unlabelled pixels with a ground truth");
+    }
+
+    [TestMethod]
     public void ErrorsNameTheImageAndPixel()
     {
         var evaluator = new SemanticSegmentationEvaluator(3);
