@@ -23,17 +23,20 @@ public sealed class ApplyOnnxModelTests
         public string ImagePath { get; set; } = "";
     }
 
+    /// <summary>The images as dir/scene{i}.png, for ML.NET's LoadImages.</summary>
+    private static string[] WriteScenes(string dir, Image[] images) => images.Select((im, i) =>
+    {
+        var p = Path.Combine(dir, $"scene{i}.png");
+        ImageIO.WritePng(im, p);
+        return p;
+    }).ToArray();
+
     [TestMethod]
     public void ApplyOnnxModelThenDecodingGivesTheColumnsAndValuesOfTheLibtorchTransformer()
     {
         var dir = Directory.CreateTempSubdirectory("mlnetseg-onnx-mlnet").FullName;
         var images = new[] { OnnxTestModels.Scene(96, 128, 1), OnnxTestModels.Scene(150, 100, 2), OnnxTestModels.Scene(80, 80, 7) };
-        var paths = images.Select((im, i) =>
-        {
-            var p = Path.Combine(dir, $"scene{i}.png");
-            ImageIO.WritePng(im, p);
-            return p;
-        }).ToArray();
+        var paths = WriteScenes(dir, images);
         using var model = OnnxTestModels.MaskRcnn(seed: 3);
         model.RoiHeads.Settings = model.RoiHeads.Settings with { ScoreThresh = 0.5 };
         var labels = OnnxTestModels.Labels(model.NumClasses);
@@ -122,12 +125,7 @@ public sealed class ApplyOnnxModelTests
     {
         var dir = Directory.CreateTempSubdirectory("mlnetseg-onnx-mlnet-panoptic").FullName;
         var images = new[] { OnnxTestModels.Scene(96, 128, 1), OnnxTestModels.Scene(150, 100, 2) };
-        var paths = images.Select((im, i) =>
-        {
-            var p = Path.Combine(dir, $"scene{i}.png");
-            ImageIO.WritePng(im, p);
-            return p;
-        }).ToArray();
+        var paths = WriteScenes(dir, images);
         using var model = OnnxTestModels.Panoptic(seed: 12);
         model.RoiHeads.Settings = model.RoiHeads.Settings with { ScoreThresh = 0.05 };
         var labels = OnnxTestModels.Labels(model.NumClasses);
