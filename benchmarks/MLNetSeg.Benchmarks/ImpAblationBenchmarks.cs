@@ -20,7 +20,10 @@ namespace MLNetSeg.Benchmarks;
 /// Scores the runs of the IMP ablation (benchmarks/imp_ablation.sh writes OUT/&lt;row&gt;/seed&lt;k&gt;/model_final.mlseg) on the
 /// synthetic validation split with its label maps: box and mask AP (rows with instances), mIoU and mAcc over the 10 semantic classes,
 /// mIoU over the thing and the stuff classes, PQ, and mIoU by distance to the nearest ground-truth boundary (the paper's Fig. 5; here
-/// chessboard distance in pixels of the 256×192 images, bins [0,2) [2,4) [4,8) [8,16) [16,∞)). Appends one JSON line per run to
+/// chessboard distance in pixels of the 256×192 images, bins [0,2) [2,4) [4,8) [8,16) [16,∞)), and mIoU of the thing classes by the
+/// size of the ground-truth instance a pixel belongs to (the paper's "small objects": COCO's small/medium/large areas, the ranges the
+/// AP's APs/APm/APl use). Both breakdowns are region-restricted: the IoU of each class counted over the pixels of that region only.
+/// Appends one JSON line per run to
 /// OUT/results.jsonl (runs already there are not scored again) and prints a table of the per-row means over the seeds.
 /// Args: --data DIR --out DIR.
 /// </summary>
@@ -29,7 +32,7 @@ internal static class ImpAblationBenchmarks
     private static readonly int[] DistanceEdges = { 0, 2, 4, 8, 16 };
 
     private sealed record RunResult(string Row, int Seed, double? BoxAp, double? MaskAp, double? MIou, double? MAcc, double? ThingMIou, double? StuffMIou,
-        double? Pq, double[]? MIouByDistance, double InferMsPerImage);
+        double? Pq, double[]? MIouByDistance, double InferMsPerImage, double[]? MIouBySize = null);
 
     public static string Evaluate(string[] args)
     {
@@ -40,11 +43,12 @@ internal static class ImpAblationBenchmarks
             new DetectionDatasetOptions { SemanticDirectory = SyntheticDatasetGenerator.SemanticDirectory(data, "val") });
         var truths = Enumerable.Range(0, val.Count).Select(i => val.GetTarget(i).Semantic!).ToArray();
         var distances = truths.Select(BoundaryDistance).ToArray();
-        var results = AblationRuns.ScoreNew(output, r => (r.Row, r.Seed), (row, seed, model) => Score(row, seed, model, val, truths, distances), "stage1");
+        var sizes = Enumerable.Range(0, val.Count).Select(i => InstanceSize(val.GetTarget(i))).ToArray();
+        var results = AblationRuns.ScoreNew(output, r => (r.Row, r.Seed), (row, seed, model) => Score(row, seed, model, val, truths, distances, sizes), "stage1");
         return Table(results);
     }
 
-    private static RunResult Score(string row, int seed, string modelPath, DetectionDataset val, SemanticLabelMap[] truths, int[][] distances)
+    private static RunResult Score(string row, int seed, string modelPath, DetectionDataset val, SemanticLabelMap[] truths, int[][] distances, int[][] sizes)
     {
         using var model = TrainedModel.Load(modelPath);
         var (predictions, ids, ms) = AblationRuns.PredictTimed(model, val);
@@ -55,30 +59,62 @@ internal static class ImpAblationBenchmarks
         var thing = space.ThingSemanticLabels.ToHashSet();
         double Mean(Func<int, bool> which) =>
             Enumerable.Range(0, semantic.ClassIou.Count).Where(which).Select(c => semantic.ClassIou[c]).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
-        var byDistance = new double[DistanceEdges.Length];
+        var predicted = predictions.Select(p => p.Semantic!).ToArray();
         int classes = space.SemanticClasses.Count;
-        for (int bin = 0; bin < DistanceEdges.Length; bin++)
+        var byDistance = Enumerable.Range(0, DistanceEdges.Length).Select(bin =>
         {
-            long[] tp = new long[classes], gt = new long[classes], pred = new long[classes];
             int low = DistanceEdges[bin], high = bin + 1 < DistanceEdges.Length ? DistanceEdges[bin + 1] : int.MaxValue;
-            for (int i = 0; i < truths.Length; i++)
-            {
-                var t = truths[i].Labels;
-                var p = predictions[i].Semantic!.Labels;
-                for (int q = 0; q < t.Length; q++)
-                {
-                    if (t[q] == SemanticLabelMap.IgnoreLabel || distances[i][q] < low || distances[i][q] >= high) continue;
-                    gt[t[q]]++;
-                    if (p[q] == SemanticLabelMap.IgnoreLabel) continue;  // unlabelled (Mask R-CNN-IMP off its canvas): a miss
-                    pred[p[q]]++;
-                    if (p[q] == t[q]) tp[t[q]]++;
-                }
-            }
-            byDistance[bin] = 100 * Enumerable.Range(0, classes).Where(c => gt[c] > 0).Select(c => (double)tp[c] / (gt[c] + pred[c] - tp[c])).Average();
-        }
+            return RegionMeanIou(truths, predicted, classes, (i, q) => distances[i][q] >= low && distances[i][q] < high);
+        }).ToArray();
+        var bySize = Enum.GetValues<AreaRange>().Select(range => RegionMeanIou(truths, predicted, classes, (i, q) => sizes[i][q] == (int)range)).ToArray();
         return new RunResult(row, seed, evaluation.Bbox is { } b ? 100 * b.Stats[0] : null, evaluation.Segm is { } s ? 100 * s.Stats[0] : null,
             100 * semantic.MeanIou, 100 * semantic.MeanAccuracy, 100 * Mean(thing.Contains), 100 * Mean(c => !thing.Contains(c)),
-            evaluation.Panoptic is { } pq ? 100 * pq.All.Pq : null, byDistance, ms);
+            evaluation.Panoptic is { } pq ? 100 * pq.All.Pq : null, byDistance, ms, bySize);
+    }
+
+    /// <summary>Mean over the classes present in the region of the IoU counted over the region's pixels only (pixel q of image i is
+    /// in the region when <paramref name="inRegion"/> says so; ignore-labelled truth pixels never are).</summary>
+    private static double RegionMeanIou(SemanticLabelMap[] truths, SemanticLabelMap[] predicted, int classes, Func<int, int, bool> inRegion)
+    {
+        long[] tp = new long[classes], gt = new long[classes], pred = new long[classes];
+        for (int i = 0; i < truths.Length; i++)
+        {
+            var t = truths[i].Labels;
+            var p = predicted[i].Labels;
+            for (int q = 0; q < t.Length; q++)
+            {
+                if (t[q] == SemanticLabelMap.IgnoreLabel || !inRegion(i, q)) continue;
+                gt[t[q]]++;
+                if (p[q] == SemanticLabelMap.IgnoreLabel) continue;  // unlabelled (Mask R-CNN-IMP off its canvas): a miss
+                pred[p[q]]++;
+                if (p[q] == t[q]) tp[t[q]]++;
+            }
+        }
+        return 100 * Enumerable.Range(0, classes).Where(c => gt[c] > 0).Select(c => (double)tp[c] / (gt[c] + pred[c] - tp[c])).DefaultIfEmpty(double.NaN).Average();
+    }
+
+    /// <summary>Per pixel, the COCO size range (<see cref="AreaRange"/> as int) of the ground-truth thing instance it shows, or −1.
+    /// A pixel belongs to an instance when it lies in the instance's mask and its semantic label is the instance's class; where several
+    /// such instances overlap, the smallest wins (the one drawn on top in the synthetic scenes is never larger than what it covers).</summary>
+    private static int[] InstanceSize(DetectionTarget target)
+    {
+        var labels = target.Semantic!.Labels;
+        var size = new int[labels.Length];
+        Array.Fill(size, -1);
+        var area = new float[labels.Length];
+        for (int k = 0; k < target.Count; k++)
+        {
+            if (target.IsCrowd[k] || AreaRanges.Classify(target.Areas[k]) is not { } range) continue;
+            var mask = target.Masks![k].Pixels;
+            if (mask.Length != labels.Length) throw new InvalidDataException($"imp-ablation: instance mask {k} is not the size of the label map");
+            for (int q = 0; q < labels.Length; q++)
+                if (mask[q] != 0 && labels[q] == target.Labels[k] - 1 && (size[q] < 0 || target.Areas[k] < area[q]))
+                {
+                    size[q] = (int)range;
+                    area[q] = target.Areas[k];
+                }
+        }
+        return size;
     }
 
     /// <summary>Chessboard distance of every pixel to the nearest boundary pixel of the label map (a pixel whose right or lower
@@ -125,16 +161,17 @@ internal static class ImpAblationBenchmarks
         string[] order = { "maskrcnn", "mrcnn_imp", "semantic_p2", "panoptic_p2", "panoptic_p2_imp", "semantic_fpn", "panoptic_fpn", "panoptic_fpn_imp" };
         var s = new StringBuilder();
         s.AppendLine("| row | seeds | box AP | mask AP | mIoU | mAcc | things mIoU | stuff mIoU | PQ | mIoU at boundary distance " +
-                     string.Join(" / ", DistanceEdges.Select((e, i) => i + 1 < DistanceEdges.Length ? $"[{e},{DistanceEdges[i + 1]})" : $"≥{e}")) + " | ms / image | mIoU (mask AP without) per seed |");
-        s.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+                     string.Join(" / ", DistanceEdges.Select((e, i) => i + 1 < DistanceEdges.Length ? $"[{e},{DistanceEdges[i + 1]})" : $"≥{e}")) +
+                     " | things mIoU by instance size S / M / L | ms / image | mIoU (mask AP without) per seed |");
+        s.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var g in results.GroupBy(r => r.Row).OrderBy(g => Array.IndexOf(order, g.Key) is var k && k < 0 ? 99 : k))
         {
             string F(Func<RunResult, double?> f) => g.Select(f).All(v => v is null) ? "—" : g.Average(r => f(r) ?? double.NaN).ToString("F1", CultureInfo.InvariantCulture);
-            string bins = g.Any(r => r.MIouByDistance is null) ? "—" : string.Join(" / ", Enumerable.Range(0, DistanceEdges.Length)
-                .Select(b => g.Average(r => r.MIouByDistance![b]).ToString("F1", CultureInfo.InvariantCulture)));
+            string Bins(Func<RunResult, double[]?> f) => g.Any(r => f(r) is null) ? "—" : string.Join(" / ", Enumerable.Range(0, f(g.First())!.Length)
+                .Select(b => g.Average(r => f(r)![b]).ToString("F1", CultureInfo.InvariantCulture)));
             s.AppendLine(CultureInfo.InvariantCulture,
                 $"| {g.Key} | {g.Count()} | {F(r => r.BoxAp)} | {F(r => r.MaskAp)} | {F(r => r.MIou)} | {F(r => r.MAcc)} | {F(r => r.ThingMIou)} | {F(r => r.StuffMIou)} | " +
-                $"{F(r => r.Pq)} | {bins} | {F(r => r.InferMsPerImage)} | {string.Join(" / ", g.OrderBy(r => r.Seed).Select(r => (r.MIou ?? r.MaskAp)?.ToString("F1", CultureInfo.InvariantCulture)))} |");
+                $"{F(r => r.Pq)} | {Bins(r => r.MIouByDistance)} | {Bins(r => r.MIouBySize)} | {F(r => r.InferMsPerImage)} | {string.Join(" / ", g.OrderBy(r => r.Seed).Select(r => (r.MIou ?? r.MaskAp)?.ToString("F1", CultureInfo.InvariantCulture)))} |");
         }
         return s.ToString();
     }
