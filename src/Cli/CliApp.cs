@@ -15,6 +15,7 @@ public static class CliApp
     {
         var root = new RootCommand("MLNetSeg: instance segmentation for .NET")
         {
+            CompareCommand.Create(stdout, stderr),
             CurveCommand.Create(stdout, stderr),
             EvalCommand.Create(stdout, stderr),
             ExportCommand.Create(stdout, stderr),

@@ -290,11 +290,10 @@ internal static class TrainCommand
         }
     }
 
-    /// <summary>Whether the family's models output masks or semantic maps (both train on instance masks).</summary>
     /// <summary>The --set assignments, with SemanticClasses from labels.json beside the label-map folder (the synthetic set's
     /// semantic/labels.json) when neither --set nor --model-options gives them: required by the panoptic family, and for MaskLab
     /// given --train-semantic (its semantic head then learns the stuff classes too).</summary>
-    private static IReadOnlyList<string> WithSemanticClasses(ModelFamily family, string? modelOptionsFile, IReadOnlyList<string> assignments, string? semanticDirectory)
+    internal static IReadOnlyList<string> WithSemanticClasses(ModelFamily family, string? modelOptionsFile, IReadOnlyList<string> assignments, string? semanticDirectory)
     {
         bool panoptic = family is Models.Panoptic.PanopticFamily;
         if (!(panoptic || family is Models.MaskLab.MaskLabFamily) || modelOptionsFile is not null
@@ -311,6 +310,7 @@ internal static class TrainCommand
         return assignments.Append("SemanticClasses=" + System.Text.Json.JsonSerializer.Serialize(SemanticClassList.Read(list))).ToArray();
     }
 
-    private static bool NeedsMasks(ModelOptions options) =>
+    /// <summary>Whether the family's models output masks or semantic maps (both train on instance masks).</summary>
+    internal static bool NeedsMasks(ModelOptions options) =>
         (ModelRegistry.For(options).TasksFor(options) & (SegmentationTasks.Masks | SegmentationTasks.Semantic)) != 0;
 }
