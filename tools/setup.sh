@@ -6,7 +6,8 @@
 #   apt: libtorch 1.13 (engine), OpenBLAS (libtorch's BLAS; Debian's default is ~5x slower),
 #        OpenCV 4.6 (image codec), Gloo's headers (distributed training through libtorch's c10d),
 #        cmake/g++ (native shim), python3-torchvision (its native
-#        roi_align/nms kernels are loaded at run time; python3-torch is also the fixture reference)
+#        roi_align/nms kernels are loaded at run time; python3-torch is also the fixture reference),
+#        chromium (the headless browser the HTML report tests drive through Playwright)
 #   build: src/Native (CMake, incremental) and MLNetSeg.sln (Release)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,7 +15,7 @@ cd "$ROOT"
 log() { [ -n "${MLNETSEG_VERBOSE:-}" ] && echo "setup: $*" >&2 || true; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-APT_PACKAGES=(libtorch-dev libgloo-dev libopenblas0-pthread libopencv-dev cmake g++ make python3-torchvision python3-numpy)
+APT_PACKAGES=(libtorch-dev libgloo-dev libopenblas0-pthread libopencv-dev cmake g++ make python3-torchvision python3-numpy chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

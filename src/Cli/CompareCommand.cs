@@ -7,13 +7,16 @@ using MLNetSeg.Models;
 using MLNetSeg.Training;
 using MLNetSeg.Training.Comparison;
 
+using MLNetSeg.Reporting;
+
 namespace MLNetSeg.Cli;
 
 /// <summary>
 /// <c>mlnetseg compare --train-json J --train-images D --val-json J --val-images D --out DIR --budget 30m
 /// --candidate "NAME=FAMILY [Path=Value ...]" --candidate ... [--set Path=Value] [--metric segm/AP]</c>:
 /// trains and ranks the candidates with <see cref="ModelComparison"/> (successive halving within the
-/// budget), prints the leaderboard and writes it to DIR/leaderboard.csv and .json. Rerunning the same
+/// budget), prints the leaderboard and writes it to DIR/leaderboard.csv and .json, and the HTML report
+/// DIR/report.html (<see cref="ComparisonReport"/>; --report-images 0 leaves it out). Rerunning the same
 /// command in the same DIR continues a comparison that was killed or stopped with Ctrl+C.
 /// Exit codes: 0 done, 2 bad input, 3 a trial diverged, 130 stopped (rerun to continue).
 /// </summary>
@@ -44,10 +47,14 @@ internal static class CompareCommand
         var threads = new Option<int?>("--threads") { Description = "libtorch threads (default: all cores, or MLNETSEG_THREADS)" };
         var workers = new Option<int>("--workers") { Description = "data loader threads", DefaultValueFactory = _ => defaults.Data.LoaderWorkers };
         var seed = new Option<long>("--seed") { Description = "seed of every trial", DefaultValueFactory = _ => defaults.Seed };
+        var reportImages = new Option<int>("--report-images")
+        {
+            Description = "validation images overlaid by every candidate in DIR/report.html (0: no report)", DefaultValueFactory = _ => new ComparisonReportOptions().OverlayImages,
+        };
 
         var command = new Command("compare", "train several models (any registered families) within one time budget and rank them (successive halving)")
         {
-            trainJson, trainImages, valJson, valImages, trainSemantic, valSemantic, output, budget, candidates, set, metric, halving, batchSize, lr, warmup, threads, workers, seed,
+            trainJson, trainImages, valJson, valImages, trainSemantic, valSemantic, output, budget, candidates, set, metric, halving, batchSize, lr, warmup, threads, workers, seed, reportImages,
         };
         command.SetAction(parse =>
         {
@@ -82,8 +89,9 @@ internal static class CompareCommand
             }
             catch (FormatException e) { return Fail($"--budget: {e.Message}"); }
             catch (Exception e) when (e is ArgumentException or KeyNotFoundException or FileNotFoundException or SemanticDatasetException) { return Fail(e.Message); }
+            if (parse.GetValue(reportImages) < 0) return Fail("--report-images: expected 0 (no report) or more");
             return Run(options, (parse.GetRequiredValue(trainJson), parse.GetRequiredValue(trainImages), parse.GetValue(trainSemantic)),
-                (parse.GetRequiredValue(valJson), parse.GetRequiredValue(valImages), parse.GetValue(valSemantic)), stdout, stderr);
+                (parse.GetRequiredValue(valJson), parse.GetRequiredValue(valImages), parse.GetValue(valSemantic)), parse.GetValue(reportImages), stdout, stderr);
         });
         return command;
     }
@@ -106,7 +114,7 @@ internal static class CompareCommand
     }
 
     private static int Run(ComparisonOptions options, (string Json, string Images, string? Semantic) trainSet, (string Json, string Images, string? Semantic) valSet,
-        TextWriter stdout, TextWriter stderr)
+        int reportImages, TextWriter stdout, TextWriter stderr)
     {
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCtrlC = (_, e) =>
@@ -130,6 +138,11 @@ internal static class CompareCommand
             stdout.Write(result.Leaderboard.ToTable());
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"best: {result.Leaderboard.Best.Candidate} ({result.BestModelPath}); {result.Elapsed.TotalSeconds:F0} s of {options.Budget.TotalSeconds:F0} s; leaderboard: {Path.Combine(options.Directory, "leaderboard.csv")}"));
+            if (reportImages > 0)
+            {
+                string report = ComparisonReport.Write(result, validation, new ComparisonReportOptions { OverlayImages = reportImages, Log = stdout.WriteLine }, cancel.Token);
+                stdout.WriteLine($"report: {report}");
+            }
             return 0;
         }
         catch (TrainingDivergedException e) { return Fail(e.Message, TrainCommand.Diverged); }

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MLNetSeg.Data.Loading;
 using MLNetSeg.Trainers.Data;
 using MLNetSeg.Trainers.Host;
 using MLNetSeg.Training;
@@ -11,10 +12,11 @@ namespace MLNetSeg.Trainers;
 /// <summary>The outcome of <see cref="SegmentationComparisonCatalog.Compare"/>: the leaderboard, and the best model as a transformer.</summary>
 public sealed class SegmentationComparisonResult : IDisposable
 {
-    internal SegmentationComparisonResult(ComparisonResult comparison, SegmentationTransformer bestModel)
+    internal SegmentationComparisonResult(ComparisonResult comparison, SegmentationTransformer bestModel, DetectionDataset validationSet)
     {
         Comparison = comparison;
         BestModel = bestModel;
+        ValidationSet = validationSet;
     }
 
     /// <summary>The leaderboard, metric, folder and time taken.</summary>
@@ -25,6 +27,10 @@ public sealed class SegmentationComparisonResult : IDisposable
 
     /// <summary>The best candidate's model, ready to <c>Transform</c> (dispose it, or this result).</summary>
     public SegmentationTransformer BestModel { get; }
+
+    /// <summary>The validation IDataView as the comparison read it (images cached under the comparison's folder when given as
+    /// MLImage): what <c>MLNetSeg.Reporting.ComparisonReport.Write(result.Comparison, result.ValidationSet)</c> draws.</summary>
+    public DetectionDataset ValidationSet { get; }
 
     /// <inheritdoc/>
     public void Dispose() => BestModel.Dispose();
@@ -67,7 +73,7 @@ public static class SegmentationComparisonCatalog
         var best = result.LoadBest();
         try
         {
-            return new SegmentationComparisonResult(result, new SegmentationTransformer(best, columns.ImageColumnName, columns.Scoring, ownsModel: true, trainData.Schema));
+            return new SegmentationComparisonResult(result, new SegmentationTransformer(best, columns.ImageColumnName, columns.Scoring, ownsModel: true, trainData.Schema), validation);
         }
         catch
         {
