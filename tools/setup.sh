@@ -8,6 +8,7 @@
 #        cmake/g++ (native shim), python3-torchvision (its native
 #        roi_align/nms kernels are loaded at run time; python3-torch is also the fixture reference),
 #        chromium (the headless browser the HTML report tests drive through Playwright)
+#   dotnet tools: dotnet-repl (runs samples/notebooks headless)
 #   build: src/Native (CMake, incremental) and MLNetSeg.sln (Release)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,6 +42,13 @@ fi
 if ! make -C "$NATIVE_BUILD" -j"$(nproc)" --no-print-directory -s >/tmp/mlnetseg-native-build.log 2>&1; then
   cat /tmp/mlnetseg-native-build.log >&2
   echo "setup: native build failed (log above)" >&2
+  exit 1
+fi
+
+# .NET local tools (.config/dotnet-tools.json): dotnet-repl runs the notebooks headless.
+if ! dotnet tool restore >/tmp/mlnetseg-tool-restore.log 2>&1; then
+  cat /tmp/mlnetseg-tool-restore.log >&2
+  echo "setup: dotnet tool restore failed (log above)" >&2
   exit 1
 fi
 
