@@ -52,5 +52,10 @@ public sealed class CompareTests
         using var typedModel = TrainedModel.Load(result.Comparison.BestModelPath);
         var typed = Scoring.TransformerTests.Typed(typedModel, TinyDataset.Shared.Validation().ImagePath(0));
         rows[0].AssertEqual(typed, "row 0");
+
+        // The validation set as the comparison read it (for ComparisonReport): every row, with its ground truth.
+        var expected = TinyDataset.Shared.Validation();
+        Assert.AreEqual(expected.Count, result.ValidationSet.Count);
+        Assert.AreEqual(expected.GetTarget(0).Count, result.ValidationSet.GetTarget(0).Count);
     }
 }
