@@ -59,7 +59,9 @@ public sealed class CompareKillResumeTests
             Assert.IsFalse(output.Contains($"round 1/2: {firstName} trains"), $"the finished trial was trained again:\n{output}");
             StringAssert.Contains(output, $"trains for {plannedSeconds:F0} s", "the interrupted trial resumes under its own budget");
             StringAssert.Contains(output, "best: ");
+            StringAssert.Contains(output, $"report: {Path.Combine(dir.Path, "report.html")}");
         }
+        StringAssert.Contains(File.ReadAllText(Path.Combine(dir.Path, "report.html")), "<table id=\"trials\">", "the finished comparison's report");
         Assert.AreEqual(stamp, File.GetLastWriteTimeUtc(firstModel), "the first trial's model is untouched");
         var rows = File.ReadAllLines(Path.Combine(dir.Path, "leaderboard.csv"));
         Assert.AreEqual(3, rows.Length, string.Join("\n", rows));
