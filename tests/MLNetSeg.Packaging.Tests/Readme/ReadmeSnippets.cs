@@ -8,6 +8,7 @@ using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Torch;
 using MLNetSeg.Trainers;
 using MLNetSeg.Training;
+using MLNetSeg.Training.Comparison;
 using MLNetSeg.Transforms;
 using MLNetSeg.Vision.Imaging;
 using MLNetSeg.Vision.Structures;
@@ -82,6 +83,28 @@ public static class ReadmeSnippets
         var image = ImageIO.Read("street.png");
         SegmentationResult result = model.Predict(image);                            // Instances, Semantic (label map), Panoptic
         ImageIO.WritePng(Visualizer.DrawSemantic(image, result.Semantic!, classes), "street.semantic.png");
+        // end snippet
+        return result;
+    }
+
+    /// <summary>README "Comparing models": the ML.NET comparison (compiled, not run by the tests).</summary>
+    public static SegmentationComparisonResult CompareFamilies(MLContext ml, IDataView train, IDataView val)
+    {
+        // snippet: compare
+        var recipe = new RcnnOptions { TrainableBackboneLayers = 5, BoxBatchSizePerImage = 256, HeadPositivesPerImage = 8 };
+        var result = ml.Segmentation().Trainers.Compare(train, val, new ComparisonOptions
+        {
+            Candidates =
+            [
+                new("maskrcnn", new MaskRcnnOptions { Backbone = ResNetDepth.ResNet18, Norm = BackboneNorm.BatchNorm, Widths = DetectorWidths.Compact, Settings = recipe }),
+                new("masklab", new MaskLabOptions { Backbone = ResNetDepth.ResNet18, Norm = BackboneNorm.BatchNorm, Widths = DetectorWidths.Compact, Settings = recipe }),
+            ],
+            Budget = TimeSpan.FromMinutes(30),       // the whole comparison: training, validation and timing of every trial
+            Directory = "runs/compare",              // every trial's model and metrics; a rerun continues a stopped comparison
+            Progress = new Progress<ComparisonProgress>(p => Console.WriteLine(p.Message)),
+        });
+        Console.Write(result.Leaderboard.ToTable());  // ranked by segm/AP (the metric the candidates share, or Metric = ...)
+        IDataView scored = result.BestModel.Transform(val);
         // end snippet
         return result;
     }
