@@ -1,11 +1,31 @@
 using System.Text.RegularExpressions;
 using MLNetSeg.Models;
+using MLNetSeg.Vision.Structures;
 
 namespace MLNetSeg.Training.Comparison;
 
 /// <summary>One model to try: a name (its folder and its row in the leaderboard) and the family's options.</summary>
 public sealed record ComparisonCandidate(string Name, ModelOptions Model)
 {
+    /// <summary>
+    /// One candidate per registered family (named after it) whose model, from the family's defaults passed through
+    /// <paramref name="configure"/>, predicts every task of <paramref name="tasks"/>: the comparison picks up whatever
+    /// the registry holds, including families registered by the application. <paramref name="configure"/> adjusts each
+    /// family's options (a backbone, sizes, label maps' classes) or returns null to leave the family out.
+    /// </summary>
+    public static IReadOnlyList<ComparisonCandidate> FromRegistry(SegmentationTasks tasks, Func<ModelFamily, ModelOptions, ModelOptions?>? configure = null)
+    {
+        var candidates = new List<ComparisonCandidate>();
+        foreach (var family in ModelRegistry.Families)
+        {
+            var defaults = family.CreateDefaultOptions();
+            var options = configure is null ? defaults : configure(family, defaults);
+            if (options is null || (family.TasksFor(options) & tasks) != tasks) continue;
+            candidates.Add(new ComparisonCandidate(family.Name, options));
+        }
+        return candidates;
+    }
+
     internal void Validate()
     {
         if (string.IsNullOrEmpty(Name) || !Regex.IsMatch(Name, "^[A-Za-z0-9][A-Za-z0-9._-]*$"))

@@ -2,6 +2,7 @@ using MLNetSeg.Models.Backbones;
 using MLNetSeg.Models.MaskLab;
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Training.Comparison;
+using MLNetSeg.Vision.Structures;
 using MLNetSeg.Training.Tests.Training;
 
 namespace MLNetSeg.Training.Tests.Comparison;
@@ -60,6 +61,26 @@ public sealed class ModelComparisonTests
         // Mask R-CNN and Keypoint R-CNN share boxes only: they are ranked by box AP; two mask models by mask AP.
         Assert.AreEqual("bbox/AP", new ModelComparison(Options("d", budget, MaskRcnn(), keypoints)).Metric);
         Assert.AreEqual("segm/AP", new ModelComparison(Options("d", budget, MaskRcnn(), MaskLab())).Metric);
+    }
+
+    [TestMethod]
+    public void CandidatesComeFromTheRegistryByWhatTheyPredict()
+    {
+        var masks = ComparisonCandidate.FromRegistry(SegmentationTasks.Masks).Select(c => c.Name).ToArray();
+        CollectionAssert.IsSubsetOf(new[] { "maskrcnn", "masklab" }, masks);
+        CollectionAssert.DoesNotContain(masks, "keypointrcnn");
+        var keypoints = ComparisonCandidate.FromRegistry(SegmentationTasks.Keypoints);
+        Assert.AreEqual("keypointrcnn", keypoints.Single().Name);
+        Assert.IsInstanceOfType<KeypointRcnnOptions>(keypoints[0].Model);
+        // configure adjusts each family's defaults, or leaves a family out with null.
+        var small = ComparisonCandidate.FromRegistry(SegmentationTasks.Masks, (family, options) => options switch
+        {
+            MaskRcnnOptions m => m with { Backbone = ResNetDepth.ResNet18 },
+            MaskLabOptions m => m with { Backbone = ResNetDepth.ResNet18 },
+            _ => null,
+        });
+        CollectionAssert.AreEquivalent(new[] { "maskrcnn", "masklab" }, small.Select(c => c.Name).ToArray());
+        Assert.AreEqual(ResNetDepth.ResNet18, ((MaskRcnnOptions)small.Single(c => c.Name == "maskrcnn").Model).Backbone);
     }
 
     [TestMethod]
