@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using Microsoft.DotNet.Interactive.Formatting;
 using MLNetSeg.Evaluation;
+using MLNetSeg.Reporting;
 using MLNetSeg.Training.Comparison;
 using MLNetSeg.Vision.Imaging;
 using MLNetSeg.Vision.Structures;
@@ -76,21 +77,11 @@ public static class NotebookFormatters
         return html.ToString();
     }
 
-    /// <summary>One row per candidate, best first (the leaderboard's columns).</summary>
+    /// <summary>One row per candidate, best first (the comparison report's leaderboard table).</summary>
     public static string ToHtml(Leaderboard leaderboard)
     {
         ArgumentNullException.ThrowIfNull(leaderboard);
-        var lines = leaderboard.ToCsv().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var html = new StringBuilder("<table><thead><tr>");
-        foreach (string h in lines[0].Split(',')) html.Append("<th>").Append(E(h)).Append("</th>");
-        html.Append("</tr></thead><tbody>");
-        foreach (string line in lines.Skip(1))
-        {
-            html.Append("<tr>");
-            foreach (string cell in line.Split(',')) html.Append("<td>").Append(E(cell)).Append("</td>");
-            html.Append("</tr>");
-        }
-        return html.Append("</tbody></table>").ToString();
+        return ComparisonReport.TableHtml(leaderboard.Rows, ranked: true, "leaderboard");
     }
 
     /// <summary>The leaderboard with a line naming the metric, the time taken and the best model.</summary>

@@ -74,9 +74,9 @@ public static class ComparisonReport
             $"({E(leaderboard.Best.Family)}, {100 * leaderboard.Best.Score:F1}).</p>\n");
 
         html.Append("<h2>Leaderboard</h2>\n");
-        AppendTable(html, "leaderboard", leaderboard.Rows, ranked: true);
+        html.Append(TableHtml(leaderboard.Rows, ranked: true, "leaderboard"));
         html.Append("<h2>Every trial</h2>\n<p>Successive halving: every candidate trains in round 1; the best continue from their weights in the next round.</p>\n");
-        AppendTable(html, "trials", leaderboard.Trials.OrderBy(t => t.Round).ThenByDescending(t => t.Score).ToArray(), ranked: false);
+        html.Append(TableHtml(leaderboard.Trials.OrderBy(t => t.Round).ThenByDescending(t => t.Score).ToArray(), ranked: false, "trials"));
 
         html.Append("<h2>Training</h2>\n<div class=\"charts\">")
             .Append(Figure("loss", ComparisonCharts.LossSvg(leaderboard.Rows
@@ -99,8 +99,13 @@ public static class ComparisonReport
         return html.ToString();
     }
 
-    private static void AppendTable(StringBuilder html, string id, IReadOnlyList<TrialResult> trials, bool ranked)
+    /// <summary>An HTML table of <paramref name="trials"/>: rank (or round), candidate, family, score, the headline metrics
+    /// (AP and AP50 of each COCO evaluation, mIoU, PQ) in %, iterations, training seconds, inference ms/image, parameters, size.
+    /// The report's tables; notebooks show a <see cref="Leaderboard"/> with it too.</summary>
+    public static string TableHtml(IReadOnlyList<TrialResult> trials, bool ranked, string id)
     {
+        ArgumentNullException.ThrowIfNull(trials);
+        var html = new StringBuilder();
         var metrics = trials.SelectMany(t => t.Metrics.Keys).Distinct(StringComparer.Ordinal).Where(IsHeadline).Order(StringComparer.Ordinal).ToArray();
         html.Append(CultureInfo.InvariantCulture, $"<table id=\"{id}\"><thead><tr>");
         foreach (string h in (ranked ? new[] { "rank" } : new[] { "round" }).Concat(new[] { "candidate", "family", "score" }).Concat(metrics)
@@ -117,7 +122,7 @@ public static class ComparisonReport
             html.Append(Cell(t.TotalIterations)).Append(Cell(t.TrainingSeconds, "F0")).Append(Cell(t.InferenceMilliseconds, "F1"))
                 .Append(Cell(t.Parameters / 1e6, "F2")).Append(Cell(t.ModelBytes / 1048576.0, "F1")).Append("</tr>\n");
         }
-        html.Append("</tbody></table>\n");
+        return html.Append("</tbody></table>\n").ToString();
     }
 
     /// <summary>The metrics worth a column: the AP of each COCO evaluation, AP50, and the semantic/panoptic headline numbers.</summary>
