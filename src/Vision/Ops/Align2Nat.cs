@@ -1,0 +1,238 @@
+using MLNetSeg.Torch;
+
+namespace MLNetSeg.Vision.Ops;
+
+/// <summary>How a window's (V, U) mask sub-tensor is upsampled (TensorMask Tab. 2b).</summary>
+public enum WindowInterpolation
+{
+    /// <summary>Bilinear on (V, U): the default, keeps pixel-to-pixel alignment.</summary>
+    Bilinear,
+
+    /// <summary>Nearest neighbour on (V, U), the paper's "unaligned" variant (InstanceFCN-like): each output mask pixel copies
+    /// the input cell its centre falls in.</summary>
+    Nearest,
+}
+
+public static partial class VisionOps
+{
+    /// <summary>TensorMask's pad value: what samples outside the input read (sigmoid(−6) ≈ 0.0025, no mask there).</summary>
+    public const double Align2NatPadValue = -6.0;
+
+    /// <summary>
+    /// detectron2's SwapAlign2Nat (TensorMask §3.6, Fig. 5): an aligned mask tensor with fine (H, W) and coarse (V, U) units
+    /// becomes a natural one with the units swapped: <c>up_align2nat</c> by λ followed by subsampling (H, W) by λ, computed
+    /// directly with O(V·U·H·W) work whatever λ. Input [N, V·U, H, W] (V = U); output [N, λV·λU, ⌈H/λ⌉, ⌈W/λ⌉].
+    /// </summary>
+    /// <remarks>
+    /// The sampling is detectron2's CUDA kernel's, which the paper leaves open: output mask pixel (v, u) of the window at
+    /// (y, x) reads the input bilinearly in all four coordinates at (v + 0.5)/λ − 0.5, (u + 0.5)/λ − 0.5,
+    /// y·λ + v − λV/2 + 0.5, x·λ + u − λU/2 + 0.5; a tap outside the input in any coordinate reads
+    /// <paramref name="padValue"/> (nothing is clamped). Composed of index_select and multiply-add, so it runs on any
+    /// device and its gradient (the kernel's backward: the same weights, scattered back) comes from autograd.
+    /// </remarks>
+    /// <param name="input">[N, V·U, H, W] aligned masks (logits), V = U.</param>
+    /// <param name="lambda">The unit ratio λ ≥ 1 (2^k on bipyramid level k).</param>
+    /// <param name="padValue">What taps outside the input read (−6).</param>
+    /// <exception cref="ArgumentException">The input is not 4-D with a square channel count, or λ &lt; 1.</exception>
+    public static Tensor SwapAlign2Nat(Tensor input, int lambda, double padValue = Align2NatPadValue)
+    {
+        if (lambda < 1) throw new ArgumentException($"{nameof(SwapAlign2Nat)}: lambda must be at least 1, got {lambda}", nameof(lambda));
+        int side = WindowSide(input, nameof(SwapAlign2Nat));
+        return ResampleWindows(input, side, checked(side * lambda), lambda, aligned: true, WindowInterpolation.Bilinear, padValue);
+    }
+
+    /// <summary>
+    /// TensorMask's <c>align2nat</c> (§3.4, α = 1): aligned masks to natural ones at equal units, output mask pixel (v, u)
+    /// of the window at (y, x) being the input's (v, u) at (y + v − V/2 + 0.5, x + u − U/2 + 0.5), an integer shift when V
+    /// is odd; taps outside read <paramref name="padValue"/>. It is <see cref="SwapAlign2Nat"/> with λ = 1.
+    /// </summary>
+    /// <param name="input">[N, V·U, H, W] aligned masks, V = U.</param>
+    /// <param name="padValue">What taps outside the input read (−6).</param>
+    public static Tensor Align2Nat(Tensor input, double padValue = Align2NatPadValue) => SwapAlign2Nat(input, 1, padValue);
+
+    /// <summary>
+    /// TensorMask's <c>up_align2nat</c> (§3.5, Fig. 4): the coarse (V̂, Û) masks are upsampled to
+    /// <paramref name="outputSide"/>² (unit λ = side / V̂ times smaller; λ need not be an integer, e.g. 15 from 10) and
+    /// converted to the natural representation; (H, W) is unchanged. With bilinear interpolation it is
+    /// <see cref="SwapAlign2Nat"/> before its subsampling: same sampling, same pad.
+    /// </summary>
+    /// <param name="input">[N, V̂·Û, H, W] aligned masks, V̂ = Û.</param>
+    /// <param name="outputSide">V = U of the output (at least V̂).</param>
+    /// <param name="interpolation">Bilinear (aligned) or nearest ("unaligned", Tab. 2b) on (V̂, Û).</param>
+    /// <param name="padValue">What taps outside the input read (−6).</param>
+    /// <returns>[N, V·U, H, W].</returns>
+    public static Tensor UpAlign2Nat(Tensor input, int outputSide, WindowInterpolation interpolation = WindowInterpolation.Bilinear,
+        double padValue = Align2NatPadValue)
+    {
+        int side = WindowSide(input, nameof(UpAlign2Nat));
+        if (outputSide < side) throw new ArgumentException($"{nameof(UpAlign2Nat)}: output side {outputSide} is below the input's {side}", nameof(outputSide));
+        return ResampleWindows(input, side, outputSide, 1, aligned: true, interpolation, padValue);
+    }
+
+    /// <summary>
+    /// Upsampling of natural masks on (V̂, Û) to <paramref name="outputSide"/>² (TensorMask Fig. 6c, the "upscale natural"
+    /// head): the same interpolation and pad as <see cref="UpAlign2Nat"/>, without the change of representation, so the two
+    /// heads differ in the representation alone.
+    /// </summary>
+    /// <param name="input">[N, V̂·Û, H, W] natural masks.</param>
+    /// <param name="outputSide">V = U of the output.</param>
+    /// <param name="interpolation">Bilinear or nearest on (V̂, Û).</param>
+    /// <param name="padValue">What taps outside the input read (−6).</param>
+    public static Tensor UpsampleNaturalWindows(Tensor input, int outputSide, WindowInterpolation interpolation = WindowInterpolation.Bilinear,
+        double padValue = Align2NatPadValue)
+    {
+        int side = WindowSide(input, nameof(UpsampleNaturalWindows));
+        if (outputSide < side) throw new ArgumentException($"{nameof(UpsampleNaturalWindows)}: output side {outputSide} is below the input's {side}", nameof(outputSide));
+        return ResampleWindows(input, side, outputSide, 1, aligned: false, interpolation, padValue);
+    }
+
+    private static int WindowSide(Tensor input, string op)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.Dim != 4) throw new ArgumentException($"{op}: input must be [N, V·U, H, W], got [{string.Join(", ", input.Shape)}]", nameof(input));
+        if (!input.DType.IsFloatingPoint()) throw new ArgumentException($"{op}: input must be floating point, got {input.DType}", nameof(input));
+        long c = input.Size(1);
+        int side = (int)Math.Round(Math.Sqrt(c));
+        if (side < 1 || (long)side * side != c)
+            throw new ArgumentException($"{op}: the channel count {c} is not a square V·U (V = U)", nameof(input));
+        return side;
+    }
+
+    /// <summary>
+    /// The one sampling behind the align2nat family. Output [N, Vo·Uo, ⌈H/s⌉, ⌈W/s⌉]: mask pixel v of an output window
+    /// reads input mask cell (v + 0.5)/r − 0.5 (r = Vo/Vi; nearest: ⌊(v + 0.5)/r⌋) and, when <paramref name="aligned"/>,
+    /// input row y·s + v − Vo/2 + 0.5 (else row y·s); likewise u and x. Computed as two separable passes of 4 taps each,
+    /// (U, W) then (V, H), every pass one index_select over a flattened pair of dimensions: about 8 reads per element
+    /// whatever r and s, and the intermediate is no larger than the input.
+    /// </summary>
+    private static Tensor ResampleWindows(Tensor input, int inSide, int outSide, int stride, bool aligned, WindowInterpolation interpolation,
+        double padValue)
+    {
+        if (!aligned && stride != 1) throw new ArgumentException("natural windows are not subsampled spatially");
+        using var scope = DisposeScope.Enter();
+        long n = input.Size(0);
+        int h = checked((int)input.Size(2)), w = checked((int)input.Size(3));
+        int hOut = (h + stride - 1) / stride, wOut = (w + stride - 1) / stride;
+        var device = input.Device;
+        var dtype = input.DType;
+        if (n == 0 || h == 0 || w == 0)
+            return scope.MoveToOuter(Tensor.Zeros(new long[] { n, (long)outSide * outSide, hOut, wOut }, dtype, device));
+
+        // Values are taken relative to the pad, so a tap outside the input is a tap of weight 0 and the pad comes back at the end
+        // (the weights of an output element sum to 1).
+        var shifted = input.Sub(padValue);
+        var cells = WindowTaps(inSide, outSide, interpolation);
+        var rows = SpatialTaps(h, hOut, outSide, stride, aligned);
+        var cols = SpatialTaps(w, wOut, outSide, stride, aligned);
+
+        // Pass 1, (U, W) → (Uo, Wo): [N, V, H, U·W] → [N, V, H, Uo·Wo].
+        var x = shifted.Reshape(n, inSide, inSide, h, w).Permute(0, 1, 3, 2, 4).Reshape(n, inSide, h, (long)inSide * w);
+        var (index1, weight1) = PairTaps(cells, cols, w, device, dtype);
+        var z = Gather4(x, index1, weight1);
+
+        // Pass 2, (V, H) → (Vo, Ho): [N, Uo·Wo, V·H] → [N, Uo·Wo, Vo·Ho].
+        var y = z.Reshape(n, inSide, h, (long)outSide * wOut).Permute(0, 3, 1, 2).Reshape(n, (long)outSide * wOut, (long)inSide * h);
+        var (index2, weight2) = PairTaps(cells, rows, h, device, dtype);
+        var o = Gather4(y, index2, weight2);
+
+        var natural = o.Reshape(n, outSide, wOut, outSide, hOut).Permute(0, 3, 1, 4, 2).Reshape(n, (long)outSide * outSide, hOut, wOut).Add(padValue);
+        return scope.MoveToOuter(natural);
+    }
+
+    /// <summary>Σ over 4 taps of weight · input[..., index] along the last dimension: one index_select of all taps.</summary>
+    private static Tensor Gather4(Tensor input, Tensor index, Tensor weight)
+    {
+        long taps = weight.Size(0), length = weight.Size(1);
+        var picked = input.IndexSelect(-1, index);                                   // [..., 4·L]
+        var shape = input.Shape.ToArray();
+        shape[^1] = taps;
+        var grouped = picked.Reshape(shape.Append(length).ToArray());                // [..., 4, L]
+        return grouped.Mul(weight).Sum(-2);
+    }
+
+    /// <summary>A 1-D interpolation table: for each output position, two taps (index, weight); an index of −1 is outside.</summary>
+    private readonly record struct Taps(int[] Low, int[] High, double[] LowWeight, double[] HighWeight);
+
+    /// <summary>Mask-cell taps: output cell v reads (v + 0.5)/r − 0.5 of the input cells (the kernel's float arithmetic).</summary>
+    private static Taps WindowTaps(int inSide, int outSide, WindowInterpolation interpolation)
+    {
+        var taps = new Taps(new int[outSide], new int[outSide], new double[outSide], new double[outSide]);
+        double ratio = (double)outSide / inSide;
+        for (int v = 0; v < outSide; v++)
+        {
+            if (interpolation == WindowInterpolation.Nearest)
+            {
+                int cell = Math.Min(inSide - 1, (int)Math.Floor((v + 0.5) / ratio));
+                (taps.Low[v], taps.High[v], taps.LowWeight[v], taps.HighWeight[v]) = (cell, -1, 1.0, 0.0);
+                continue;
+            }
+            float o = (float)((v + 0.5) / ratio - 0.5);
+            Linear(o, inSide, out taps.Low[v], out taps.High[v], out taps.LowWeight[v], out taps.HighWeight[v]);
+        }
+        return taps;
+    }
+
+    /// <summary>Spatial taps, one table per output mask offset v: [v][y] reads row y·s + v − Vo/2 + 0.5 when aligned, else y·s.</summary>
+    private static Taps[] SpatialTaps(int size, int outSize, int outSide, int stride, bool aligned)
+    {
+        var tables = new Taps[outSide];
+        float half = outSide / 2f;
+        for (int v = 0; v < outSide; v++)
+        {
+            var t = new Taps(new int[outSize], new int[outSize], new double[outSize], new double[outSize]);
+            for (int y = 0; y < outSize; y++)
+            {
+                float o = aligned ? (float)((float)y * stride + v - half + 0.5) : y * stride;
+                Linear(o, size, out t.Low[y], out t.High[y], out t.LowWeight[y], out t.HighWeight[y]);
+            }
+            tables[v] = t;
+        }
+        return tables;
+    }
+
+    /// <summary>Bilinear taps at <paramref name="o"/> over [0, size): floor and ceil with the kernel's weights (the ceil tap has
+    /// weight o − floor, 0 on integers); a tap outside is −1. The coordinate is a float as in the kernel; the weights are kept
+    /// in double (the kernel rounds them to float: within an ulp of float32 results, exact for float64 inputs).</summary>
+    private static void Linear(float o, int size, out int low, out int high, out double lowWeight, out double highWeight)
+    {
+        int f = (int)MathF.Floor(o), c = (int)MathF.Ceiling(o);
+        highWeight = o - f;   // exact: o is a float, f an integer near it
+        lowWeight = 1.0 - highWeight;
+        low = f >= 0 && f < size ? f : -1;
+        high = c >= 0 && c < size ? c : -1;
+    }
+
+    /// <summary>
+    /// The 4 taps of a (cell, coordinate) pair for every output (cell o, position p), as flat indices into a
+    /// [cells × <paramref name="size"/>] dimension and weights (0 where either tap is outside, index then 0):
+    /// index [4·Vo·P] int64, weight [4, Vo·P].
+    /// </summary>
+    private static (Tensor Index, Tensor Weight) PairTaps(Taps cells, Taps[] positions, int size, Device device, DType dtype)
+    {
+        int outCells = cells.Low.Length, outSize = positions[0].Low.Length;
+        long length = (long)outCells * outSize;
+        var index = new long[4 * length];
+        var weight = new double[4 * length];
+        for (int o = 0; o < outCells; o++)
+        {
+            var p = positions[o];
+            for (int q = 0; q < outSize; q++)
+            {
+                long at = (long)o * outSize + q;
+                for (int tap = 0; tap < 4; tap++)
+                {
+                    int cell = (tap & 2) == 0 ? cells.Low[o] : cells.High[o];
+                    double cw = (tap & 2) == 0 ? cells.LowWeight[o] : cells.HighWeight[o];
+                    int pos = (tap & 1) == 0 ? p.Low[q] : p.High[q];
+                    double pw = (tap & 1) == 0 ? p.LowWeight[q] : p.HighWeight[q];
+                    bool inside = cell >= 0 && pos >= 0;
+                    index[tap * length + at] = inside ? (long)cell * size + pos : 0;
+                    weight[tap * length + at] = inside ? cw * pw : 0.0;
+                }
+            }
+        }
+        var indexTensor = Tensor.FromArray(index, new[] { 4 * length }, device);
+        using var weightCpu = Tensor.FromArray(weight, new[] { 4L, length });
+        return (indexTensor, weightCpu.To(dtype, device));
+    }
+}
