@@ -86,6 +86,27 @@ public static partial class Functional
         };
     }
 
+    /// <summary>
+    /// The focal loss FL* (Lin et al. 2017, appendix; fvcore's sigmoid_focal_loss_star, TensorMask's classification loss):
+    /// −log σ(γ·x·(2t − 1)) / γ, scaled by alpha_t = alpha·t + (1 − alpha)·(1 − t) when alpha ≥ 0.
+    /// </summary>
+    public static Tensor SigmoidFocalLossStar(Tensor inputs, Tensor targets, double alpha = -1, double gamma = 1,
+        Reduction reduction = Reduction.None)
+    {
+        if (!(gamma > 0)) throw new ArgumentOutOfRangeException(nameof(gamma), gamma, "FL* needs gamma > 0");
+        var shifted = inputs * (targets * 2.0 - 1.0) * gamma;
+        // −log σ(z) is BCE-with-logits of z against 1 (computed stably by libtorch).
+        var loss = BinaryCrossEntropyWithLogits(shifted, Tensor.OnesLike(shifted), reduction: Reduction.None) * (1.0 / gamma);
+        if (alpha >= 0) loss = (targets * alpha + RsubOp.Invoke(targets, 1.0, 1) * (1 - alpha)) * loss;
+        return reduction switch
+        {
+            Reduction.None => loss,
+            Reduction.Mean => MeanOp.Invoke(loss),
+            Reduction.Sum => SumOp.Invoke(loss),
+            _ => throw new ArgumentOutOfRangeException(nameof(reduction), reduction, "unknown reduction"),
+        };
+    }
+
     private static (Tensor, Tensor) Broadcast(Tensor a, Tensor b)
     {
         if (a.Shape.SequenceEqual(b.Shape)) return (a, b);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using MLNetSeg.Models.MaskLab;
 using MLNetSeg.Models.Panoptic;
 using MLNetSeg.Models.Rcnn;
+using MLNetSeg.Models.TensorMask;
 
 namespace MLNetSeg.Models;
 
@@ -21,6 +22,7 @@ public static class ModelRegistry
         Register(KeypointRcnnFamily.Instance);
         Register(MaskLabFamily.Instance);
         Register(PanopticFamily.Instance);
+        Register(TensorMaskFamily.Instance);
     }
 
     /// <summary>Every registered family, in name order.</summary>

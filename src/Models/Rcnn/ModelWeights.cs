@@ -58,6 +58,36 @@ public sealed record WeightLoadReport(
 public static class ModelWeights
 {
     /// <summary>
+    /// Loads <paramref name="path"/> into <paramref name="model"/>: a detector checkpoint of the model's own names (keys
+    /// "backbone.…") with tensors of another shape skipped, or an ImageNet classification ResNet (keys "conv1.weight",
+    /// "layer1.…") into <paramref name="backboneBody"/>, its "fc" ignored. Returns a one-line summary.
+    /// </summary>
+    /// <exception cref="ArgumentException">The file is neither.</exception>
+    public static string LoadPretrained(Module model, Module backboneBody, string path)
+    {
+        using var scope = DisposeScope.Enter();
+        var tensors = Read(path);
+        bool detector = tensors.Keys.Any(k => k.StartsWith("backbone.", StringComparison.Ordinal));
+        bool classifier = tensors.ContainsKey("conv1.weight") && tensors.Keys.Any(k => k.StartsWith("layer1.", StringComparison.Ordinal));
+        if (detector)
+        {
+            var report = Load(model, tensors, new WeightLoadOptions { SkipMismatched = true, AllowMissing = true, AllowUnexpected = true }, path);
+            return $"{path}: loaded {report.Loaded.Count} detector tensors" +
+                   (report.SkippedMismatched.Count > 0 ? $", kept {report.SkippedMismatched.Count} of another shape initialised ({string.Join(", ", report.SkippedMismatched.Take(4))}{(report.SkippedMismatched.Count > 4 ? ", ..." : "")})" : "") +
+                   (report.Missing.Count > 0 ? $", {report.Missing.Count} model entries not in the file" : "") +
+                   (report.Unexpected.Count > 0 ? $", {report.Unexpected.Count} file entries unused" : "");
+        }
+        if (classifier)
+        {
+            // The body keeps the ResNet's children under their names (conv1, bn1, layer1..4); fc is not among them.
+            var report = Load(backboneBody, tensors, new WeightLoadOptions { AllowUnexpected = true }, path);
+            return $"{path}: loaded {report.Loaded.Count} ImageNet ResNet tensors into the backbone ({report.Unexpected.Count} unused: {string.Join(", ", report.Unexpected.Take(4))})";
+        }
+        throw new ArgumentException($"{path}: neither a detector state dict (keys 'backbone.…') nor a classification ResNet (keys 'conv1.weight', 'layer1.…'); " +
+                                    $"first keys: {string.Join(", ", tensors.Keys.Take(5))}");
+    }
+
+    /// <summary>
     /// The file's tensors by name (PyTorch files: the state dict at <paramref name="stateDictKey"/>,
     /// or the top level; safetensors and TorchSharp files hold one flat state dict and ignore it).
     /// The format is recognised from the content, not the extension: a zip archive is a torch.save

@@ -62,29 +62,7 @@ public abstract partial class GeneralizedRcnn : ISegmentationModel
     /// torchvision names) with mismatched heads skipped, or an ImageNet classification ResNet (keys
     /// "conv1.weight", "layer1.…") into the backbone body, its "fc" ignored. Returns a one-line summary.
     /// </summary>
-    public string LoadPretrainedWeights(string path)
-    {
-        using var scope = DisposeScope.Enter();
-        var tensors = ModelWeights.Read(path);
-        bool detector = tensors.Keys.Any(k => k.StartsWith("backbone.", StringComparison.Ordinal));
-        bool classifier = tensors.ContainsKey("conv1.weight") && tensors.Keys.Any(k => k.StartsWith("layer1.", StringComparison.Ordinal));
-        if (detector)
-        {
-            var report = ModelWeights.Load(this, tensors, new WeightLoadOptions { SkipMismatched = true, AllowMissing = true, AllowUnexpected = true }, path);
-            return $"{path}: loaded {report.Loaded.Count} detector tensors" +
-                   (report.SkippedMismatched.Count > 0 ? $", kept {report.SkippedMismatched.Count} of another shape initialised ({string.Join(", ", report.SkippedMismatched.Take(4))}{(report.SkippedMismatched.Count > 4 ? ", ..." : "")})" : "") +
-                   (report.Missing.Count > 0 ? $", {report.Missing.Count} model entries not in the file" : "") +
-                   (report.Unexpected.Count > 0 ? $", {report.Unexpected.Count} file entries unused" : "");
-        }
-        if (classifier)
-        {
-            // The body keeps the ResNet's children under their names (conv1, bn1, layer1..4); fc is not among them.
-            var report = ModelWeights.Load(Backbone.Body, tensors, new WeightLoadOptions { AllowUnexpected = true }, path);
-            return $"{path}: loaded {report.Loaded.Count} ImageNet ResNet tensors into the backbone ({report.Unexpected.Count} unused: {string.Join(", ", report.Unexpected.Take(4))})";
-        }
-        throw new ArgumentException($"{path}: neither a detector state dict (keys 'backbone.…') nor a classification ResNet (keys 'conv1.weight', 'layer1.…'); " +
-                                    $"first keys: {string.Join(", ", tensors.Keys.Take(5))}");
-    }
+    public string LoadPretrainedWeights(string path) => ModelWeights.LoadPretrained(this, Backbone.Body, path);
 
     /// <summary>Eval mode, FrozenBatchNorm layers folded into their convolutions (a snapshot of the current weights).</summary>
     public void PrepareForInference()
