@@ -27,7 +27,7 @@ public static partial class VisionOps
     /// The sampling is detectron2's CUDA kernel's, which the paper leaves open: output mask pixel (v, u) of the window at
     /// (y, x) reads the input bilinearly in all four coordinates at (v + 0.5)/λ − 0.5, (u + 0.5)/λ − 0.5,
     /// y·λ + v − λV/2 + 0.5, x·λ + u − λU/2 + 0.5; a tap outside the input in any coordinate reads
-    /// <paramref name="padValue"/> (nothing is clamped). Composed of index_select and multiply-add, so it runs on any
+    /// <paramref name="padValue"/> (nothing is clamped). Composed of weighted row gathers (embedding_bag), so it runs on any
     /// device and its gradient (the kernel's backward: the same weights, scattered back) comes from autograd.
     /// </remarks>
     /// <param name="input">[N, V·U, H, W] aligned masks (logits), V = U.</param>
@@ -102,8 +102,8 @@ public static partial class VisionOps
     /// The one sampling behind the align2nat family. Output [N, Vo·Uo, ⌈H/s⌉, ⌈W/s⌉]: mask pixel v of an output window
     /// reads input mask cell (v + 0.5)/r − 0.5 (r = Vo/Vi; nearest: ⌊(v + 0.5)/r⌋) and, when <paramref name="aligned"/>,
     /// input row y·s + v − Vo/2 + 0.5 (else row y·s); likewise u and x. Computed as two separable passes of 4 taps each,
-    /// (U, W) then (V, H), every pass one index_select over a flattened pair of dimensions: about 8 reads per element
-    /// whatever r and s, and the intermediate is no larger than the input.
+    /// (U, W) then (V, H), every pass one weighted gather of whole rows (embedding_bag) over a flattened pair of dimensions
+    /// moved to the front: about 8 reads per element whatever r and s, and the intermediate is no larger than the input.
     /// </summary>
     private static Tensor ResampleWindows(Tensor input, int inSide, int outSide, int stride, bool aligned, WindowInterpolation interpolation,
         double padValue)
@@ -125,29 +125,28 @@ public static partial class VisionOps
         var rows = SpatialTaps(h, hOut, outSide, stride, aligned);
         var cols = SpatialTaps(w, wOut, outSide, stride, aligned);
 
-        // Pass 1, (U, W) → (Uo, Wo): [N, V, H, U·W] → [N, V, H, Uo·Wo].
-        var x = shifted.Reshape(n, inSide, inSide, h, w).Permute(0, 1, 3, 2, 4).Reshape(n, inSide, h, (long)inSide * w);
-        var (index1, weight1) = PairTaps(cells, cols, w, device, dtype);
-        var z = Gather4(x, index1, weight1);
+        // Pass 1, (U, W) → (Uo, Wo): rows (u, x) of [U·W, N·V·H] → [Uo·Wo, N·V·H].
+        var table1 = shifted.Reshape(n, inSide, inSide, h, w).Permute(2, 4, 0, 1, 3).Reshape((long)inSide * w, n * inSide * h);
+        var z = WeightedRows(table1, PairTaps(cells, cols, w), device, dtype);
 
-        // Pass 2, (V, H) → (Vo, Ho): [N, Uo·Wo, V·H] → [N, Uo·Wo, Vo·Ho].
-        var y = z.Reshape(n, inSide, h, (long)outSide * wOut).Permute(0, 3, 1, 2).Reshape(n, (long)outSide * wOut, (long)inSide * h);
-        var (index2, weight2) = PairTaps(cells, rows, h, device, dtype);
-        var o = Gather4(y, index2, weight2);
+        // Pass 2, (V, H) → (Vo, Ho): rows (v, y) of [V·H, Uo·Wo·N] → [Vo·Ho, Uo·Wo·N].
+        var table2 = z.Reshape((long)outSide * wOut, n, inSide, h).Permute(2, 3, 0, 1).Reshape((long)inSide * h, (long)outSide * wOut * n);
+        var o = WeightedRows(table2, PairTaps(cells, rows, h), device, dtype);
 
-        var natural = o.Reshape(n, outSide, wOut, outSide, hOut).Permute(0, 3, 1, 4, 2).Reshape(n, (long)outSide * outSide, hOut, wOut).Add(padValue);
+        var natural = o.Reshape(outSide, hOut, outSide, wOut, n).Permute(4, 0, 2, 1, 3).Reshape(n, (long)outSide * outSide, hOut, wOut).Add(padValue);
         return scope.MoveToOuter(natural);
     }
 
-    /// <summary>Σ over 4 taps of weight · input[..., index] along the last dimension: one index_select of all taps.</summary>
-    private static Tensor Gather4(Tensor input, Tensor index, Tensor weight)
+    /// <summary>Row j of the result is Σ over its 4 taps of weight · table row: one embedding_bag (sum mode, per-sample
+    /// weights), which copies whole contiguous rows and has a dense backward.</summary>
+    private static Tensor WeightedRows(Tensor table, (long[] Index, double[] Weight) taps, Device device, DType dtype)
     {
-        long taps = weight.Size(0), length = weight.Size(1);
-        var picked = input.IndexSelect(-1, index);                                   // [..., 4·L]
-        var shape = input.Shape.ToArray();
-        shape[^1] = taps;
-        var grouped = picked.Reshape(shape.Append(length).ToArray());                // [..., 4, L]
-        return grouped.Mul(weight).Sum(-2);
+        long bags = taps.Weight.Length / 4;
+        var index = Tensor.FromArray(taps.Index, new long[] { taps.Index.Length }, device);
+        var offsets = Tensor.Arange(0, 4 * bags, 4, DType.Int64, device);
+        using var weightCpu = Tensor.FromArray(taps.Weight, new long[] { taps.Weight.Length });
+        var weight = weightCpu.To(dtype, device);
+        return AtenOps.EmbeddingBagSum(table, index, offsets, weight);
     }
 
     /// <summary>A 1-D interpolation table: for each output position, two taps (index, weight); an index of −1 is outside.</summary>
@@ -203,11 +202,11 @@ public static partial class VisionOps
     }
 
     /// <summary>
-    /// The 4 taps of a (cell, coordinate) pair for every output (cell o, position p), as flat indices into a
-    /// [cells × <paramref name="size"/>] dimension and weights (0 where either tap is outside, index then 0):
-    /// index [4·Vo·P] int64, weight [4, Vo·P].
+    /// The 4 taps of a (cell, coordinate) pair for every output (cell o, position p), bag by bag (output row o·P + p, then its
+    /// 4 taps): flat indices into a [cells × <paramref name="size"/>] row table and weights (0 where either tap is outside, the
+    /// index then 0).
     /// </summary>
-    private static (Tensor Index, Tensor Weight) PairTaps(Taps cells, Taps[] positions, int size, Device device, DType dtype)
+    private static (long[] Index, double[] Weight) PairTaps(Taps cells, Taps[] positions, int size)
     {
         int outCells = cells.Low.Length, outSize = positions[0].Low.Length;
         long length = (long)outCells * outSize;
@@ -218,7 +217,7 @@ public static partial class VisionOps
             var p = positions[o];
             for (int q = 0; q < outSize; q++)
             {
-                long at = (long)o * outSize + q;
+                long at = ((long)o * outSize + q) * 4;
                 for (int tap = 0; tap < 4; tap++)
                 {
                     int cell = (tap & 2) == 0 ? cells.Low[o] : cells.High[o];
@@ -226,13 +225,11 @@ public static partial class VisionOps
                     int pos = (tap & 1) == 0 ? p.Low[q] : p.High[q];
                     double pw = (tap & 1) == 0 ? p.LowWeight[q] : p.HighWeight[q];
                     bool inside = cell >= 0 && pos >= 0;
-                    index[tap * length + at] = inside ? (long)cell * size + pos : 0;
-                    weight[tap * length + at] = inside ? cw * pw : 0.0;
+                    index[at + tap] = inside ? (long)cell * size + pos : 0;
+                    weight[at + tap] = inside ? cw * pw : 0.0;
                 }
             }
         }
-        var indexTensor = Tensor.FromArray(index, new[] { 4 * length }, device);
-        using var weightCpu = Tensor.FromArray(weight, new[] { 4L, length });
-        return (indexTensor, weightCpu.To(dtype, device));
+        return (index, weight);
     }
 }
