@@ -1,4 +1,5 @@
 using MLNetSeg.Models.MaskLab;
+using MLNetSeg.Models.TensorMask;
 using MLNetSeg.Models.Panoptic;
 using MLNetSeg.Models.Rcnn;
 using MLNetSeg.Training;
@@ -53,6 +54,23 @@ public static class SegmentationTrainersCatalog
         string? checkpointDirectory = null,
         MaskLabOptions? model = null) =>
         InstanceSegmentation(catalog, model ?? new MaskLabOptions(), labelColumnName, boundingBoxColumnName, maskColumnName, imageColumnName,
+            iterations, epochs, timeBudget, batchSize, learningRate, checkpointDirectory);
+
+    /// <summary>
+    /// TensorMask (dense sliding-window instance segmentation; boxes and masks), as <see cref="MaskRcnn"/>. Without
+    /// <paramref name="model"/>, detectron2's TensorMask R-50-FPN (tensor bipyramid, P2–P7, windows 44 and 60);
+    /// <see cref="TensorMaskOptions"/> choose the head and the sizes.
+    /// </summary>
+    public static SegmentationEstimator TensorMask(this SegmentationTrainers catalog,
+        string labelColumnName = SegmentationColumns.Label,
+        string boundingBoxColumnName = SegmentationColumns.BoundingBoxes,
+        string maskColumnName = SegmentationColumns.Masks,
+        string imageColumnName = SegmentationColumns.Image,
+        int? iterations = null, int? epochs = null, TimeSpan? timeBudget = null,
+        int batchSize = 2, double? learningRate = null,
+        string? checkpointDirectory = null,
+        TensorMaskOptions? model = null) =>
+        InstanceSegmentation(catalog, model ?? new TensorMaskOptions(), labelColumnName, boundingBoxColumnName, maskColumnName, imageColumnName,
             iterations, epochs, timeBudget, batchSize, learningRate, checkpointDirectory);
 
     /// <summary>

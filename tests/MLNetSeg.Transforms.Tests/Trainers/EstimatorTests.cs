@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using MLNetSeg.Data.Loading;
 using MLNetSeg.Models.Backbones;
 using MLNetSeg.Models.MaskLab;
+using MLNetSeg.Models.TensorMask;
 using MLNetSeg.Models.Panoptic;
 using MLNetSeg.Data.Synthetic;
 using MLNetSeg.Models.Rcnn;
@@ -72,6 +73,16 @@ public sealed class EstimatorTests
             checkpointDirectory: dir, model: new MaskLabOptions
             {
                 Backbone = Fast.Backbone, Norm = Fast.Norm, Widths = Fast.Widths, Settings = Fast.Settings with { BoxDetectionsPerImage = 8 }, CropSize = 15,
+            }));
+
+    [TestMethod]
+    public void TensorMaskFitsThroughTheCatalogLikeMaskRcnn() =>
+        AssertFitsAndScores((ml, dir) => ml.Segmentation().Trainers.TensorMask(imageColumnName: "ImagePath", iterations: 3, batchSize: 2, learningRate: 0.01,
+            checkpointDirectory: dir, model: new TensorMaskOptions
+            {
+                Backbone = Fast.Backbone, Norm = Fast.Norm, BackboneWidth = 16, FpnChannels = 32, ClassTowerChannels = 32, BoxTowerChannels = 32,
+                MaskTowerChannels = 32, TowerConvs = 2, Levels = 4, WindowSizes = new[] { 16, 32 }, MinSize = 64, MaxSize = 128,
+                ScoreThreshold = 0, DetectionsPerImage = 8,   // three iterations leave every score near the 0.01 prior
             }));
 
     internal sealed class PanopticRow
