@@ -7,8 +7,12 @@ namespace MLNetSeg.Models.TensorMask;
 /// <summary>What <see cref="TensorMaskHead"/> predicts for a batch, per level (finest first).</summary>
 /// <param name="Logits">[N, A·K, H_k, W_k] class logits (A windows per position, K classes without the background).</param>
 /// <param name="Deltas">[N, A·4, H_k, W_k] box offsets from each window.</param>
-/// <param name="Masks">Per level, per window size: [N, S², H_k, W_k] natural mask logits, S the mask side there.</param>
-public sealed record TensorMaskOutputs(IReadOnlyList<Tensor> Logits, IReadOnlyList<Tensor> Deltas, IReadOnlyList<IReadOnlyList<Tensor>> Masks);
+/// <param name="Masks">Per level, per window size: [N, S², H_k, W_k] natural mask logits, S the mask side there; or, when
+/// <paramref name="BipyramidAligned"/>, the bipyramid's aligned [N, V·U, H_0, W_0] predictions at P2 before swap_align2nat (λ = 2^k).</param>
+/// <param name="BipyramidAligned">Whether <paramref name="Masks"/> hold the bipyramid's aligned predictions (inference computes only the
+/// detections' windows, <see cref="MLNetSeg.Vision.Ops.VisionOps.SwapAlign2NatWindows"/>).</param>
+public sealed record TensorMaskOutputs(IReadOnlyList<Tensor> Logits, IReadOnlyList<Tensor> Deltas, IReadOnlyList<IReadOnlyList<Tensor>> Masks,
+    bool BipyramidAligned = false);
 
 /// <summary>
 /// TensorMask's head (detectron2's TensorMaskHead, its module names): a classification tower ("cls_subnet", 3×3 convs
@@ -103,8 +107,9 @@ public sealed class TensorMaskHead : Module
     /// P2 side in a bipyramid, the same on every level otherwise.</summary>
     public int MaskSide(int level, int anchor) => Kind == TensorMaskHeadKind.Bipyramid ? MaskSides[anchor] << level : MaskSides[anchor];
 
-    /// <summary>The head on the pyramid levels (finest first, P2 first).</summary>
-    public TensorMaskOutputs Forward(IReadOnlyList<Tensor> levels)
+    /// <summary>The head on the pyramid levels (finest first, P2 first). With <paramref name="naturalMasks"/> false a bipyramid head
+    /// leaves its masks aligned at P2 (<see cref="TensorMaskOutputs.BipyramidAligned"/>), for inference to resample only the windows it keeps.</summary>
+    public TensorMaskOutputs Forward(IReadOnlyList<Tensor> levels, bool naturalMasks = true)
     {
         ArgumentNullException.ThrowIfNull(levels);
         if (levels.Count == 0) throw new ArgumentException("TensorMaskHead: no feature levels", nameof(levels));
@@ -121,7 +126,7 @@ public sealed class TensorMaskHead : Module
                 var predicted = _maskPred[a].Forward(features[level]);
                 perAnchor[a] = Kind switch
                 {
-                    TensorMaskHeadKind.Bipyramid => VisionOps.SwapAlign2Nat(predicted, 1 << level),
+                    TensorMaskHeadKind.Bipyramid => naturalMasks ? VisionOps.SwapAlign2Nat(predicted, 1 << level) : predicted,
                     TensorMaskHeadKind.SimpleNatural => predicted,
                     TensorMaskHeadKind.SimpleAligned => VisionOps.Align2Nat(predicted),
                     TensorMaskHeadKind.UpscaleNatural => VisionOps.UpsampleNaturalWindows(predicted, MaskSides[a], Interpolation),
@@ -130,7 +135,7 @@ public sealed class TensorMaskHead : Module
             }
             masks[level] = perAnchor;
         }
-        return new TensorMaskOutputs(logits, deltas, masks);
+        return new TensorMaskOutputs(logits, deltas, masks, BipyramidAligned: !naturalMasks && Kind == TensorMaskHeadKind.Bipyramid);
     }
 
     /// <summary>Fig. 8: every level's mask features upsampled bilinearly by 2^k to P2's resolution, P2's added, then "mask_fuse".</summary>

@@ -116,7 +116,7 @@ public sealed class TensorMaskModel : Module, ISegmentationModel
         }
         var batch = Transform.Transform(inputs);
         var levels = Levels(batch.Tensors);
-        var outputs = Head.Forward(levels);
+        var outputs = Head.Forward(levels, naturalMasks: false);
         using var windows = Windows(levels);
         int k = Head.NumClasses;
         var logits = Flatten(outputs.Logits, windows.Anchors, k);
@@ -124,7 +124,7 @@ public sealed class TensorMaskModel : Module, ISegmentationModel
         var results = new DetectionTensors[images.Count];
         for (int i = 0; i < images.Count; i++)
         {
-            var r = DetectOne(logits.Select(0, i), deltas.Select(0, i), outputs.Masks, i, windows, batch.ImageSizes[i], originalSizes[i]);
+            var r = DetectOne(logits.Select(0, i), deltas.Select(0, i), outputs, i, windows, batch.ImageSizes[i], originalSizes[i]);
             results[i] = r with
             {
                 Boxes = scope.MoveToOuter(r.Boxes), Labels = scope.MoveToOuter(r.Labels), Scores = scope.MoveToOuter(r.Scores),
@@ -134,7 +134,7 @@ public sealed class TensorMaskModel : Module, ISegmentationModel
         return results;
     }
 
-    private DetectionTensors DetectOne(Tensor logits, Tensor deltas, IReadOnlyList<IReadOnlyList<Tensor>> masks, int image, SlidingWindows windows,
+    private DetectionTensors DetectOne(Tensor logits, Tensor deltas, TensorMaskOutputs masks, int image, SlidingWindows windows,
         (int Height, int Width) resized, (int Height, int Width) original)
     {
         int k = Head.NumClasses;
@@ -165,9 +165,10 @@ public sealed class TensorMaskModel : Module, ISegmentationModel
 
     /// <summary>The masks of windows <paramref name="windowIndices"/> of image <paramref name="image"/>, as probabilities pasted into
     /// <paramref name="boxes"/> on the original image: [D, 1, H, W], gathered per (level, window size) where sizes agree.</summary>
-    private static Tensor PasteWindowMasks(IReadOnlyList<IReadOnlyList<Tensor>> masks, int image, SlidingWindows windows, long[] windowIndices,
+    private static Tensor PasteWindowMasks(TensorMaskOutputs outputs, int image, SlidingWindows windows, long[] windowIndices,
         Tensor boxes, (int Height, int Width) original)
     {
+        var masks = outputs.Masks;
         var device = boxes.Device;
         var dtype = masks[0][0].DType;
         if (windowIndices.Length == 0) return Tensor.Zeros(new long[] { 0, 1, original.Height, original.Width }, dtype, device);
@@ -178,10 +179,20 @@ public sealed class TensorMaskModel : Module, ISegmentationModel
         {
             var (level, anchor) = group.Key;
             var members = group.ToArray();
-            var m = masks[level][anchor].Select(0, image);                           // [S², H_k, W_k]
-            long side = (long)Math.Round(Math.Sqrt(m.Size(0))), width = m.Size(2);
-            var cells = Tensor.FromArray(members.Select(d => located[d].Y * width + located[d].X).ToArray(), new long[] { members.Length }, device);
-            var picked = m.Reshape(m.Size(0), -1).IndexSelect(1, cells).T().Reshape(members.Length, 1, side, side).Sigmoid();
+            Tensor logits;   // [k, S²]
+            if (outputs.BipyramidAligned)
+            {
+                logits = VisionOps.SwapAlign2NatWindows(masks[level][anchor], 1 << level, members.Select(_ => image).ToArray(),
+                    members.Select(d => located[d].Y).ToArray(), members.Select(d => located[d].X).ToArray());
+            }
+            else
+            {
+                var m = masks[level][anchor].Select(0, image);                       // [S², H_k, W_k]
+                var cells = Tensor.FromArray(members.Select(d => located[d].Y * m.Size(2) + located[d].X).ToArray(), new long[] { members.Length }, device);
+                logits = m.Reshape(m.Size(0), -1).IndexSelect(1, cells).T();
+            }
+            long side = (long)Math.Round(Math.Sqrt(logits.Size(1)));
+            var picked = logits.Reshape(members.Length, 1, side, side).Sigmoid();
             var groupBoxes = boxes.IndexSelect(0, Tensor.FromArray(members.Select(d => (long)d).ToArray(), new long[] { members.Length }, device));
             parts.Add(VisionOps.PasteMasksInImage(picked, groupBoxes, original.Height, original.Width, MaskPasteMode.Detectron2));
             order.AddRange(members.Select(d => (long)d));

@@ -42,6 +42,57 @@ public static partial class VisionOps
     }
 
     /// <summary>
+    /// The natural masks of a few windows of <see cref="SwapAlign2Nat"/>'s output, computed without the rest: row j is
+    /// <c>SwapAlign2Nat(input, λ)[images[j], :, ys[j], xs[j]]</c>. Inference needs the masks of its ≤ 100 detections only;
+    /// the dense op would resample every window of every level. Costs one reordered copy of each image's input plus
+    /// O(λV·λU) per window.
+    /// </summary>
+    /// <param name="input">[N, V·U, H, W] aligned masks, V = U.</param>
+    /// <param name="lambda">The unit ratio λ ≥ 1.</param>
+    /// <param name="images">Image of each window, in [0, N).</param>
+    /// <param name="ys">Output row of each window, in [0, ⌈H/λ⌉).</param>
+    /// <param name="xs">Output column of each window, in [0, ⌈W/λ⌉).</param>
+    /// <param name="padValue">What taps outside the input read (−6).</param>
+    /// <returns>[K, λV·λU] in the input's dtype and device.</returns>
+    public static Tensor SwapAlign2NatWindows(Tensor input, int lambda, IReadOnlyList<int> images, IReadOnlyList<int> ys, IReadOnlyList<int> xs,
+        double padValue = Align2NatPadValue)
+    {
+        if (lambda < 1) throw new ArgumentException($"{nameof(SwapAlign2NatWindows)}: lambda must be at least 1, got {lambda}", nameof(lambda));
+        int side = WindowSide(input, nameof(SwapAlign2NatWindows));
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(ys);
+        ArgumentNullException.ThrowIfNull(xs);
+        if (ys.Count != images.Count || xs.Count != images.Count)
+            throw new ArgumentException($"{nameof(SwapAlign2NatWindows)}: {images.Count} images, {ys.Count} rows and {xs.Count} columns");
+        long n = input.Size(0);
+        int h = checked((int)input.Size(2)), w = checked((int)input.Size(3));
+        int hOut = (h + lambda - 1) / lambda, wOut = (w + lambda - 1) / lambda, outSide = checked(side * lambda);
+        for (int j = 0; j < images.Count; j++)
+            if (images[j] < 0 || images[j] >= n || ys[j] < 0 || ys[j] >= hOut || xs[j] < 0 || xs[j] >= wOut)
+                throw new ArgumentException($"{nameof(SwapAlign2NatWindows)}: window {j} (image {images[j]}, row {ys[j]}, column {xs[j]}) is outside " +
+                                            $"the output [{n}, {outSide * outSide}, {hOut}, {wOut}]");
+        using var scope = DisposeScope.Enter();
+        var cells = WindowTaps(side, outSide, WindowInterpolation.Bilinear);
+        var rows = new Tensor[images.Count];
+        foreach (var image in images.Distinct())
+        {
+            // Rows (u, x) of [U·W, V·H] for pass 1, as the dense op, once per image.
+            var table = input.Select(0, image).Sub(padValue).Reshape(side, side, h, w).Permute(1, 3, 0, 2).Reshape((long)side * w, (long)side * h);
+            for (int j = 0; j < images.Count; j++)
+            {
+                if (images[j] != image) continue;
+                var z = WeightedRows(table, PairTaps(cells, SpatialTaps(w, new[] { xs[j] }, outSide, lambda, aligned: true), w), input.Device, input.DType);   // [Uo, V·H]
+                var o = WeightedRows(z.T().Contiguous(), PairTaps(cells, SpatialTaps(h, new[] { ys[j] }, outSide, lambda, aligned: true), h), input.Device, input.DType);  // [Vo, Uo]
+                rows[j] = o.Reshape(1, (long)outSide * outSide);
+            }
+        }
+        var result = images.Count == 0
+            ? Tensor.Zeros(new long[] { 0, (long)outSide * outSide }, input.DType, input.Device)
+            : Tensor.Cat(rows, 0).Add(padValue);
+        return scope.MoveToOuter(result);
+    }
+
+    /// <summary>
     /// TensorMask's <c>align2nat</c> (§3.4, α = 1): aligned masks to natural ones at equal units, output mask pixel (v, u)
     /// of the window at (y, x) being the input's (v, u) at (y + v − V/2 + 0.5, x + u − U/2 + 0.5), an integer shift when V
     /// is odd; taps outside read <paramref name="padValue"/>. It is <see cref="SwapAlign2Nat"/> with λ = 1.
@@ -122,8 +173,8 @@ public static partial class VisionOps
         // (the weights of an output element sum to 1).
         var shifted = input.Sub(padValue);
         var cells = WindowTaps(inSide, outSide, interpolation);
-        var rows = SpatialTaps(h, hOut, outSide, stride, aligned);
-        var cols = SpatialTaps(w, wOut, outSide, stride, aligned);
+        var rows = SpatialTaps(h, Enumerable.Range(0, hOut).ToArray(), outSide, stride, aligned);
+        var cols = SpatialTaps(w, Enumerable.Range(0, wOut).ToArray(), outSide, stride, aligned);
 
         // Pass 1, (U, W) → (Uo, Wo): rows (u, x) of [U·W, N·V·H] → [Uo·Wo, N·V·H].
         var table1 = shifted.Reshape(n, inSide, inSide, h, w).Permute(2, 4, 0, 1, 3).Reshape((long)inSide * w, n * inSide * h);
@@ -171,18 +222,21 @@ public static partial class VisionOps
         return taps;
     }
 
-    /// <summary>Spatial taps, one table per output mask offset v: [v][y] reads row y·s + v − Vo/2 + 0.5 when aligned, else y·s.</summary>
-    private static Taps[] SpatialTaps(int size, int outSize, int outSide, int stride, bool aligned)
+    /// <summary>Spatial taps, one table per output mask offset v: [v][j] reads row y·s + v − Vo/2 + 0.5 for y = positions[j] when
+    /// aligned, else row y·s.</summary>
+    private static Taps[] SpatialTaps(int size, int[] positions, int outSide, int stride, bool aligned)
     {
         var tables = new Taps[outSide];
         float half = outSide / 2f;
+        int outSize = positions.Length;
         for (int v = 0; v < outSide; v++)
         {
             var t = new Taps(new int[outSize], new int[outSize], new double[outSize], new double[outSize]);
-            for (int y = 0; y < outSize; y++)
+            for (int j = 0; j < outSize; j++)
             {
+                int y = positions[j];
                 float o = aligned ? (float)((float)y * stride + v - half + 0.5) : y * stride;
-                Linear(o, size, out t.Low[y], out t.High[y], out t.LowWeight[y], out t.HighWeight[y]);
+                Linear(o, size, out t.Low[j], out t.High[j], out t.LowWeight[j], out t.HighWeight[j]);
             }
             tables[v] = t;
         }

@@ -2,6 +2,7 @@ using Microsoft.ML;
 using MLNetSeg.Data.Loading;
 using MLNetSeg.Models.Backbones;
 using MLNetSeg.Models.MaskLab;
+using MLNetSeg.Models.TensorMask;
 using MLNetSeg.Models.Panoptic;
 using MLNetSeg.Data.Semantic;
 using MLNetSeg.Models.Rcnn;
@@ -65,6 +66,17 @@ public static class ReadmeSnippets
         var options = new MaskLabOptions { Backbone = ResNetDepth.ResNet18, Norm = BackboneNorm.BatchNorm, Widths = DetectorWidths.Compact,
                                            CropSize = 21 };   // Semantic, Direction, Refinement, DeformableCrop: on by default
         using TrainedModel model = new SegmentationTrainer(new TrainingOptions { Model = options, Schedule = new ScheduleOptions { Iterations = 600 } })
+            .Fit(train, val);
+        // end snippet
+    }
+
+    /// <summary>README "TensorMask": training the TensorMask family through the typed API (compiled, not run by the tests).</summary>
+    public static void TrainTensorMask(DetectionDataset train, DetectionDataset val)
+    {
+        // snippet: tensormask-train
+        var options = new TensorMaskOptions { Backbone = ResNetDepth.ResNet18, Norm = BackboneNorm.BatchNorm, BackboneWidth = 32, FpnChannels = 64,
+                                              Levels = 4, WindowSizes = new[] { 60 }, MinSize = 192, MaxSize = 256 };   // Head: Bipyramid by default
+        using TrainedModel model = new SegmentationTrainer(new TrainingOptions { Model = options, Schedule = new ScheduleOptions { Iterations = 400 } })
             .Fit(train, val);
         // end snippet
     }

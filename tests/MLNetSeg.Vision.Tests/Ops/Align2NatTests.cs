@@ -147,6 +147,31 @@ public class Align2NatTests
     }
 
     [DataTestMethod]
+    [DataRow(1, 3)]
+    [DataRow(4, 2)]
+    [DataRow(8, 3)]
+    public void SwapAlign2NatWindowsAreTheDenseOpsWindows(int lambda, int side)
+    {
+        using var scope = DisposeScope.Enter();
+        const int n = 2, h = 17, w = 13;
+        var input = Tensor.FromArray(Random(n * side * side * h * w, 5 + lambda), new long[] { n, side * side, h, w }).To(DType.Float32);
+        var dense = VisionOps.SwapAlign2Nat(input, lambda);
+        int hOut = (h + lambda - 1) / lambda, wOut = (w + lambda - 1) / lambda;
+        int[] images = { 1, 0, 1, 0 }, ys = { 0, hOut - 1, hOut / 2, 0 }, xs = { wOut - 1, 0, wOut / 2, 0 };
+        var picked = VisionOps.SwapAlign2NatWindows(input, lambda, images, ys, xs);
+        CollectionAssert.AreEqual(new long[] { 4, (long)side * lambda * side * lambda }, picked.Shape.ToArray());
+        for (int j = 0; j < images.Length; j++)
+        {
+            var expected = dense.Select(0, images[j]).Select(2, xs[j]).Select(1, ys[j]).ToArray<float>();
+            var actual = picked.Select(0, j).ToArray<float>();
+            for (int i = 0; i < expected.Length; i++)
+                Assert.AreEqual(expected[i], actual[i], 1e-5, $"window {j}, mask pixel {i}");
+        }
+        var e = Assert.ThrowsException<ArgumentException>(() => VisionOps.SwapAlign2NatWindows(input, lambda, new[] { 2 }, new[] { 0 }, new[] { 0 }));
+        StringAssert.Contains(e.Message, "window 0 (image 2, row 0, column 0) is outside");
+    }
+
+    [DataTestMethod]
     [DataRow("swap", 2, 3)]
     [DataRow("swap", 1, 2)]
     [DataRow("up", 2, 3)]
