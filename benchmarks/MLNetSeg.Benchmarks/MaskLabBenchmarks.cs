@@ -40,25 +40,15 @@ internal static class MaskLabBenchmarks
             return model;
         }).ToArray();
         var images = Enumerable.Range(0, count).Select(_ => Tensor.Rand(new long[] { 3, 192, 256 })).ToArray();
-        var times = models.Select(_ => new List<double>()).ToArray();
-        var found = new int[models.Length];
-        for (int round = -1; round < rounds; round++)  // round -1 warms up
-            for (int m = 0; m < models.Length; m++)
-            {
-                var sw = Stopwatch.StartNew();
-                int total = 0;
-                foreach (var image in images) total += models[m].Predict(new[] { image })[0].Instances!.Count;
-                if (round >= 0) times[m].Add(sw.Elapsed.TotalSeconds / images.Length);
-                found[m] = total / images.Length;
-            }
+        var timed = InterleavedTiming.Run(models, images, rounds);
         var s = new StringBuilder("{\"benchmark\":\"masklab_speed\",\"input\":\"3x192x256\",\"backbone\":\"resnet18_fpn_compact\"");
         s.Append(CultureInfo.InvariantCulture, $",\"detections\":{detections},\"rounds\":{rounds},\"images\":{count},\"threads\":{TorchRuntime.Threads}");
-        double reference = Median(times[0]);
+        double reference = timed[0].MedianSeconds;
         for (int m = 0; m < models.Length; m++)
         {
-            double median = Median(times[m]);
+            double median = timed[m].MedianSeconds;
             s.Append(CultureInfo.InvariantCulture,
-                $",\"{variants[m].Name}\":{{\"median_s\":{median:F4},\"ratio\":{median / reference:F2},\"detections_per_image\":{found[m]}}}");
+                $",\"{variants[m].Name}\":{{\"median_s\":{median:F4},\"ratio\":{median / reference:F2},\"detections_per_image\":{timed[m].DetectionsPerImage}}}");
         }
         foreach (var model in models) model.Dispose();
         foreach (var image in images) image.Dispose();
@@ -67,10 +57,4 @@ internal static class MaskLabBenchmarks
 
     private static MaskLabOptions MaskLab(RcnnOptions settings, Func<MaskLabOptions, MaskLabOptions> configure) =>
         configure(new MaskLabOptions { Backbone = ResNetDepth.ResNet18, Norm = BackboneNorm.BatchNorm, Widths = DetectorWidths.Compact, Settings = settings });
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[sorted.Length / 2];
-    }
 }

@@ -57,23 +57,13 @@ internal static class TensorMaskBenchmarks
             return model;
         }).ToArray();
         var images = Enumerable.Range(0, count).Select(_ => coco ? Tensor.Rand(new long[] { 3, 480, 640 }) : Tensor.Rand(new long[] { 3, 192, 256 })).ToArray();
-        var times = models.Select(_ => new List<double>()).ToArray();
-        var found = new int[models.Length];
-        for (int round = -1; round < rounds; round++)  // round -1 warms up
-            for (int m = 0; m < models.Length; m++)
-            {
-                var sw = Stopwatch.StartNew();
-                int total = 0;
-                foreach (var image in images) total += models[m].Predict(new[] { image })[0].Instances!.Count;
-                if (round >= 0) times[m].Add(sw.Elapsed.TotalSeconds / images.Length);
-                found[m] = total / images.Length;
-            }
+        var timed = InterleavedTiming.Run(models, images, rounds);
         var s = new StringBuilder($"{{\"benchmark\":\"tensormask_speed\",\"size\":\"{size}\"");
         s.Append(CultureInfo.InvariantCulture, $",\"detections\":{detections},\"rounds\":{rounds},\"images\":{count},\"threads\":{TorchRuntime.Threads}");
-        double reference = Median(times[0]);
+        double reference = timed[0].MedianSeconds;
         for (int m = 0; m < models.Length; m++)
             s.Append(CultureInfo.InvariantCulture,
-                $",\"{variants[m].Name}\":{{\"median_s\":{Median(times[m]):F4},\"ratio\":{Median(times[m]) / reference:F2},\"detections_per_image\":{found[m]},\"parameters\":{models[m].Module.ParameterCount}}}");
+                $",\"{variants[m].Name}\":{{\"median_s\":{timed[m].MedianSeconds:F4},\"ratio\":{timed[m].MedianSeconds / reference:F2},\"detections_per_image\":{timed[m].DetectionsPerImage},\"parameters\":{models[m].Module.ParameterCount}}}");
         foreach (var model in models) model.Dispose();
         foreach (var image in images) image.Dispose();
         return s.Append('}').ToString();
@@ -101,7 +91,7 @@ internal static class TensorMaskBenchmarks
                 action();
                 list.Add(sw.Elapsed.TotalSeconds);
             }
-            return Median(list);
+            return InterleavedTiming.Median(list);
         }
         double copy = Time(() => { using var c = input.Clone(); });
         var s = new StringBuilder("{\"benchmark\":\"swap_align2nat\"");
@@ -152,12 +142,6 @@ internal static class TensorMaskBenchmarks
             if (step >= 0) { forward.Add(f); total.Add(sw.Elapsed.TotalSeconds); }
         }
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"benchmark\":\"tensormask_step\",\"batch\":4,\"input\":\"3x192x256\",\"threads\":{TorchRuntime.Threads},\"step_s\":{Median(total):F3},\"forward_s\":{Median(forward):F3}}}");
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[sorted.Length / 2];
+            $"{{\"benchmark\":\"tensormask_step\",\"batch\":4,\"input\":\"3x192x256\",\"threads\":{TorchRuntime.Threads},\"step_s\":{InterleavedTiming.Median(total):F3},\"forward_s\":{InterleavedTiming.Median(forward):F3}}}");
     }
 }
