@@ -205,7 +205,7 @@ public sealed class TensorMaskModel : Module, ISegmentationModel
 
     /// <summary>The image's boxes, labels and instance masks (<see cref="RcnnTarget"/>).</summary>
     public ITrainingTarget CreateTarget(DetectionTarget target, ImageSize size, Device device, string describe) =>
-        RcnnTargets.From(target, size, masks: true, keypoints: false, device, describe);
+        RcnnTargets.From(target, size, masks: true, keypoints: false, device, describe, model: "TensorMask");
 
     /// <summary>
     /// The training losses (detectron2's TensorMask names): "loss_cls" (FL* over every window, one-hot targets of the

@@ -206,6 +206,9 @@ public sealed class TensorMaskModelTests
             Assert.AreEqual(0.0, losses["loss_mask"].ItemDouble());
             Assert.AreEqual(0.0, losses["loss_box_reg"].ItemDouble());
         }
+        var noMasks = new Data.Loading.DetectionTarget(Boxes.FromXyxy(new float[] { 0, 0, 2, 2 }), new[] { 1 }, new[] { false }, new long[] { 1 }, new[] { 4f });
+        var missing = Assert.ThrowsException<ArgumentException>(() => contract.CreateTarget(noMasks, new Data.Loading.ImageSize(3, 4), Device.Cpu, "img.png"));
+        StringAssert.Contains(missing.Message, "img.png: TensorMask needs instance masks");
         var e = Assert.ThrowsException<ArgumentException>(() => contract.ComputeLosses(new[] { image },
             new[] { new RcnnTarget(Tensor.Zeros(new long[] { 0, 4 }), Tensor.Zeros(new long[] { 0 }, DType.Int64)) }));
         StringAssert.Contains(e.Message, "without masks");

@@ -23,8 +23,9 @@ public static class RcnnTargets
     /// <param name="describe">Names the image in errors.</param>
     /// <param name="semantic">Whether the model trains a semantic head: the target's <see cref="DetectionTarget.Semantic"/> map goes in as
     /// [H, W] uint8.</param>
+    /// <param name="model">The model's name in errors ("Mask R-CNN").</param>
     public static RcnnTarget From(DetectionTarget target, ImageSize size, bool masks, bool keypoints, Device? device = null, string? describe = null,
-        bool semantic = false)
+        bool semantic = false, string model = "Mask R-CNN")
     {
         ArgumentNullException.ThrowIfNull(target);
         int n = target.Count;
@@ -34,7 +35,7 @@ public static class RcnnTargets
         if (masks)
         {
             if (target.Masks is not { } m)
-                throw new ArgumentException($"{describe ?? "a training image"}: Mask R-CNN needs instance masks but the target has none " +
+                throw new ArgumentException($"{describe ?? "a training image"}: {model} needs instance masks but the target has none " +
                                             "(is the dataset loaded with LoadMasks, and do its annotations have segmentations?)");
             var pixels = new byte[(long)n * size.Height * size.Width];
             int plane = size.Height * size.Width;
