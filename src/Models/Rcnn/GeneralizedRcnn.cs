@@ -102,21 +102,8 @@ public abstract partial class GeneralizedRcnn : Module
 
     /// <summary>The images checked, moved to the model's device (floating ones to its dtype), normalised, resized and batched for
     /// inference, with their original sizes; tensors in the caller's dispose scope.</summary>
-    private protected (ImageList Batch, (int Height, int Width)[] OriginalSizes) InferenceBatch(IReadOnlyList<Tensor> images)
-    {
-        var device = Device;
-        var dtype = Parameters().First().DType;
-        var originalSizes = new (int Height, int Width)[images.Count];
-        var inputs = new Tensor[images.Count];
-        for (int i = 0; i < images.Count; i++)
-        {
-            var image = GeneralizedRcnnTransform.CheckImage(images, i, GetType().Name);
-            originalSizes[i] = ((int)image.Size(1), (int)image.Size(2));
-            // Floating images take the model's dtype; others are left for the transform to refuse by name.
-            inputs[i] = image.To(image.DType.IsFloatingPoint() ? dtype : image.DType, device);
-        }
-        return (Transform.Transform(inputs), originalSizes);
-    }
+    private protected (ImageList Batch, (int Height, int Width)[] OriginalSizes) InferenceBatch(IReadOnlyList<Tensor> images) =>
+        Transform.TransformForInference(images, Device, Parameters().First().DType, GetType().Name);
 
     /// <summary>
     /// Detections as <see cref="Instances"/> (boxes, labels, scores; masks binarised at

@@ -96,6 +96,24 @@ public sealed partial class GeneralizedRcnnTransform
         return (new ImageList(scope.MoveToOuter(batch), sizes), outTargets);
     }
 
+    /// <summary>The images checked, moved to <paramref name="device"/> (floating ones to <paramref name="dtype"/>, a model's), normalised,
+    /// resized and batched for inference, with their original sizes; tensors in the caller's dispose scope. Errors name
+    /// <paramref name="owner"/>.</summary>
+    public (ImageList Batch, (int Height, int Width)[] OriginalSizes) TransformForInference(IReadOnlyList<Tensor> images, Device device, DType dtype, string owner)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        var originalSizes = new (int Height, int Width)[images.Count];
+        var inputs = new Tensor[images.Count];
+        for (int i = 0; i < images.Count; i++)
+        {
+            var image = CheckImage(images, i, owner);
+            originalSizes[i] = ((int)image.Size(1), (int)image.Size(2));
+            // Floating images take the model's dtype; others are left for the transform to refuse by name.
+            inputs[i] = image.To(image.DType.IsFloatingPoint() ? dtype : image.DType, device);
+        }
+        return (Transform(inputs), originalSizes);
+    }
+
     /// <summary>images[index], checked to be a [C, H, W] tensor; the exception names <paramref name="owner"/> and the index.</summary>
     internal static Tensor CheckImage(IReadOnlyList<Tensor> images, int index, string owner)
     {

@@ -43,14 +43,13 @@ public sealed class TensorMaskHead : Module
             ? Math.Max(1, (int)Math.Round(s / options.UpscaleFactor)) : s).ToArray();
         int anchors = MaskSides.Count;
 
-        var convs = new List<Module>();
-        _clsSubnet = RegisterModule("cls_subnet", Tower(inChannels, options.ClassTowerChannels, options.TowerConvs, convs));
+        _clsSubnet = RegisterModule("cls_subnet", Tower(inChannels, options.ClassTowerChannels, options.TowerConvs));
         long clsIn = options.TowerConvs > 0 ? options.ClassTowerChannels : inChannels;
         ClsScore = RegisterModule("cls_score", new Conv2d(clsIn, (long)anchors * numClasses, 3, stride: 1, padding: 1));
-        _bboxSubnet = RegisterModule("bbox_subnet", Tower(inChannels, options.BoxTowerChannels, options.TowerConvs, convs));
+        _bboxSubnet = RegisterModule("bbox_subnet", Tower(inChannels, options.BoxTowerChannels, options.TowerConvs));
         long boxIn = options.TowerConvs > 0 ? options.BoxTowerChannels : inChannels;
         BboxPred = RegisterModule("bbox_pred", new Conv2d(boxIn, anchors * 4L, 3, stride: 1, padding: 1));
-        _maskSubnet = RegisterModule("mask_subnet", Tower(inChannels, options.MaskTowerChannels, options.TowerConvs, convs));
+        _maskSubnet = RegisterModule("mask_subnet", Tower(inChannels, options.MaskTowerChannels, options.TowerConvs));
         long maskIn = options.TowerConvs > 0 ? options.MaskTowerChannels : inChannels;
         _maskPred = new Conv2d[anchors];
         for (int a = 0; a < anchors; a++)
@@ -69,7 +68,7 @@ public sealed class TensorMaskHead : Module
         }
     }
 
-    private static Sequential Tower(long inChannels, long channels, int depth, List<Module> convs)
+    private static Sequential Tower(long inChannels, long channels, int depth)
     {
         var layers = new List<Module<Tensor, Tensor>>();
         long current = inChannels;

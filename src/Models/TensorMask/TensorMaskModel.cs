@@ -104,17 +104,7 @@ public sealed class TensorMaskModel : Module, ISegmentationModel
         if (images.Count == 0) return Array.Empty<DetectionTensors>();
         using var noGrad = NoGradScope.Enter();
         using var scope = DisposeScope.Enter();
-        var device = Device;
-        var dtype = Parameters().First().DType;
-        var originalSizes = new (int Height, int Width)[images.Count];
-        var inputs = new Tensor[images.Count];
-        for (int i = 0; i < images.Count; i++)
-        {
-            var image = GeneralizedRcnnTransform.CheckImage(images, i, nameof(TensorMaskModel));
-            originalSizes[i] = ((int)image.Size(1), (int)image.Size(2));
-            inputs[i] = image.To(image.DType.IsFloatingPoint() ? dtype : image.DType, device);
-        }
-        var batch = Transform.Transform(inputs);
+        var (batch, originalSizes) = Transform.TransformForInference(images, Device, Parameters().First().DType, nameof(TensorMaskModel));
         var levels = Levels(batch.Tensors);
         var outputs = Head.Forward(levels, naturalMasks: false);
         using var windows = Windows(levels);
