@@ -102,6 +102,10 @@ public sealed class TensorMaskHead : Module
     /// <summary>The box predictor (A·4 channels).</summary>
     public Conv2d BboxPred { get; }
 
+    /// <summary>The towers, mask predictors (one per window size) and the bipyramid's fusion, for the ONNX exporter.</summary>
+    internal (Sequential Cls, Sequential Box, Sequential Mask, IReadOnlyList<Conv2d> MaskPredictors, Sequential? MaskFuse) Parts =>
+        (_clsSubnet, _bboxSubnet, _maskSubnet, _maskPred, _maskFuse);
+
     /// <summary>Mask side of window size <paramref name="anchor"/> on level <paramref name="level"/> (0 = P2): 2^level times the
     /// P2 side in a bipyramid, the same on every level otherwise.</summary>
     public int MaskSide(int level, int anchor) => Kind == TensorMaskHeadKind.Bipyramid ? MaskSides[anchor] << level : MaskSides[anchor];

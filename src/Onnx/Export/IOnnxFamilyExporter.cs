@@ -31,6 +31,10 @@ internal sealed class OnnxGraphOutputs
     public string? ResizedSizes { get; set; }
     public string? Masks { get; set; }
     public int MaskSize { get; set; }
+    /// <summary>Where masks are pasted when not into the detection boxes (TensorMask: its windows), with detectron2's paste.</summary>
+    public string? MaskBoxes { get; set; }
+    /// <summary>Each mask's side when masks differ in size (zero-padded to <see cref="MaskSize"/>).</summary>
+    public string? MaskSides { get; set; }
     public string? KeypointHeatmaps { get; set; }
     public string? NetworkBoxes { get; set; }
     public int NumKeypoints { get; set; }

@@ -47,6 +47,12 @@ public static class OnnxContract
     public const string ResizedSizes = "resized_sizes";
     /// <summary>Mask probabilities on each detection's box, float32 [D, 1, M, M].</summary>
     public const string Masks = "masks";
+    /// <summary>The boxes the masks are pasted into, in input-image pixels, float32 [D, 4], when they are not the detection boxes
+    /// (TensorMask: each detection's sliding window). Graphs with this output paste as detectron2 does (<see cref="MaskPasteKey"/>).</summary>
+    public const string MaskBoxes = "mask_boxes";
+    /// <summary>The side of each detection's mask, int64 [D], when masks differ in size: mask d is the top-left side × side of its
+    /// M × M row, the rest zeros (TensorMask: the side depends on the window's size and level).</summary>
+    public const string MaskSides = "mask_sides";
     /// <summary>Keypoint heatmap logits, float32 [D, K, S, S].</summary>
     public const string KeypointHeatmaps = "keypoint_heatmaps";
     /// <summary>Detection boxes in the resized image (what the heatmaps were pooled from), float32 [D, 4].</summary>
@@ -61,8 +67,13 @@ public static class OnnxContract
     public const string ModelInfoKey = "mlnetseg.model_info";
     /// <summary>Metadata key: the probability above which a mask pixel is foreground (the model's MaskThreshold).</summary>
     public const string MaskThresholdKey = "mlnetseg.mask_threshold";
+    /// <summary>Metadata key: how masks are pasted, "torchvision" (absent: the default) or "detectron2" (grid sampling of the mask over
+    /// its box, no padding: TensorMask).</summary>
+    public const string MaskPasteKey = "mlnetseg.mask_paste";
     /// <summary>Metadata key: the version of this interface; bumped when inputs or outputs change meaning.</summary>
     public const string ContractVersionKey = "mlnetseg.onnx_contract";
-    /// <summary>The version of this interface written by this exporter.</summary>
-    public const int ContractVersion = 1;
+    /// <summary>The newest version of this interface, the one this build reads. Version 2 adds <see cref="MaskBoxes"/>,
+    /// <see cref="MaskSides"/> and <see cref="MaskPasteKey"/>; the exporter writes it only for graphs that have them (TensorMask), so
+    /// that an older reader refuses them rather than pasting their masks wrongly, and still reads every other export.</summary>
+    public const int ContractVersion = 2;
 }

@@ -4,6 +4,8 @@ using MLNetSeg.Models;
 using MLNetSeg.Onnx.Export.MaskLab;
 using MLNetSeg.Onnx.Export.Panoptic;
 using MLNetSeg.Onnx.Export.Rcnn;
+using MLNetSeg.Onnx.Export.TensorMask;
+using MLNetSeg.Models.TensorMask;
 using MLNetSeg.Onnx.Graph;
 using MLNetSeg.Torch;
 using MLNetSeg.Torch.IO;
@@ -25,14 +27,15 @@ public sealed record OnnxExportReport(string Path, string Family, int Opset, lon
 /// Exports a model to ONNX (opset 17): the network with its pre- and post-processing inside the
 /// graph, inputs and outputs as <see cref="OnnxContract"/> describes, the class names and keypoint
 /// schema in the file's metadata so MLNetSeg.Onnx.Runtime.OnnxSegmentationPredictor (package MLNetSeg.Onnx) and the ML.NET
-/// post-processing give the same results as the model. Supports Mask R-CNN, Keypoint R-CNN, MaskLab (without the deformable box pooler) and the panoptic family.
+/// post-processing give the same results as the model. Supports Mask R-CNN, Keypoint R-CNN, MaskLab (without the deformable box pooler), the panoptic family and TensorMask.
 /// </summary>
 public static class OnnxExporter
 {
     /// <summary>The opset of exported graphs (RoiAlign's coordinate mode needs 16; 17 is ONNX Runtime's long-supported choice).</summary>
     public const int Opset = 17;
 
-    private static readonly Dictionary<string, IOnnxFamilyExporter> Exporters = Register(new RcnnOnnxExporter(), new MaskLabOnnxExporter(), new PanopticOnnxExporter());
+    private static readonly Dictionary<string, IOnnxFamilyExporter> Exporters = Register(new RcnnOnnxExporter(), new MaskLabOnnxExporter(), new PanopticOnnxExporter(),
+        new TensorMaskOnnxExporter());
 
     private static Dictionary<string, IOnnxFamilyExporter> Register(params IOnnxFamilyExporter[] exporters) =>
         exporters.SelectMany(e => e.Families.Select(f => (f, e))).ToDictionary(p => p.f, p => p.e, StringComparer.Ordinal);
@@ -103,6 +106,8 @@ public static class OnnxExporter
         Out(outputs.BatchIndices, OnnxContract.BatchIndices, DataType.Int64, new long?[] { null }, detections);
         Out(outputs.ResizedSizes, OnnxContract.ResizedSizes, DataType.Int64, new long?[] { null, 2 }, new[] { "batch", null });
         Out(outputs.Masks, OnnxContract.Masks, DataType.Float, new long?[] { null, 1, outputs.MaskSize, outputs.MaskSize }, new[] { "detections", null, null, null });
+        Out(outputs.MaskBoxes, OnnxContract.MaskBoxes, DataType.Float, new long?[] { null, 4 }, new[] { "detections", null });
+        Out(outputs.MaskSides, OnnxContract.MaskSides, DataType.Int64, new long?[] { null }, detections);
         Out(outputs.KeypointHeatmaps, OnnxContract.KeypointHeatmaps, DataType.Float,
             new long?[] { null, outputs.NumKeypoints, outputs.HeatmapSize, outputs.HeatmapSize }, new[] { "detections", null, null, null });
         Out(outputs.NetworkBoxes, OnnxContract.NetworkBoxes, DataType.Float, new long?[] { null, 4 }, new[] { "detections", null });
@@ -120,10 +125,17 @@ public static class OnnxExporter
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
         void Meta(string key, string value) => proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         Meta(OnnxContract.FamilyKey, model.Family.Name);
-        Meta(OnnxContract.ContractVersionKey, OnnxContract.ContractVersion.ToString(CultureInfo.InvariantCulture));
+        bool windowMasks = outputs.MaskBoxes is not null;
+        Meta(OnnxContract.ContractVersionKey, (windowMasks ? 2 : 1).ToString(CultureInfo.InvariantCulture));
+        if (windowMasks) Meta(OnnxContract.MaskPasteKey, "detectron2");
         Meta(OnnxContract.ModelInfoKey, ModelFileConfig.Write(model, info with { Family = model.Family.Name }, DType.Float32));
-        if (model is Models.Rcnn.GeneralizedRcnn rcnn)
-            Meta(OnnxContract.MaskThresholdKey, rcnn.Options.MaskThreshold.ToString("R", CultureInfo.InvariantCulture));
+        double? maskThreshold = model switch
+        {
+            Models.Rcnn.GeneralizedRcnn rcnn => rcnn.Options.MaskThreshold,
+            TensorMaskModel tensorMask => tensorMask.Options.MaskThreshold,
+            _ => null,
+        };
+        if (maskThreshold is { } threshold) Meta(OnnxContract.MaskThresholdKey, threshold.ToString("R", CultureInfo.InvariantCulture));
         return proto;
     }
 }

@@ -26,6 +26,7 @@ internal static class OnnxRoutePersistence
     public const string InputPathContract = "MLNetSeg.OnnxInputPath";
     public const string DecodeMasksContract = "MLNetSeg.DecodeOnnxMasks";
     public const string DecodeKeypointsContract = "MLNetSeg.DecodeOnnxKeypoints";
+    public const string DecodeWindowMasksContract = "MLNetSeg.DecodeOnnxWindowMasks";
     private const string Magic = "mlnetseg.onnx-decoding/1";
 
     public static ITransformer InputChain(DataViewSchema inputSchema, string imageColumn)
@@ -49,6 +50,8 @@ internal static class OnnxRoutePersistence
                                             "save the libtorch transformer (Trainers.Panoptic) or rebuild the ONNX route after loading");
         if (decoder.Info.Tasks.HasFlag(SegmentationTasks.Keypoints))
             chain.Add(chain.ML.Transforms.CustomMapping(new DecodeOnnxKeypointsFactory().GetMapping(), DecodeKeypointsContract));
+        else if (decoder.Info.WindowMasks)
+            chain.Add(chain.ML.Transforms.CustomMapping(new DecodeOnnxWindowMasksFactory().GetMapping(), DecodeWindowMasksContract));
         else if (decoder.Info.Tasks.HasFlag(SegmentationTasks.Masks))
             chain.Add(chain.ML.Transforms.CustomMapping(new DecodeOnnxMasksFactory().GetMapping(), DecodeMasksContract));
         else throw new NotSupportedException($"saving the decoding of a model with outputs {decoder.Info.Tasks} is not supported");
@@ -56,11 +59,12 @@ internal static class OnnxRoutePersistence
         return chain.Build();
     }
 
-    private sealed record StoredDecoder(string ModelInfo, string Family, double MaskThreshold, int MaskSize, int NumKeypoints, int HeatmapSize, float ScoreThreshold);
+    private sealed record StoredDecoder(string ModelInfo, string Family, double MaskThreshold, int MaskSize, int NumKeypoints, int HeatmapSize, float ScoreThreshold,
+        bool WindowMasks = false);
 
     private static string Write(SegmentationOnnxOutputTransformer decoder) =>
         Magic + "\n" + JsonSerializer.Serialize(new StoredDecoder(decoder.ModelInfoJson, decoder.Info.Family, decoder.Info.MaskThreshold,
-            decoder.MaskSize, decoder.NumKeypoints, decoder.HeatmapSize, decoder.Settings.ScoreThreshold));
+            decoder.MaskSize, decoder.NumKeypoints, decoder.HeatmapSize, decoder.Settings.ScoreThreshold, decoder.Info.WindowMasks));
 
     private static readonly ConcurrentDictionary<string, (SegmentationOnnxOutputTransformer Decoder, string[] LabelNames)> Parsed = new(StringComparer.Ordinal);
 
@@ -83,6 +87,11 @@ internal static class OnnxRoutePersistence
             };
             var outputs = new List<string> { OnnxContract.Boxes, OnnxContract.Scores, OnnxContract.Labels, OnnxContract.BatchIndices, OnnxContract.ResizedSizes };
             if (stored.MaskSize > 0) outputs.Add(OnnxContract.Masks);
+            if (stored.WindowMasks)
+            {
+                outputs.AddRange(new[] { OnnxContract.MaskBoxes, OnnxContract.MaskSides });
+                metadata[OnnxContract.MaskPasteKey] = "detectron2";
+            }
             if (stored.NumKeypoints > 0) outputs.AddRange(new[] { OnnxContract.KeypointHeatmaps, OnnxContract.NetworkBoxes });
             var info = OnnxModelInfo.FromMetadata(metadata, outputs, "(model.zip)");
             var decoder = new SegmentationOnnxOutputTransformer(info, stored.ModelInfo, stored.MaskSize, stored.NumKeypoints, stored.HeatmapSize,
@@ -92,10 +101,10 @@ internal static class OnnxRoutePersistence
 
     /// <summary>Decodes one row of ONNX outputs into the fixed-name scored columns.</summary>
     internal static void Decode(ReadOnlyMemory<char> state, float[] boxes, float[] scores, long[] labels, long[] resizedSizes, long[] imageSizes,
-        float[]? masks, float[]? heatmaps, float[]? networkBoxes, ScoredRowColumns output)
+        float[]? masks, float[]? heatmaps, float[]? networkBoxes, ScoredRowColumns output, float[]? maskBoxes = null, long[]? maskSides = null)
     {
         var (decoder, names) = Read(state);
-        output.Fill(decoder.Decode(boxes, scores, labels, resizedSizes, imageSizes, masks, heatmaps, networkBoxes), names);
+        output.Fill(decoder.Decode(boxes, scores, labels, resizedSizes, imageSizes, masks, heatmaps, networkBoxes, maskBoxes: maskBoxes, maskSides: maskSides), names);
     }
 }
 
@@ -172,6 +181,30 @@ public sealed class OnnxMaskOutputRow
     [ColumnName(PersistedColumns.State)] public ReadOnlyMemory<char> State;
 }
 
+/// <summary>Internal to MLNetSeg's model.zip format: the ONNX outputs of a model whose masks are pasted into their windows (TensorMask).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public sealed class OnnxWindowMaskOutputRow
+{
+    /// <summary>Boxes.</summary>
+    [ColumnName(OnnxContract.Boxes)] [VectorType] public float[] Boxes = Array.Empty<float>();
+    /// <summary>Scores.</summary>
+    [ColumnName(OnnxContract.Scores)] [VectorType] public float[] Scores = Array.Empty<float>();
+    /// <summary>Labels.</summary>
+    [ColumnName(OnnxContract.Labels)] [VectorType] public long[] Labels = Array.Empty<long>();
+    /// <summary>Resized sizes.</summary>
+    [ColumnName(OnnxContract.ResizedSizes)] [VectorType] public long[] ResizedSizes = Array.Empty<long>();
+    /// <summary>Image sizes.</summary>
+    [ColumnName(OnnxContract.ImageSizes)] [VectorType(2)] public long[] ImageSizes = new long[2];
+    /// <summary>Masks.</summary>
+    [ColumnName(OnnxContract.Masks)] [VectorType] public float[] Masks = Array.Empty<float>();
+    /// <summary>The windows the masks are pasted into.</summary>
+    [ColumnName(OnnxContract.MaskBoxes)] [VectorType] public float[] MaskBoxes = Array.Empty<float>();
+    /// <summary>Each mask's side.</summary>
+    [ColumnName(OnnxContract.MaskSides)] [VectorType] public long[] MaskSides = Array.Empty<long>();
+    /// <summary>The decoding state.</summary>
+    [ColumnName(PersistedColumns.State)] public ReadOnlyMemory<char> State;
+}
+
 /// <summary>Internal to MLNetSeg's model.zip format: a keypoint model's ONNX outputs with the decoding state.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class OnnxKeypointOutputRow
@@ -212,4 +245,15 @@ public sealed class DecodeOnnxKeypointsFactory : CustomMappingFactory<OnnxKeypoi
     /// <inheritdoc/>
     public override Action<OnnxKeypointOutputRow, ScoredRowColumns> GetMapping() => (input, output) =>
         OnnxRoutePersistence.Decode(input.State, input.Boxes, input.Scores, input.Labels, input.ResizedSizes, input.ImageSizes, null, input.Heatmaps, input.NetworkBoxes, output);
+}
+
+/// <summary>Internal to MLNetSeg's model.zip format: decodes the outputs of a model whose masks are pasted into their windows.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+[CustomMappingFactoryAttribute(OnnxRoutePersistence.DecodeWindowMasksContract)]
+public sealed class DecodeOnnxWindowMasksFactory : CustomMappingFactory<OnnxWindowMaskOutputRow, ScoredRowColumns>
+{
+    /// <inheritdoc/>
+    public override Action<OnnxWindowMaskOutputRow, ScoredRowColumns> GetMapping() => (input, output) =>
+        OnnxRoutePersistence.Decode(input.State, input.Boxes, input.Scores, input.Labels, input.ResizedSizes, input.ImageSizes, input.Masks, null, null, output,
+            input.MaskBoxes, input.MaskSides);
 }

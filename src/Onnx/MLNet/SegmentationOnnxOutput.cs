@@ -46,7 +46,7 @@ public sealed class SegmentationOnnxOutputTransformer : ITransformer
 
     /// <summary>One image's ONNX outputs (ApplyOnnxModel's columns for one row) as MLNetSeg's prediction values.</summary>
     internal ScoredRow Decode(float[] boxes, float[] scores, long[] labels, long[] resizedSizes, long[] imageSizes,
-        float[]? masks, float[]? heatmaps, float[]? networkBoxes, float[]? semanticScores = null)
+        float[]? masks, float[]? heatmaps, float[]? networkBoxes, float[]? semanticScores = null, float[]? maskBoxes = null, long[]? maskSides = null)
     {
         if (imageSizes.Length != 2) throw new InvalidDataException($"'{OnnxContract.ImageSizes}' holds {imageSizes.Length} values, expected (height, width)");
         if (resizedSizes.Length != 2) throw new InvalidDataException($"'{OnnxContract.ResizedSizes}' holds {resizedSizes.Length} values, expected (height, width)");
@@ -54,7 +54,7 @@ public sealed class SegmentationOnnxOutputTransformer : ITransformer
         int Quarter(long size) => checked((int)((size + Info.SizeDivisible - 1) / Info.SizeDivisible * Info.SizeDivisible / 4));
         var (h, w) = semanticScores is null ? (0, 0) : (Quarter(resizedSizes[0]), Quarter(resizedSizes[1]));
         var detections = new OnnxDetections(boxes, scores, labels, new long[scores.Length], resizedSizes,
-            masks, _maskSize, heatmaps, networkBoxes, _numKeypoints, _heatmapSize, semanticScores, _semanticChannels, h, w);
+            masks, _maskSize, heatmaps, networkBoxes, _numKeypoints, _heatmapSize, semanticScores, _semanticChannels, h, w, maskBoxes, maskSides);
         var result = detections.ToResult(0, checked((int)imageSizes[0]), checked((int)imageSizes[1]), Info.MaskThreshold, Info.Panoptic);
         return ScoredRow.From(result, Settings.ScoreThreshold);
     }
@@ -91,6 +91,11 @@ public sealed class SegmentationOnnxOutputTransformer : ITransformer
         yield return (OnnxContract.ResizedSizes, NumberDataViewType.Int64);
         yield return (OnnxContract.ImageSizes, NumberDataViewType.Int64);
         if (Info.Tasks.HasFlag(SegmentationTasks.Masks)) yield return (OnnxContract.Masks, NumberDataViewType.Single);
+        if (Info.WindowMasks)
+        {
+            yield return (OnnxContract.MaskBoxes, NumberDataViewType.Single);
+            yield return (OnnxContract.MaskSides, NumberDataViewType.Int64);
+        }
         if (Info.Tasks.HasFlag(SegmentationTasks.Keypoints))
         {
             yield return (OnnxContract.KeypointHeatmaps, NumberDataViewType.Single);
@@ -149,6 +154,7 @@ public sealed class SegmentationOnnxOutputTransformer : ITransformer
             }
             float[]? Floats(string name) => floats.TryGetValue(name, out var g) ? Read(g) : null;
             long[] Longs(string name) => Read(longs[name]);
+            long[]? LongsOrNull(string name) => longs.TryGetValue(name, out var g) ? Read(g) : null;
 
             long position = -1;
             ScoredRow? row = null;
@@ -159,7 +165,7 @@ public sealed class SegmentationOnnxOutputTransformer : ITransformer
                 {
                     row = _parent.Decode(Floats(OnnxContract.Boxes)!, Floats(OnnxContract.Scores)!, Longs(OnnxContract.Labels), Longs(OnnxContract.ResizedSizes),
                         Longs(OnnxContract.ImageSizes), Floats(OnnxContract.Masks), Floats(OnnxContract.KeypointHeatmaps), Floats(OnnxContract.NetworkBoxes),
-                        Floats(OnnxContract.SemanticScores));
+                        Floats(OnnxContract.SemanticScores), Floats(OnnxContract.MaskBoxes), LongsOrNull(OnnxContract.MaskSides));
                 }
                 catch (Exception e) when (e is not RowScoringException)
                 {

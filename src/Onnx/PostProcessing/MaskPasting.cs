@@ -99,6 +99,80 @@ public static class MaskPasting
         return image;
     }
 
+    /// <summary>
+    /// Pastes masks of different sides into their boxes as detectron2's <c>paste_masks_in_image</c> does (TensorMask's windows) and
+    /// returns the pixels whose probability exceeds <paramref name="threshold"/>: every pixel of the box grown by one pixel (clipped to
+    /// the image) samples the mask bilinearly at its centre, <c>grid_sample</c> with align_corners = false and zeros outside, in
+    /// float32 as torch's CPU kernel computes it; pixels farther out are 0.
+    /// </summary>
+    /// <param name="masks">Mask probabilities, [D, M, M] row-major; mask d occupies the top-left <paramref name="sides"/>[d]² of its row.</param>
+    /// <param name="maskStride">M.</param>
+    /// <param name="sides">Each mask's side (1 ≤ side ≤ M).</param>
+    /// <param name="boxes">[D, 4] (x1, y1, x2, y2) in the image's pixels.</param>
+    /// <param name="imageHeight">Rows of the image.</param>
+    /// <param name="imageWidth">Columns of the image.</param>
+    /// <param name="threshold">A pixel is set when its value is greater than this (float32 comparison).</param>
+    /// <exception cref="ArgumentException">Lengths disagree, a side is outside [1, M], or a box is not finite.</exception>
+    public static Rle[] PasteDetectron2ToRle(ReadOnlySpan<float> masks, int maskStride, ReadOnlySpan<long> sides, ReadOnlySpan<float> boxes,
+        int imageHeight, int imageWidth, double threshold = 0.5)
+    {
+        int count = CheckBatch(masks.Length, maskStride, boxes, imageHeight, imageWidth);
+        if (sides.Length != count) throw new ArgumentException($"MaskPasting: {count} boxes but {sides.Length} mask sides", nameof(sides));
+        if (double.IsNaN(threshold)) throw new ArgumentOutOfRangeException(nameof(threshold), "MaskPasting: the threshold is NaN");
+        var result = new Rle[count];
+        float limit = (float)threshold;
+        for (int i = 0; i < count; i++)
+        {
+            if (sides[i] < 1 || sides[i] > maskStride)
+                throw new ArgumentException($"MaskPasting: mask {i} has side {sides[i]}, outside [1, {maskStride}]", nameof(sides));
+            var box = boxes.Slice(4 * i, 4);
+            CheckFinite(box, i);
+            result[i] = PasteOneDetectron2(masks.Slice(i * maskStride * maskStride, maskStride * maskStride), maskStride, (int)sides[i], box,
+                imageHeight, imageWidth, limit);
+        }
+        return result;
+    }
+
+    private static Rle PasteOneDetectron2(ReadOnlySpan<float> mask, int stride, int side, ReadOnlySpan<float> box, int imageHeight, int imageWidth, float limit)
+    {
+        float bx1 = box[0], by1 = box[1], bx2 = box[2], by2 = box[3];
+        // detectron2's region: the box grown by a pixel, clipped to the image.
+        int left = (int)Math.Max(Math.Floor((double)bx1) - 1, 0), top = (int)Math.Max(Math.Floor((double)by1) - 1, 0);
+        int right = (int)Math.Min(Math.Ceiling((double)bx2) + 1, imageWidth), bottom = (int)Math.Min(Math.Ceiling((double)by2) + 1, imageHeight);
+        var runs = new RunBuilder();
+        if (right <= left || bottom <= top) return runs.Finish(imageHeight, imageWidth, (uint)(imageHeight * imageWidth));
+        // grid_sample's source coordinate of a pixel centre: g = (c + 0.5 − b1) / (b2 − b1) · 2 − 1, then ((g + 1) · side − 1) / 2.
+        static float Source(int pixel, float b1, float b2, int side)
+        {
+            float g = ((pixel + 0.5f) - b1) / (b2 - b1) * 2f - 1f;
+            return ((g + 1f) * side - 1f) / 2f;
+        }
+        var rowSource = new float[bottom - top];
+        for (int y = top; y < bottom; y++) rowSource[y - top] = Source(y, by1, by2, side);
+        float At(ReadOnlySpan<float> m, int yy, int xx) => yy >= 0 && yy < side && xx >= 0 && xx < side ? m[yy * stride + xx] : 0f;
+
+        runs.Zeros((uint)((long)left * imageHeight));
+        uint above = (uint)top, below = (uint)(imageHeight - bottom);
+        for (int x = left; x < right; x++)
+        {
+            float ix = Source(x, bx1, bx2, side);
+            int x0 = (int)MathF.Floor(ix);
+            float east = ix - x0, west = x0 + 1 - ix;
+            runs.Zeros(above);
+            for (int r = 0; r < rowSource.Length; r++)
+            {
+                float iy = rowSource[r];
+                int y0 = (int)MathF.Floor(iy);
+                float south = iy - y0, north = y0 + 1 - iy;
+                float value = west * north * At(mask, y0, x0) + east * north * At(mask, y0, x0 + 1)
+                              + west * south * At(mask, y0 + 1, x0) + east * south * At(mask, y0 + 1, x0 + 1);
+                runs.Bit(value > limit);
+            }
+            runs.Zeros(below);
+        }
+        return runs.Finish(imageHeight, imageWidth, (uint)((long)(imageWidth - right) * imageHeight));
+    }
+
     private static Rle PasteOneToRle(ReadOnlySpan<float> mask, int maskSize, ReadOnlySpan<float> box, int index,
         int imageHeight, int imageWidth, float limit)
     {

@@ -16,7 +16,8 @@ public sealed class OnnxDetections
     /// <exception cref="ArgumentException">The arrays disagree on the number of detections or images.</exception>
     public OnnxDetections(float[] boxes, float[] scores, long[] labels, long[] batchIndices, long[] resizedSizes,
         float[]? masks = null, int maskSize = 0, float[]? keypointHeatmaps = null, float[]? networkBoxes = null, int numKeypoints = 0, int heatmapSize = 0,
-        float[]? semanticScores = null, int semanticChannels = 0, int semanticHeight = 0, int semanticWidth = 0)
+        float[]? semanticScores = null, int semanticChannels = 0, int semanticHeight = 0, int semanticWidth = 0,
+        float[]? maskBoxes = null, long[]? maskSides = null)
     {
         Boxes = boxes ?? throw new ArgumentNullException(nameof(boxes));
         Scores = scores ?? throw new ArgumentNullException(nameof(scores));
@@ -42,6 +43,14 @@ public sealed class OnnxDetections
         if (semanticScores is not null)
             Require(semanticChannels > 0 && semanticScores.Length == (long)resizedSizes.Length / 2 * semanticChannels * semanticHeight * semanticWidth,
                 $"{OnnxContract.SemanticScores} has {semanticScores.Length} values for {resizedSizes.Length / 2} images of {semanticChannels}×{semanticHeight}×{semanticWidth}");
+        if (maskBoxes is not null || maskSides is not null)
+        {
+            Require(masks is not null, $"{OnnxContract.MaskBoxes} and {OnnxContract.MaskSides} come without {OnnxContract.Masks}");
+            Require(maskBoxes is not null && maskBoxes.Length == 4 * d, $"{OnnxContract.MaskBoxes} is missing or has the wrong length");
+            Require(maskSides is not null && maskSides.Length == d, $"{OnnxContract.MaskSides} is missing or has the wrong length");
+        }
+        MaskBoxes = maskBoxes;
+        MaskSides = maskSides;
         SemanticScores = semanticScores;
         SemanticShape = (semanticChannels, semanticHeight, semanticWidth);
         Masks = masks;
@@ -66,6 +75,11 @@ public sealed class OnnxDetections
     public float[]? Masks { get; }
     /// <summary>M.</summary>
     public int MaskSize { get; }
+    /// <summary>[D, 4] boxes the masks are pasted into with detectron2's paste (TensorMask's windows), or null: the detection boxes,
+    /// torchvision's paste.</summary>
+    public float[]? MaskBoxes { get; }
+    /// <summary>[D] side of each mask within its M × M row, with <see cref="MaskBoxes"/>.</summary>
+    public long[]? MaskSides { get; }
     /// <summary>[D, K, S, S] heatmap logits, or null.</summary>
     public float[]? KeypointHeatmaps { get; }
     /// <summary>[D, 4] boxes in the resized image, or null.</summary>
@@ -140,7 +154,18 @@ public sealed class OnnxDetections
             int cells = MaskSize * MaskSize;
             var selected = new float[n * cells];
             for (int i = 0; i < n; i++) Array.Copy(Masks, rows[i] * cells, selected, i * cells, cells);
-            masks = MaskPasting.PasteToRle(selected, MaskSize, boxes, height, width, maskThreshold);
+            if (MaskBoxes is null) masks = MaskPasting.PasteToRle(selected, MaskSize, boxes, height, width, maskThreshold);
+            else
+            {
+                var pasteBoxes = new float[4 * n];
+                var sides = new long[n];
+                for (int i = 0; i < n; i++)
+                {
+                    Array.Copy(MaskBoxes, 4 * rows[i], pasteBoxes, 4 * i, 4);
+                    sides[i] = MaskSides![rows[i]];
+                }
+                masks = MaskPasting.PasteDetectron2ToRle(selected, MaskSize, sides, pasteBoxes, height, width, maskThreshold);
+            }
         }
         Keypoints? keypoints = null;
         float[]? keypointScores = null;

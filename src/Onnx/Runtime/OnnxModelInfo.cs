@@ -26,6 +26,10 @@ public sealed record OnnxModelInfo
     /// <summary>The padded batch's sizes are multiples of this (the 1/4-scale semantic scores are a quarter of them).</summary>
     public int SizeDivisible { get; init; } = 32;
 
+    /// <summary>Whether masks come with their own boxes and sides (<see cref="OnnxContract.MaskBoxes"/>, <see cref="OnnxContract.MaskSides"/>)
+    /// and are pasted as detectron2 pastes (TensorMask).</summary>
+    public bool WindowMasks { get; init; }
+
     /// <summary>What the graph outputs.</summary>
     public required SegmentationTasks Tasks { get; init; }
 
@@ -81,6 +85,17 @@ public sealed record OnnxModelInfo
             if (panoptic.Instances) tasks |= SegmentationTasks.Panoptic;
             else tasks &= ~SegmentationTasks.Boxes;
         }
-        return new OnnxModelInfo { Family = family, Labels = labels, MaskThreshold = threshold, Tasks = tasks, Panoptic = panoptic, SizeDivisible = sizeDivisible };
+        bool windowMasks = outputs.Contains(OnnxContract.MaskBoxes);
+        if (windowMasks != outputs.Contains(OnnxContract.MaskSides) || (windowMasks && !outputs.Contains(OnnxContract.Masks)))
+            throw new OnnxModelException(path, $"the graph needs \"{OnnxContract.Masks}\", \"{OnnxContract.MaskBoxes}\" and \"{OnnxContract.MaskSides}\" together");
+        metadata.TryGetValue(OnnxContract.MaskPasteKey, out var paste);
+        if (windowMasks != (paste == "detectron2"))
+            throw new OnnxModelException(path, $"the graph's \"{OnnxContract.MaskPasteKey}\" metadata ({paste ?? "absent"}) does not suit its outputs " +
+                                               $"(\"detectron2\" goes with \"{OnnxContract.MaskBoxes}\")");
+        return new OnnxModelInfo
+        {
+            Family = family, Labels = labels, MaskThreshold = threshold, Tasks = tasks, Panoptic = panoptic, SizeDivisible = sizeDivisible,
+            WindowMasks = windowMasks,
+        };
     }
 }

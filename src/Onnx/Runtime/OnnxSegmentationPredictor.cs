@@ -150,7 +150,8 @@ public sealed class OnnxSegmentationPredictor : IDisposable
             Get<long>(OnnxContract.BatchIndices), Get<long>(OnnxContract.ResizedSizes),
             hasMasks ? Get<float>(OnnxContract.Masks) : null, maskSize,
             hasKeypoints ? Get<float>(OnnxContract.KeypointHeatmaps) : null, hasKeypoints ? Get<float>(OnnxContract.NetworkBoxes) : null,
-            numKeypoints, heatmapSize, semantic, semanticShape.Channels, semanticShape.Height, semanticShape.Width);
+            numKeypoints, heatmapSize, semantic, semanticShape.Channels, semanticShape.Height, semanticShape.Width,
+            Info.WindowMasks ? Get<float>(OnnxContract.MaskBoxes) : null, Info.WindowMasks ? Get<long>(OnnxContract.MaskSides) : null);
     }
 
     private IDisposableReadOnlyCollection<DisposableNamedOnnxValue> RunSession(IReadOnlyCollection<NamedOnnxValue> inputs)

@@ -200,6 +200,31 @@ public static partial class VisionOps
         return AtenOps.EmbeddingBagSum(table, index, offsets, weight);
     }
 
+    /// <summary>
+    /// The sampling of <see cref="ResampleWindows"/> along one axis pair, for writers of the same op elsewhere (the ONNX exporter):
+    /// output mask cell v reads input cells <c>CellLow[v]</c> and <c>CellHigh[v]</c> (−1: outside, reads the pad) with their weights,
+    /// and spatial rows <c>y·s + OffsetLow[v]</c> and <c>y·s + OffsetHigh[v]</c> (outside [0, H): the pad) with theirs; the four
+    /// products weight the four taps. Offsets are exact because y·s is an integer and the kernel's float coordinate
+    /// y·s + v − Vo/2 + 0.5 has an exact fractional part.
+    /// </summary>
+    internal static Align2NatAxisTaps Align2NatTaps(int inSide, int outSide, bool aligned, WindowInterpolation interpolation)
+    {
+        var cells = WindowTaps(inSide, outSide, interpolation);
+        var offsetLow = new int[outSide];
+        var offsetHigh = new int[outSide];
+        var offsetLowWeight = new double[outSide];
+        var offsetHighWeight = new double[outSide];
+        float half = outSide / 2f;
+        for (int v = 0; v < outSide; v++)
+        {
+            float o = aligned ? (float)(v - half + 0.5) : 0f;
+            int f = (int)MathF.Floor(o), c = (int)MathF.Ceiling(o);
+            (offsetLow[v], offsetHigh[v], offsetHighWeight[v]) = (f, c, o - f);
+            offsetLowWeight[v] = 1.0 - offsetHighWeight[v];
+        }
+        return new Align2NatAxisTaps(cells.Low, cells.High, cells.LowWeight, cells.HighWeight, offsetLow, offsetHigh, offsetLowWeight, offsetHighWeight);
+    }
+
     /// <summary>A 1-D interpolation table: for each output position, two taps (index, weight); an index of −1 is outside.</summary>
     private readonly record struct Taps(int[] Low, int[] High, double[] LowWeight, double[] HighWeight);
 
@@ -287,3 +312,7 @@ public static partial class VisionOps
         return (index, weight);
     }
 }
+
+/// <summary>One axis pair's taps of the align2nat family (<see cref="VisionOps.Align2NatTaps"/>), per output mask cell.</summary>
+internal sealed record Align2NatAxisTaps(int[] CellLow, int[] CellHigh, double[] CellLowWeight, double[] CellHighWeight,
+    int[] OffsetLow, int[] OffsetHigh, double[] OffsetLowWeight, double[] OffsetHighWeight);

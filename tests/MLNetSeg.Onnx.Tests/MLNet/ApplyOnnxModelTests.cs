@@ -34,11 +34,26 @@ public sealed class ApplyOnnxModelTests
     [TestMethod]
     public void ApplyOnnxModelThenDecodingGivesTheColumnsAndValuesOfTheLibtorchTransformer()
     {
+        using var model = OnnxTestModels.MaskRcnn(seed: 3);
+        model.RoiHeads.Settings = model.RoiHeads.Settings with { ScoreThresh = 0.5 };
+        AssertRouteMatchesTheLibtorchTransformer(model);
+    }
+
+    [TestMethod]
+    public void TensorMasksWindowMasksTakeTheRouteToo()
+    {
+        // Masks of several sides pasted into their windows: two more ONNX columns, their own saved decoding step.
+        using var model = TensorMaskOnnxTests.Model(11, Models.TensorMask.TensorMaskHeadKind.Bipyramid);
+        AssertRouteMatchesTheLibtorchTransformer(model);
+    }
+
+    /// <summary>The route's rows equal the libtorch transformer's, also after model.zip is saved and loaded, and in a fresh process
+    /// that references only the ONNX route (libtorch never loaded).</summary>
+    private static void AssertRouteMatchesTheLibtorchTransformer(Models.ISegmentationModel model)
+    {
         var dir = Directory.CreateTempSubdirectory("mlnetseg-onnx-mlnet").FullName;
         var images = new[] { OnnxTestModels.Scene(96, 128, 1), OnnxTestModels.Scene(150, 100, 2), OnnxTestModels.Scene(80, 80, 7) };
         var paths = WriteScenes(dir, images);
-        using var model = OnnxTestModels.MaskRcnn(seed: 3);
-        model.RoiHeads.Settings = model.RoiHeads.Settings with { ScoreThresh = 0.5 };
         var labels = OnnxTestModels.Labels(model.NumClasses);
         var onnx = Path.Combine(dir, "model.onnx");
         OnnxExporter.Export(model, labels, onnx);

@@ -126,8 +126,9 @@ internal sealed class RcnnOnnxExporter : IOnnxFamilyExporter
         return new DetectorGraph(layers, detection, pooledLevels, channels, detBoxes, detImages, detLabels, detScores, resized);
     }
 
-    /// <summary>ResNet body (stages 1–4) and FPN, with its extra max-pool level: (name, value) per level, torchvision's names.</summary>
-    private static List<(string Name, string Value)> Backbone(BackboneWithFpn backbone, string batch, LayerExporter layers, OnnxGraphBuilder g)
+    /// <summary>ResNet body (stages 1–4) and FPN, with its extra levels (the max-pool level, or RetinaNet's P6 and P7): (name, value)
+    /// per level, torchvision's names.</summary>
+    internal static List<(string Name, string Value)> Backbone(BackboneWithFpn backbone, string batch, LayerExporter layers, OnnxGraphBuilder g)
     {
         var resnet = backbone.Body.Model;
         var stageChannels = Enumerable.Range(1, 4).Select(s => resnet.Spec.StageChannels(s)).ToArray();
@@ -157,6 +158,11 @@ internal sealed class RcnnOnnxExporter : IOnnxFamilyExporter
             case null: break;
             case LastLevelMaxPool:
                 pyramid.Add(("pool", g.Op("MaxPool", new[] { results[3] }, "pool", ("kernel_shape", new[] { 1L, 1L }), ("strides", new[] { 2L, 2L }))));
+                break;
+            case LastLevelP6P7 p6p7:
+                var p6 = layers.Emit(p6p7.P6, p6p7.UseP5 ? results[3] : stages[3], "backbone.fpn.extra_blocks.p6");
+                pyramid.Add(("p6", p6));
+                pyramid.Add(("p7", layers.Emit(p6p7.P7, g.Relu(p6), "backbone.fpn.extra_blocks.p7")));
                 break;
             default:
                 throw new NotSupportedException($"ONNX export: FPN extra block {fpn.ExtraBlocks.GetType().Name} has no ONNX form here");
