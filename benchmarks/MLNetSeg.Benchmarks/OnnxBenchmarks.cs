@@ -247,7 +247,8 @@ internal static class OnnxBenchmarks
     /// onnx-eval MODEL.mlseg DATADIR OUTDIR [images=32] [threads=2] [key=value...]: box and mask AP on the synthetic "small"
     /// validation split (generated into DATADIR when missing, as the quickstart generates it) of the libtorch model, its
     /// float ONNX export and the int8 QDQ model calibrated on the first N training images (quantization keys as
-    /// onnx-quantize; several int8 variants: separate them with "--"). One JSON line per model.
+    /// onnx-quantize; several int8 variants: separate them with "--"; "float" alone instead of keys skips int8). Any exportable
+    /// family (TensorMask included). One JSON line per model.
     /// </summary>
     public static string Evaluate(string[] args)
     {
@@ -273,9 +274,16 @@ internal static class OnnxBenchmarks
         var calibration = Directory.GetFiles(SyntheticDatasetGenerator.ImageDirectory(dataDir, "train"), "*.png")
             .Order(StringComparer.Ordinal).Take(count).ToArray();
 
+        bool floatOnly = variants.Count == 1 && variants[0].Count == 1 && variants[0][0] == "float";
+        if (floatOnly) variants.Clear();
         var (loaded, info) = ModelFile.Load(modelPath);
-        using var model = (GeneralizedRcnn)loaded;
-        model.Eval();
+        using var model = loaded;
+        model.Module.Eval();
+        Instances PredictTorch(Image image)
+        {
+            using var scope = DisposeScope.Enter();
+            return model.Predict(new[] { ModelInput.FromImage(image) })[0].Instances!;
+        }
         var lines = new List<string>();
         string Line(string impl, IReadOnlyList<Instances> predictions, double seconds, object? extra = null)
         {
@@ -294,10 +302,10 @@ internal static class OnnxBenchmarks
         }
 
         var clock = Stopwatch.StartNew();
-        var torch = decoded.Select(model.Predict).ToArray();
+        var torch = decoded.Select(PredictTorch).ToArray();
         Line("libtorch", torch, clock.Elapsed.TotalSeconds);
 
-        var floatOnnx = Path.Combine(outDir, "quickstart_float.onnx");
+        var floatOnnx = Path.Combine(outDir, $"{model.Family.Name}_float.onnx");
         OnnxExporter.Export(model, info, floatOnnx);
         var (floatPredictions, floatSeconds) = PredictOnnx(floatOnnx, decoded, threads);
         Line("onnx_float", floatPredictions, floatSeconds);

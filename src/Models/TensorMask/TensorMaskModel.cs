@@ -154,34 +154,16 @@ public sealed class TensorMaskModel : Module, ISegmentationModel
     }
 
     /// <summary>The masks of windows <paramref name="windowIndices"/> of image <paramref name="image"/>, as probabilities pasted into
-    /// <paramref name="boxes"/> on the original image: [D, 1, H, W], gathered per (level, window size) where sizes agree.</summary>
+    /// <paramref name="boxes"/> on the original image: [D, 1, H, W].</summary>
     private static Tensor PasteWindowMasks(TensorMaskOutputs outputs, int image, SlidingWindows windows, long[] windowIndices,
         Tensor boxes, (int Height, int Width) original)
     {
-        var masks = outputs.Masks;
         var device = boxes.Device;
-        var dtype = masks[0][0].DType;
-        if (windowIndices.Length == 0) return Tensor.Zeros(new long[] { 0, 1, original.Height, original.Width }, dtype, device);
-        var located = windowIndices.Select(windows.Locate).ToArray();
+        if (windowIndices.Length == 0) return Tensor.Zeros(new long[] { 0, 1, original.Height, original.Width }, outputs.Masks[0][0].DType, device);
         var parts = new List<Tensor>();
         var order = new List<long>();
-        foreach (var group in Enumerable.Range(0, located.Length).GroupBy(d => (located[d].Level, located[d].Anchor)))
+        foreach (var (members, logits, side) in WindowMaskLogits(outputs, image, windows, windowIndices))
         {
-            var (level, anchor) = group.Key;
-            var members = group.ToArray();
-            Tensor logits;   // [k, S²]
-            if (outputs.BipyramidAligned)
-            {
-                logits = VisionOps.SwapAlign2NatWindows(masks[level][anchor], 1 << level, members.Select(_ => image).ToArray(),
-                    members.Select(d => located[d].Y).ToArray(), members.Select(d => located[d].X).ToArray());
-            }
-            else
-            {
-                var m = masks[level][anchor].Select(0, image);                       // [S², H_k, W_k]
-                var cells = Tensor.FromArray(members.Select(d => located[d].Y * m.Size(2) + located[d].X).ToArray(), new long[] { members.Length }, device);
-                logits = m.Reshape(m.Size(0), -1).IndexSelect(1, cells).T();
-            }
-            long side = (long)Math.Round(Math.Sqrt(logits.Size(1)));
             var picked = logits.Reshape(members.Length, 1, side, side).Sigmoid();
             var groupBoxes = boxes.IndexSelect(0, Tensor.FromArray(members.Select(d => (long)d).ToArray(), new long[] { members.Length }, device));
             parts.Add(VisionOps.PasteMasksInImage(picked, groupBoxes, original.Height, original.Width, MaskPasteMode.Detectron2));
@@ -191,6 +173,35 @@ public sealed class TensorMaskModel : Module, ISegmentationModel
         var inverse = new long[order.Count];
         for (int j = 0; j < order.Count; j++) inverse[order[j]] = j;
         return Tensor.Cat(parts.ToArray(), 0).IndexSelect(0, Tensor.FromArray(inverse, new long[] { inverse.Length }, device));
+    }
+
+    /// <summary>
+    /// The natural mask logits of windows <paramref name="windowIndices"/> of image <paramref name="image"/>, per (level, window size)
+    /// group, where mask sides agree: the positions in <paramref name="windowIndices"/> of the group's windows, their logits [k, S²]
+    /// and S. The bipyramid's aligned predictions (inference) are resampled at those windows only.
+    /// </summary>
+    private static IEnumerable<(int[] Members, Tensor Logits, long Side)> WindowMaskLogits(TensorMaskOutputs outputs, int image, SlidingWindows windows,
+        long[] windowIndices)
+    {
+        var located = windowIndices.Select(windows.Locate).ToArray();
+        foreach (var group in Enumerable.Range(0, located.Length).GroupBy(d => (located[d].Level, located[d].Anchor)))
+        {
+            var (level, anchor) = group.Key;
+            var members = group.ToArray();
+            Tensor logits;
+            if (outputs.BipyramidAligned)
+            {
+                logits = VisionOps.SwapAlign2NatWindows(outputs.Masks[level][anchor], 1 << level, members.Select(_ => image).ToArray(),
+                    members.Select(d => located[d].Y).ToArray(), members.Select(d => located[d].X).ToArray());
+            }
+            else
+            {
+                var m = outputs.Masks[level][anchor].Select(0, image);                       // [S², H_k, W_k]
+                var cells = Tensor.FromArray(members.Select(d => located[d].Y * m.Size(2) + located[d].X).ToArray(), new long[] { members.Length }, m.Device);
+                logits = m.Reshape(m.Size(0), -1).IndexSelect(1, cells).T();
+            }
+            yield return (members, logits, (long)Math.Round(Math.Sqrt(logits.Size(1))));
+        }
     }
 
     /// <summary>The image's boxes, labels and instance masks (<see cref="RcnnTarget"/>).</summary>
@@ -248,7 +259,7 @@ public sealed class TensorMaskModel : Module, ISegmentationModel
             var boxTargets = _boxCoder.EncodeSingle(target.Boxes.IndexSelect(0, fgMatches).To(deltas.DType), fgWindows);
             var box = deltas.Select(0, i).IndexSelect(0, fg).Sub(boxTargets).Abs().Sum();
             boxLoss = boxLoss is null ? box : boxLoss.Add(box);
-            var mask = MaskLoss(outputs.Masks, i, windows, fg.To(DType.Int64, Device.Cpu).ToArray<long>(), fgMatches, fgWindows, target.Masks!);
+            var mask = MaskLoss(outputs, i, windows, fg.To(DType.Int64, Device.Cpu).ToArray<long>(), fgMatches, fgWindows, target.Masks!);
             maskLoss = maskLoss is null ? mask : maskLoss.Add(mask);
         }
         double normalizer = Math.Max(1, positives);
@@ -266,22 +277,16 @@ public sealed class TensorMaskModel : Module, ISegmentationModel
     }
 
     /// <summary>The summed mask loss of one image's positive windows, gathered per (level, window size).</summary>
-    private Tensor MaskLoss(IReadOnlyList<IReadOnlyList<Tensor>> masks, int image, SlidingWindows windows, long[] positives, Tensor matches,
+    private Tensor MaskLoss(TensorMaskOutputs outputs, int image, SlidingWindows windows, long[] positives, Tensor matches,
         Tensor windowBoxes, Tensor gtMasks)
     {
         var device = windowBoxes.Device;
-        var located = positives.Select(windows.Locate).ToArray();
-        var gt = gtMasks.To(masks[0][0].DType).Unsqueeze(1);                                  // [G, 1, H, W]
+        var gt = gtMasks.To(outputs.Masks[0][0].DType).Unsqueeze(1);                         // [G, 1, H, W]
         var posWeight = Tensor.FromArray(new[] { Options.MaskPositiveWeight }, new long[] { 1 }, device).To(gt.DType);
         Tensor? total = null;
-        foreach (var group in Enumerable.Range(0, located.Length).GroupBy(j => (located[j].Level, located[j].Anchor)))
+        foreach (var (members, predicted, side) in WindowMaskLogits(outputs, image, windows, positives))
         {
-            var (level, anchor) = group.Key;
-            var members = group.ToArray();
-            var m = masks[level][anchor].Select(0, image);
-            long area = m.Size(0), side = (long)Math.Round(Math.Sqrt(area)), width = m.Size(2);
-            var cells = Tensor.FromArray(members.Select(j => located[j].Y * width + located[j].X).ToArray(), new long[] { members.Length }, device);
-            var predicted = m.Reshape(area, -1).IndexSelect(1, cells).T();                    // [k, S²]
+            long area = side * side;
             var rows = Tensor.FromArray(members.Select(j => (long)j).ToArray(), new long[] { members.Length }, device);
             // detectron2's BitMasks.crop_and_resize: RoIAlign of the binary mask over the window (aligned, adaptive sampling), ≥ 0.5.
             var rois = Tensor.Cat(new[] { matches.IndexSelect(0, rows).To(gt.DType).Unsqueeze(1), windowBoxes.IndexSelect(0, rows).To(gt.DType) }, 1);
