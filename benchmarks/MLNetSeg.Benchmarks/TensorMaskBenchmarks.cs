@@ -70,7 +70,7 @@ internal static class TensorMaskBenchmarks
     }
 
     /// <summary>
-    /// swap_align2nat forward (and forward + backward) against a copy of the same input (<c>clone</c>: one read and one write
+    /// swap_align2nat forward (and forward + backward), the composed and the fused kernel in turn, against a copy of the same input (<c>clone</c>: one read and one write
     /// of every element, the memory-bound floor), for λ = 1 … 32 on [1, V·U, H, W]. Medians of <c>repeats</c>.
     /// Args: [side=15] [height=200] [width=272] [repeats=5] (P2 of an 800×1088 input with 15×15 masks).
     /// </summary>
@@ -94,23 +94,41 @@ internal static class TensorMaskBenchmarks
             return InterleavedTiming.Median(list);
         }
         double copy = Time(() => { using var c = input.Clone(); });
+        // The two kernels alternate within each repeat, so that a load that changes during the run weighs on both alike.
+        (double Composed, double Fused) Pair(Action<Align2NatKernel> action)
+        {
+            action(Align2NatKernel.Composed);
+            action(Align2NatKernel.Fused);
+            var composed = new List<double>();
+            var fused = new List<double>();
+            for (int i = 0; i < repeats; i++)
+                foreach (var (kernel, list) in new[] { (Align2NatKernel.Composed, composed), (Align2NatKernel.Fused, fused) })
+                {
+                    var sw = Stopwatch.StartNew();
+                    action(kernel);
+                    list.Add(sw.Elapsed.TotalSeconds);
+                }
+            return (InterleavedTiming.Median(composed), InterleavedTiming.Median(fused));
+        }
         var s = new StringBuilder("{\"benchmark\":\"swap_align2nat\"");
         s.Append(CultureInfo.InvariantCulture, $",\"input\":\"1x{side * side}x{h}x{w}\",\"threads\":{TorchRuntime.Threads},\"copy_s\":{copy:F5}");
         foreach (int lambda in new[] { 1, 2, 4, 8, 16, 32 })
         {
-            double forward = Time(() =>
+            var forward = Pair(kernel =>
             {
                 using var scope = DisposeScope.Enter();
                 using var noGrad = NoGradScope.Enter();
-                VisionOps.SwapAlign2Nat(input, lambda);
+                VisionOps.SwapAlign2Nat(input, lambda, kernel: kernel);
             });
-            double both = Time(() =>
+            var both = Pair(kernel =>
             {
                 using var scope = DisposeScope.Enter();
                 var x = input.Detach().RequiresGrad_();
-                VisionOps.SwapAlign2Nat(x, lambda).Sum().Backward();
+                VisionOps.SwapAlign2Nat(x, lambda, kernel: kernel).Sum().Backward();
             });
-            s.Append(CultureInfo.InvariantCulture, $",\"lambda{lambda}\":{{\"forward_s\":{forward:F5},\"forward_vs_copy\":{forward / copy:F1},\"forward_backward_s\":{both:F5}}}");
+            s.Append(CultureInfo.InvariantCulture,
+                $",\"lambda{lambda}\":{{\"composed_forward_s\":{forward.Composed:F5},\"composed_vs_copy\":{forward.Composed / copy:F1},\"fused_forward_s\":{forward.Fused:F5},\"fused_vs_copy\":{forward.Fused / copy:F1}," +
+                $"\"composed_forward_backward_s\":{both.Composed:F5},\"fused_forward_backward_s\":{both.Fused:F5}}}");
         }
         return s.Append('}').ToString();
     }

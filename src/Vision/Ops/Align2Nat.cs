@@ -13,8 +13,29 @@ public enum WindowInterpolation
     Nearest,
 }
 
+/// <summary>Which implementation of <see cref="VisionOps.SwapAlign2Nat"/> runs.</summary>
+public enum Align2NatKernel
+{
+    /// <summary>Whichever measured faster (docs/benchmarks.md "TensorMask speed"): the fused kernel on the CPU at λ = 1 (align2nat,
+    /// 4–8× faster there), the composed aten ops at λ ≥ 2 (the fused kernel's strided reads lose to their row gathers on 2 cores)
+    /// and on other devices. The environment variable MLNETSEG_ALIGN2NAT_KERNEL=composed or fused overrides the CPU choice for a
+    /// whole process (benchmarks).</summary>
+    Auto,
+
+    /// <summary>Two separable passes of aten ops (embedding_bag of rows): any device, backward from autograd.</summary>
+    Composed,
+
+    /// <summary>One fused CPU kernel in the native shim (mlnetseg::swap_align2nat, forward and backward): one read per tap.</summary>
+    Fused,
+}
+
 public static partial class VisionOps
 {
+    private static readonly Op FusedSwapAlign2NatOp = new("mlnetseg::swap_align2nat");
+
+    private static readonly Align2NatKernel AutoKernel =
+        Enum.TryParse<Align2NatKernel>(Environment.GetEnvironmentVariable("MLNETSEG_ALIGN2NAT_KERNEL"), ignoreCase: true, out var k) ? k : Align2NatKernel.Auto;
+
     /// <summary>TensorMask's pad value: what samples outside the input read (sigmoid(−6) ≈ 0.0025, no mask there).</summary>
     public const double Align2NatPadValue = -6.0;
 
@@ -33,11 +54,20 @@ public static partial class VisionOps
     /// <param name="input">[N, V·U, H, W] aligned masks (logits), V = U.</param>
     /// <param name="lambda">The unit ratio λ ≥ 1 (2^k on bipyramid level k).</param>
     /// <param name="padValue">What taps outside the input read (−6).</param>
-    /// <exception cref="ArgumentException">The input is not 4-D with a square channel count, or λ &lt; 1.</exception>
-    public static Tensor SwapAlign2Nat(Tensor input, int lambda, double padValue = Align2NatPadValue)
+    /// <param name="kernel">The implementation (<see cref="Align2NatKernel.Auto"/>: whichever measured faster).</param>
+    /// <exception cref="ArgumentException">The input is not 4-D with a square channel count, or λ &lt; 1, or the fused kernel was asked
+    /// for off the CPU.</exception>
+    public static Tensor SwapAlign2Nat(Tensor input, int lambda, double padValue = Align2NatPadValue, Align2NatKernel kernel = Align2NatKernel.Auto)
     {
         if (lambda < 1) throw new ArgumentException($"{nameof(SwapAlign2Nat)}: lambda must be at least 1, got {lambda}", nameof(lambda));
         int side = WindowSide(input, nameof(SwapAlign2Nat));
+        bool cpu = input.Device.Type == DeviceType.Cpu;
+        if (kernel == Align2NatKernel.Auto)
+            kernel = !cpu ? Align2NatKernel.Composed : AutoKernel != Align2NatKernel.Auto ? AutoKernel
+                : lambda == 1 ? Align2NatKernel.Fused : Align2NatKernel.Composed;
+        if (kernel == Align2NatKernel.Fused && !cpu)
+            throw new ArgumentException($"{nameof(SwapAlign2Nat)}: the fused kernel runs on the CPU only; the input is on {input.Device}", nameof(kernel));
+        if (kernel == Align2NatKernel.Fused) return FusedSwapAlign2NatOp.Invoke(input, (long)lambda, padValue);
         return ResampleWindows(input, side, checked(side * lambda), lambda, aligned: true, WindowInterpolation.Bilinear, padValue);
     }
 

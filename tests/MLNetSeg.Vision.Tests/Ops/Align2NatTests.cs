@@ -6,7 +6,7 @@ namespace MLNetSeg.Vision.Tests.Ops;
 /// <summary>
 /// The align2nat family against a slow reference written element by element from the definition (explicit loops over
 /// n, v, u, y, x and the 16 bilinear taps of detectron2's SwapAlign2Nat kernel, pad outside in any coordinate), which
-/// the operator computes as two separable index_select passes; the paper's identities (align2nat with odd V is an integer
+/// the operator computes as two separable passes of row gathers (composed) or in one fused native kernel (both checked); the paper's identities (align2nat with odd V is an integer
 /// shift; swap_align2nat is up_align2nat subsampled); gradients by float64 central differences; bad inputs named.
 /// </summary>
 [TestClass]
@@ -80,15 +80,18 @@ public class Align2NatTests
         var data = Random(n * side * side * h * w, lambda * 100 + side);
         var expected = Reference(data, n, side, h, w, side * lambda, lambda, aligned: true, nearest: false);
 
-        // float64 twin: the same sums in another order, equal to rounding.
-        var input64 = Tensor.FromArray(data, new long[] { n, side * side, h, w });
-        var output64 = VisionOps.SwapAlign2Nat(input64, lambda);
-        CollectionAssert.AreEqual(new long[] { n, (long)side * lambda * side * lambda, (h + lambda - 1) / lambda, (w + lambda - 1) / lambda }, output64.Shape.ToArray());
-        AssertClose(expected, output64.ToArray<double>(), 1e-12, $"float64, λ = {lambda}");
+        foreach (var kernel in new[] { Align2NatKernel.Composed, Align2NatKernel.Fused })
+        {
+            // float64 twin: the same sums in another order, equal to rounding.
+            var input64 = Tensor.FromArray(data, new long[] { n, side * side, h, w });
+            var output64 = VisionOps.SwapAlign2Nat(input64, lambda, kernel: kernel);
+            CollectionAssert.AreEqual(new long[] { n, (long)side * lambda * side * lambda, (h + lambda - 1) / lambda, (w + lambda - 1) / lambda }, output64.Shape.ToArray());
+            AssertClose(expected, output64.ToArray<double>(), 1e-12, $"{kernel} float64, λ = {lambda}");
 
-        // float32, the models' dtype: float rounding of values of magnitude ≤ 6.
-        var output32 = VisionOps.SwapAlign2Nat(input64.To(DType.Float32), lambda);
-        AssertClose(expected, output32.To(DType.Float64).ToArray<double>(), 1e-5, $"float32, λ = {lambda}");
+            // float32, the models' dtype: float rounding of values of magnitude ≤ 6.
+            var output32 = VisionOps.SwapAlign2Nat(input64.To(DType.Float32), lambda, kernel: kernel);
+            AssertClose(expected, output32.To(DType.Float64).ToArray<double>(), 1e-5, $"{kernel} float32, λ = {lambda}");
+        }
     }
 
     [DataTestMethod]
@@ -172,8 +175,11 @@ public class Align2NatTests
     }
 
     [DataTestMethod]
-    [DataRow("swap", 2, 3)]
-    [DataRow("swap", 1, 2)]
+    [DataRow("swap_fused", 2, 3)]
+    [DataRow("swap_fused", 1, 2)]
+    [DataRow("swap_fused", 3, 2)]
+    [DataRow("swap_composed", 2, 3)]
+    [DataRow("swap_composed", 1, 2)]
     [DataRow("up", 2, 3)]
     [DataRow("natural", 2, 2)]
     public void GradientsMatchFiniteDifferences(string op, int lambda, int side)
@@ -184,7 +190,8 @@ public class Align2NatTests
         var shape = new long[] { n, side * side, h, w };
         Tensor Apply(Tensor x) => op switch
         {
-            "swap" => VisionOps.SwapAlign2Nat(x, lambda),
+            "swap_fused" => VisionOps.SwapAlign2Nat(x, lambda, kernel: Align2NatKernel.Fused),
+            "swap_composed" => VisionOps.SwapAlign2Nat(x, lambda, kernel: Align2NatKernel.Composed),
             "up" => VisionOps.UpAlign2Nat(x, side * lambda + 1),
             _ => VisionOps.UpsampleNaturalWindows(x, side * lambda),
         };
@@ -224,7 +231,10 @@ public class Align2NatTests
         StringAssert.Contains(e.Message, "output side 2 is below the input's 3");
         e = Assert.ThrowsException<ArgumentException>(() => VisionOps.Align2Nat(Tensor.Zeros(new long[] { 1, 9, 4, 4 }, DType.Int64)));
         StringAssert.Contains(e.Message, "must be floating point");
-        var empty = VisionOps.SwapAlign2Nat(Tensor.Zeros(new long[] { 0, 9, 4, 4 }, DType.Float32), 2);
-        CollectionAssert.AreEqual(new long[] { 0, 36, 2, 2 }, empty.Shape.ToArray());
+        foreach (var kernel in new[] { Align2NatKernel.Composed, Align2NatKernel.Fused })
+        {
+            var empty = VisionOps.SwapAlign2Nat(Tensor.Zeros(new long[] { 0, 9, 4, 4 }, DType.Float32), 2, kernel: kernel);
+            CollectionAssert.AreEqual(new long[] { 0, 36, 2, 2 }, empty.Shape.ToArray(), kernel.ToString());
+        }
     }
 }
