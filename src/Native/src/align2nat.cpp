@@ -4,7 +4,7 @@
 // detectron2's CUDA kernel's: output mask pixel (v, u) of the window at (y, x) reads the input
 // bilinearly in all four coordinates at (v + 0.5)/λ − 0.5, (u + 0.5)/λ − 0.5, y·λ + v − λV/2 + 0.5,
 // x·λ + u − λU/2 + 0.5 (float32 coordinates); a tap outside the input in any coordinate reads the pad.
-// One read per tap and one write per output element, where the composed op makes about ten passes.
+// Two separable passes of 4 taps each, as the composed op, but as plain loops: no reordering copies, no index tables.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
@@ -79,66 +79,81 @@ inline std::pair<int64_t, int64_t> column_range(int64_t dx, int64_t lambda, int6
   return {first, room < 0 ? 0 : std::min(w_out, room / lambda + 1)};
 }
 
-// Calls visit(channel, in_row, in_col, out_index, weight) for every inside tap of output plane (n, vo·So + uo), the tap
-// tables shared by forward and backward; weights of zero are skipped.
-template <typename Visit>
-inline void for_each_tap(const Geometry& g, const Taps& cells, const Taps& offsets, int64_t vo, int64_t uo, Visit&& visit) {
-  for (int tv = 0; tv < 2; tv++) {
-    const int64_t cv = tv == 0 ? cells.low[vo] : cells.high[vo];
-    const double wv = tv == 0 ? cells.low_weight[vo] : cells.high_weight[vo];
-    if (cv < 0 || wv == 0) continue;
-    for (int tu = 0; tu < 2; tu++) {
-      const int64_t cu = tu == 0 ? cells.low[uo] : cells.high[uo];
-      const double wu = tu == 0 ? cells.low_weight[uo] : cells.high_weight[uo];
-      if (cu < 0 || wu == 0) continue;
-      const int64_t channel = cv * g.side + cu;
-      for (int ty = 0; ty < 2; ty++) {
-        const int64_t dy = ty == 0 ? offsets.low[vo] : offsets.high[vo];
-        const double wy = ty == 0 ? offsets.low_weight[vo] : offsets.high_weight[vo];
-        if (wy == 0) continue;
-        for (int tx = 0; tx < 2; tx++) {
-          const int64_t dx = tx == 0 ? offsets.low[uo] : offsets.high[uo];
-          const double wx = tx == 0 ? offsets.low_weight[uo] : offsets.high_weight[uo];
-          if (wx == 0) continue;
-          visit(channel, dy, dx, wv * wu * wy * wx);
-        }
+// The (output cell, tap) pairs of one axis with a non-zero weight: cell index (inside), spatial offset, weight = cell weight ×
+// offset weight. Two cell taps × two offset taps per output cell.
+struct AxisTap {
+  int64_t cell, offset;
+  double weight;
+};
+
+std::vector<std::vector<AxisTap>> axis_taps(const Taps& cells, const Taps& offsets) {
+  std::vector<std::vector<AxisTap>> taps(cells.low.size());
+  for (size_t v = 0; v < taps.size(); v++)
+    for (int tc = 0; tc < 2; tc++) {
+      const int64_t cell = tc == 0 ? cells.low[v] : cells.high[v];
+      const double wc = tc == 0 ? cells.low_weight[v] : cells.high_weight[v];
+      if (cell < 0 || wc == 0) continue;
+      for (int to = 0; to < 2; to++) {
+        const double wo = to == 0 ? offsets.low_weight[v] : offsets.high_weight[v];
+        if (wo == 0) continue;
+        taps[v].push_back({cell, to == 0 ? offsets.low[v] : offsets.high[v], wc * wo});
       }
     }
-  }
+  return taps;
 }
 
+// Two separable passes, as the composed op, each a plain loop with no reordering copy:
+//   pass 1, (U, W) → (Uo, Wo): t[n, v, uo, y, xo] = Σ taps of uo: w · (in[n, v·U + cu, y, xo·λ + dx] − pad)
+//   pass 2, (V, H) → (Vo, Ho): out[n, vo·Uo + uo, yo, xo] = pad + Σ taps of vo: w · t[n, cv, uo, yo·λ + dy, xo]
+// Pass 2's inner loop runs over contiguous xo in t and out. Values are taken relative to the pad, so an outside tap adds nothing.
 at::Tensor forward_cpu(const at::Tensor& input_, int64_t lambda, double pad) {
   TORCH_CHECK(input_.dim() == 4, "mlnetseg::swap_align2nat: input must be [N, V·U, H, W], got ", input_.sizes());
   TORCH_CHECK(lambda >= 1, "mlnetseg::swap_align2nat: lambda must be at least 1, got ", lambda);
   TORCH_CHECK(input_.is_floating_point(), "mlnetseg::swap_align2nat: input must be floating point");
   const auto input = input_.contiguous();
   const Geometry g(input.sizes(), lambda);
+  const auto taps = axis_taps(cell_taps(g.side, lambda), offset_taps(g.out_side));
+  auto t = at::zeros({g.n, g.side, g.out_side, g.h, g.w_out}, input.options());
   auto output = at::empty({g.n, g.out_side * g.out_side, g.h_out, g.w_out}, input.options());
-  const Taps cells = cell_taps(g.side, lambda), offsets = offset_taps(g.out_side);
   AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "mlnetseg::swap_align2nat", [&] {
     const scalar_t* in = input.data_ptr<scalar_t>();
+    scalar_t* tp = t.data_ptr<scalar_t>();
     scalar_t* out = output.data_ptr<scalar_t>();
-    const int64_t plane = g.h * g.w, out_plane = g.h_out * g.w_out;
-    // One work item per (n, vo): the planes vo·So .. vo·So + So − 1 of image n, written by nobody else.
-    at::parallel_for(0, g.n * g.out_side, 1, [&](int64_t begin, int64_t end) {
-      std::vector<double> acc(out_plane);
+    const scalar_t p = static_cast<scalar_t>(pad);
+    const int64_t plane = g.h * g.w, t_plane = g.h * g.w_out, out_plane = g.h_out * g.w_out;
+    // Pass 1: one work item per t plane (n, v, uo).
+    at::parallel_for(0, g.n * g.side * g.out_side, 1, [&](int64_t begin, int64_t end) {
       for (int64_t item = begin; item < end; item++) {
-        const int64_t n = item / g.out_side, vo = item % g.out_side;
-        for (int64_t uo = 0; uo < g.out_side; uo++) {
-          std::fill(acc.begin(), acc.end(), 0.0);
-          for_each_tap(g, cells, offsets, vo, uo, [&](int64_t channel, int64_t dy, int64_t dx, double weight) {
-            const scalar_t* src = in + (n * g.side * g.side + channel) * plane;
-            for (int64_t yo = 0; yo < g.h_out; yo++) {
-              const int64_t row = yo * lambda + dy;
-              if (row < 0 || row >= g.h) continue;
-              const scalar_t* line = src + row * g.w;
-              double* dst = acc.data() + yo * g.w_out;
-              const auto [first, last] = column_range(dx, lambda, g.w, g.w_out);
-              for (int64_t xo = first; xo < last; xo++) dst[xo] += weight * (static_cast<double>(line[xo * lambda + dx]) - pad);
-            }
-          });
-          scalar_t* dst = out + (n * g.out_side * g.out_side + vo * g.out_side + uo) * out_plane;
-          for (int64_t i = 0; i < out_plane; i++) dst[i] = static_cast<scalar_t>(acc[i] + pad);
+        const int64_t uo = item % g.out_side, nv = item / g.out_side;   // nv = n·V + v
+        scalar_t* dst = tp + item * t_plane;
+        for (const auto& tap : taps[uo]) {
+          const scalar_t* src = in + (nv * g.side + tap.cell) * plane;
+          const scalar_t w = static_cast<scalar_t>(tap.weight);
+          const auto [first, last] = column_range(tap.offset, lambda, g.w, g.w_out);
+          for (int64_t y = 0; y < g.h; y++) {
+            const scalar_t* line = src + y * g.w + tap.offset;
+            scalar_t* row = dst + y * g.w_out;
+            for (int64_t xo = first; xo < last; xo++) row[xo] += w * (line[xo * lambda] - p);
+          }
+        }
+      }
+    });
+    // Pass 2: one work item per output plane (n, vo, uo).
+    at::parallel_for(0, g.n * g.out_side * g.out_side, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; item++) {
+        const int64_t uo = item % g.out_side, vo = (item / g.out_side) % g.out_side, n = item / (g.out_side * g.out_side);
+        scalar_t* dst = out + item * out_plane;
+        std::fill(dst, dst + out_plane, p);
+        for (const auto& tap : taps[vo]) {
+          const scalar_t* src = tp + ((n * g.side + tap.cell) * g.out_side + uo) * t_plane;
+          const scalar_t w = static_cast<scalar_t>(tap.weight);
+          for (int64_t yo = 0; yo < g.h_out; yo++) {
+            const int64_t y = yo * lambda + tap.offset;
+            if (y < 0 || y >= g.h) continue;
+            const scalar_t* line = src + y * g.w_out;
+            scalar_t* row = dst + yo * g.w_out;
+            for (int64_t xo = 0; xo < g.w_out; xo++) row[xo] += w * line[xo];
+          }
         }
       }
     });
@@ -146,43 +161,55 @@ at::Tensor forward_cpu(const at::Tensor& input_, int64_t lambda, double pad) {
   return output;
 }
 
-// The gradient of forward_cpu: every output gradient, weighted, back to its inside taps (the pad is a constant).
+// The gradient of forward_cpu, its passes transposed (the pad is a constant): each work item owns the rows it writes.
 at::Tensor backward_cpu(const at::Tensor& grad_, int64_t lambda, at::IntArrayRef input_sizes) {
   const auto grad = grad_.contiguous();
   const Geometry g(input_sizes, lambda);
+  const auto taps = axis_taps(cell_taps(g.side, lambda), offset_taps(g.out_side));
+  // readers[c]: the (output cell, tap) pairs that read input cell c.
+  std::vector<std::vector<std::pair<int64_t, AxisTap>>> readers(g.side);
+  for (int64_t o = 0; o < g.out_side; o++)
+    for (const auto& tap : taps[o]) readers[tap.cell].push_back({o, tap});
+  auto grad_t = at::zeros({g.n, g.side, g.out_side, g.h, g.w_out}, grad.options());
   auto grad_input = at::zeros(input_sizes, grad.options());
-  const Taps cells = cell_taps(g.side, lambda), offsets = offset_taps(g.out_side);
-  // Which output cells vo read input cell cv (each reads at most two).
-  std::vector<std::vector<int64_t>> readers(g.side);
-  for (int64_t vo = 0; vo < g.out_side; vo++) {
-    if (cells.low[vo] >= 0) readers[cells.low[vo]].push_back(vo);
-    if (cells.high[vo] >= 0 && cells.high[vo] != cells.low[vo]) readers[cells.high[vo]].push_back(vo);
-  }
   AT_DISPATCH_FLOATING_TYPES(grad.scalar_type(), "mlnetseg::swap_align2nat_backward", [&] {
     const scalar_t* go = grad.data_ptr<scalar_t>();
+    scalar_t* gt = grad_t.data_ptr<scalar_t>();
     scalar_t* gi = grad_input.data_ptr<scalar_t>();
-    const int64_t plane = g.h * g.w, out_plane = g.h_out * g.w_out;
-    // One work item per (n, cv): the input planes cv·U .. cv·U + U − 1 of image n, written by nobody else.
-    at::parallel_for(0, g.n * g.side, 1, [&](int64_t begin, int64_t end) {
+    const int64_t plane = g.h * g.w, t_plane = g.h * g.w_out, out_plane = g.h_out * g.w_out;
+    // Pass 2 transposed: work item (n, cv, uo) owns grad_t's plane there.
+    at::parallel_for(0, g.n * g.side * g.out_side, 1, [&](int64_t begin, int64_t end) {
       for (int64_t item = begin; item < end; item++) {
-        const int64_t n = item / g.side, cv_owned = item % g.side;
-        for (const int64_t vo : readers[cv_owned])
-          for (int64_t uo = 0; uo < g.out_side; uo++) {
-            const scalar_t* src = go + (n * g.out_side * g.out_side + vo * g.out_side + uo) * out_plane;
-            for_each_tap(g, cells, offsets, vo, uo, [&](int64_t channel, int64_t dy, int64_t dx, double weight) {
-              if (channel / g.side != cv_owned) return;
-              scalar_t* dst = gi + (n * g.side * g.side + channel) * plane;
-              for (int64_t yo = 0; yo < g.h_out; yo++) {
-                const int64_t row = yo * lambda + dy;
-                if (row < 0 || row >= g.h) continue;
-                scalar_t* line = dst + row * g.w;
-                const scalar_t* grad_row = src + yo * g.w_out;
-                const auto [first, last] = column_range(dx, lambda, g.w, g.w_out);
-                for (int64_t xo = first; xo < last; xo++)
-                  line[xo * lambda + dx] += static_cast<scalar_t>(weight * static_cast<double>(grad_row[xo]));
-              }
-            });
+        const int64_t uo = item % g.out_side, cv = (item / g.out_side) % g.side, n = item / (g.out_side * g.side);
+        scalar_t* dst = gt + item * t_plane;
+        for (const auto& [vo, tap] : readers[cv]) {
+          const scalar_t* src = go + ((n * g.out_side + vo) * g.out_side + uo) * out_plane;
+          const scalar_t w = static_cast<scalar_t>(tap.weight);
+          for (int64_t yo = 0; yo < g.h_out; yo++) {
+            const int64_t y = yo * lambda + tap.offset;
+            if (y < 0 || y >= g.h) continue;
+            scalar_t* line = dst + y * g.w_out;
+            const scalar_t* row = src + yo * g.w_out;
+            for (int64_t xo = 0; xo < g.w_out; xo++) line[xo] += w * row[xo];
           }
+        }
+      }
+    });
+    // Pass 1 transposed: work item (n, v, cu) owns the input gradient's plane there.
+    at::parallel_for(0, g.n * g.side * g.side, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; item++) {
+        const int64_t cu = item % g.side, nv = item / g.side;
+        scalar_t* dst = gi + item * plane;
+        for (const auto& [uo, tap] : readers[cu]) {
+          const scalar_t* src = gt + (nv * g.out_side + uo) * t_plane;
+          const scalar_t w = static_cast<scalar_t>(tap.weight);
+          const auto [first, last] = column_range(tap.offset, lambda, g.w, g.w_out);
+          for (int64_t y = 0; y < g.h; y++) {
+            scalar_t* line = dst + y * g.w + tap.offset;
+            const scalar_t* row = src + y * g.w_out;
+            for (int64_t xo = first; xo < last; xo++) line[xo * lambda] += w * row[xo];
+          }
+        }
       }
     });
   });

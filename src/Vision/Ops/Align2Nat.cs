@@ -16,16 +16,16 @@ public enum WindowInterpolation
 /// <summary>Which implementation of <see cref="VisionOps.SwapAlign2Nat"/> runs.</summary>
 public enum Align2NatKernel
 {
-    /// <summary>Whichever measured faster (docs/benchmarks.md "TensorMask speed"): the fused kernel on the CPU at λ = 1 (align2nat,
-    /// 4–8× faster there), the composed aten ops at λ ≥ 2 (the fused kernel's strided reads lose to their row gathers on 2 cores)
-    /// and on other devices. The environment variable MLNETSEG_ALIGN2NAT_KERNEL=composed or fused overrides the CPU choice for a
-    /// whole process (benchmarks).</summary>
+    /// <summary>Whichever measured faster (docs/benchmarks.md "TensorMask speed"): the fused kernel on the CPU (forward 1.2–5.7×,
+    /// forward + backward 1.0–3.7× the composed op's speed), the composed aten ops on other devices. The environment variable
+    /// MLNETSEG_ALIGN2NAT_KERNEL=composed or fused overrides the CPU choice for a whole process (benchmarks).</summary>
     Auto,
 
     /// <summary>Two separable passes of aten ops (embedding_bag of rows): any device, backward from autograd.</summary>
     Composed,
 
-    /// <summary>One fused CPU kernel in the native shim (mlnetseg::swap_align2nat, forward and backward): one read per tap.</summary>
+    /// <summary>One fused CPU kernel in the native shim (mlnetseg::swap_align2nat, forward and backward): the same two separable
+    /// passes as plain loops, without the composed op's reordering copies and index tables.</summary>
     Fused,
 }
 
@@ -48,8 +48,9 @@ public static partial class VisionOps
     /// The sampling is detectron2's CUDA kernel's, which the paper leaves open: output mask pixel (v, u) of the window at
     /// (y, x) reads the input bilinearly in all four coordinates at (v + 0.5)/λ − 0.5, (u + 0.5)/λ − 0.5,
     /// y·λ + v − λV/2 + 0.5, x·λ + u − λU/2 + 0.5; a tap outside the input in any coordinate reads
-    /// <paramref name="padValue"/> (nothing is clamped). Composed of weighted row gathers (embedding_bag), so it runs on any
-    /// device and its gradient (the kernel's backward: the same weights, scattered back) comes from autograd.
+    /// <paramref name="padValue"/> (nothing is clamped). Two implementations (<see cref="Align2NatKernel"/>): a fused CPU kernel in
+    /// the native shim with its own backward, and weighted row gathers of aten ops (embedding_bag) that run on any device, their
+    /// gradient from autograd; both are the same separable passes and agree to rounding.
     /// </remarks>
     /// <param name="input">[N, V·U, H, W] aligned masks (logits), V = U.</param>
     /// <param name="lambda">The unit ratio λ ≥ 1 (2^k on bipyramid level k).</param>
@@ -63,8 +64,7 @@ public static partial class VisionOps
         int side = WindowSide(input, nameof(SwapAlign2Nat));
         bool cpu = input.Device.Type == DeviceType.Cpu;
         if (kernel == Align2NatKernel.Auto)
-            kernel = !cpu ? Align2NatKernel.Composed : AutoKernel != Align2NatKernel.Auto ? AutoKernel
-                : lambda == 1 ? Align2NatKernel.Fused : Align2NatKernel.Composed;
+            kernel = !cpu ? Align2NatKernel.Composed : AutoKernel != Align2NatKernel.Auto ? AutoKernel : Align2NatKernel.Fused;
         if (kernel == Align2NatKernel.Fused && !cpu)
             throw new ArgumentException($"{nameof(SwapAlign2Nat)}: the fused kernel runs on the CPU only; the input is on {input.Device}", nameof(kernel));
         if (kernel == Align2NatKernel.Fused) return FusedSwapAlign2NatOp.Invoke(input, (long)lambda, padValue);
