@@ -244,21 +244,24 @@ internal static class OnnxBenchmarks
     }
 
     /// <summary>
-    /// onnx-eval MODEL.mlseg DATADIR OUTDIR [images=32] [threads=2] [key=value...]: box and mask AP on the synthetic "small"
+    /// onnx-eval MODEL.mlseg DATADIR OUTDIR [images=32] [threads=2] [float] [key=value...]: box and mask AP on the synthetic "small"
     /// validation split (generated into DATADIR when missing, as the quickstart generates it) of the libtorch model, its
     /// float ONNX export and the int8 QDQ model calibrated on the first N training images (quantization keys as
-    /// onnx-quantize; several int8 variants: separate them with "--"; "float" alone instead of keys skips int8). Any exportable
+    /// onnx-quantize; several int8 variants: separate them with "--"; "float" among the positional arguments skips int8). Any exportable
     /// family (TensorMask included). One JSON line per model.
     /// </summary>
     public static string Evaluate(string[] args)
     {
-        if (args.Length < 3) throw new ArgumentException("usage: onnx-eval MODEL.mlseg DATADIR OUTDIR [images=32] [threads=2] [key=value ... [-- key=value ...]]");
+        if (args.Length < 3) throw new ArgumentException("usage: onnx-eval MODEL.mlseg DATADIR OUTDIR [images=32] [threads=2] [float] [key=value ... [-- key=value ...]]");
         string modelPath = args[0], dataDir = Path.GetFullPath(args[1]), outDir = Path.GetFullPath(args[2]);
         var positional = args.Skip(3).TakeWhile(a => !a.Contains('=') && a != "--").ToArray();
+        bool floatOnly = positional.Contains("float");
+        int skipped = positional.Length;
+        positional = positional.Where(a => a != "float").ToArray();
         int count = positional.Length > 0 ? int.Parse(positional[0], CultureInfo.InvariantCulture) : 32;
         int threads = positional.Length > 1 ? int.Parse(positional[1], CultureInfo.InvariantCulture) : 2;
         var variants = new List<List<string>> { new() };
-        foreach (var a in args.Skip(3 + positional.Length))
+        foreach (var a in args.Skip(3 + skipped))
         {
             if (a == "--") variants.Add(new List<string>());
             else variants[^1].Add(a);
@@ -274,7 +277,6 @@ internal static class OnnxBenchmarks
         var calibration = Directory.GetFiles(SyntheticDatasetGenerator.ImageDirectory(dataDir, "train"), "*.png")
             .Order(StringComparer.Ordinal).Take(count).ToArray();
 
-        bool floatOnly = variants.Count == 1 && variants[0].Count == 1 && variants[0][0] == "float";
         if (floatOnly) variants.Clear();
         var (loaded, info) = ModelFile.Load(modelPath);
         using var model = loaded;
@@ -313,7 +315,7 @@ internal static class OnnxBenchmarks
         for (int v = 0; v < variants.Count; v++)
         {
             var options = QuantizationOptions(variants[v]) with { IntraOpThreads = threads };
-            var int8Onnx = Path.Combine(outDir, $"quickstart_int8_{v}.onnx");
+            var int8Onnx = Path.Combine(outDir, $"{model.Family.Name}_int8_{v}.onnx");
             var report = OnnxQuantizer.Quantize(floatOnnx, int8Onnx, calibration.Select(ImageIO.Read), options);
             var (int8Predictions, int8Seconds) = PredictOnnx(int8Onnx, decoded, threads);
             Line("onnx_int8", int8Predictions, int8Seconds, new
