@@ -163,7 +163,7 @@ public sealed class OnnxInputPathFactory : CustomMappingFactory<OnnxPathRow, Onn
 
 /// <summary>Internal to MLNetSeg's model.zip format: a mask model's ONNX outputs with the decoding state.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public sealed class OnnxMaskOutputRow
+public class OnnxMaskOutputRow
 {
     /// <summary>Boxes.</summary>
     [ColumnName(OnnxContract.Boxes)] [VectorType] public float[] Boxes = Array.Empty<float>();
@@ -183,26 +183,12 @@ public sealed class OnnxMaskOutputRow
 
 /// <summary>Internal to MLNetSeg's model.zip format: the ONNX outputs of a model whose masks are pasted into their windows (TensorMask).</summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public sealed class OnnxWindowMaskOutputRow
+public sealed class OnnxWindowMaskOutputRow : OnnxMaskOutputRow
 {
-    /// <summary>Boxes.</summary>
-    [ColumnName(OnnxContract.Boxes)] [VectorType] public float[] Boxes = Array.Empty<float>();
-    /// <summary>Scores.</summary>
-    [ColumnName(OnnxContract.Scores)] [VectorType] public float[] Scores = Array.Empty<float>();
-    /// <summary>Labels.</summary>
-    [ColumnName(OnnxContract.Labels)] [VectorType] public long[] Labels = Array.Empty<long>();
-    /// <summary>Resized sizes.</summary>
-    [ColumnName(OnnxContract.ResizedSizes)] [VectorType] public long[] ResizedSizes = Array.Empty<long>();
-    /// <summary>Image sizes.</summary>
-    [ColumnName(OnnxContract.ImageSizes)] [VectorType(2)] public long[] ImageSizes = new long[2];
-    /// <summary>Masks.</summary>
-    [ColumnName(OnnxContract.Masks)] [VectorType] public float[] Masks = Array.Empty<float>();
     /// <summary>The windows the masks are pasted into.</summary>
     [ColumnName(OnnxContract.MaskBoxes)] [VectorType] public float[] MaskBoxes = Array.Empty<float>();
     /// <summary>Each mask's side.</summary>
     [ColumnName(OnnxContract.MaskSides)] [VectorType] public long[] MaskSides = Array.Empty<long>();
-    /// <summary>The decoding state.</summary>
-    [ColumnName(PersistedColumns.State)] public ReadOnlyMemory<char> State;
 }
 
 /// <summary>Internal to MLNetSeg's model.zip format: a keypoint model's ONNX outputs with the decoding state.</summary>
