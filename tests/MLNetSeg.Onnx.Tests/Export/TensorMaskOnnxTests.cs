@@ -1,7 +1,6 @@
 using MLNetSeg.Models;
 using MLNetSeg.Models.Backbones;
 using MLNetSeg.Models.Rcnn;
-using MLNetSeg.Transforms;
 using MLNetSeg.Models.TensorMask;
 using MLNetSeg.Onnx.Export;
 using MLNetSeg.Onnx.Runtime;
@@ -100,5 +99,26 @@ public sealed class TensorMaskOnnxTests
                 for (int x = 0; x < m; x++)
                     if (y >= sides[d] || x >= sides[d])
                         Assert.AreEqual(0f, raw.Masks![((long)d * m + y) * m + x], $"detection {d} pixel ({y}, {x}) beyond side {sides[d]}");
+    }
+
+    [TestMethod]
+    public void AWindowMaskGraphWithoutItsPasteMetadataOrSidesIsRefusedByName()
+    {
+        // Interface 2's outputs and metadata come together: a reader must not paste window masks as torchvision would.
+        using var model = Model(11, TensorMaskHeadKind.SimpleAligned);
+        var path = Export(model, "tensormask_meta");
+        var proto = global::Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        Assert.AreEqual("2", proto.MetadataProps.Single(p => p.Key == OnnxContract.ContractVersionKey).Value);
+
+        var noPaste = proto.Clone();
+        noPaste.MetadataProps.Remove(noPaste.MetadataProps.Single(p => p.Key == OnnxContract.MaskPasteKey));
+        var e = Assert.ThrowsException<OnnxModelException>(() => OnnxModelInfo.FromMetadata(
+            noPaste.MetadataProps.ToDictionary(p => p.Key, p => p.Value), noPaste.Graph.Output.Select(o => o.Name), "no_paste.onnx"));
+        StringAssert.Contains(e.Message, OnnxContract.MaskPasteKey);
+
+        var outputs = proto.Graph.Output.Select(o => o.Name).Where(n => n != OnnxContract.MaskSides).ToArray();
+        e = Assert.ThrowsException<OnnxModelException>(() => OnnxModelInfo.FromMetadata(
+            proto.MetadataProps.ToDictionary(p => p.Key, p => p.Value), outputs, "no_sides.onnx"));
+        StringAssert.Contains(e.Message, OnnxContract.MaskSides);
     }
 }
