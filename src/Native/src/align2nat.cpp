@@ -19,17 +19,19 @@
 
 namespace {
 
-// Two bilinear taps per output position: indices (−1 = outside) and weights, the composed op's arithmetic.
+// Two bilinear taps per output position: indices and weights, the composed op's arithmetic.
 struct Taps {
   std::vector<int64_t> low, high;
   std::vector<double> low_weight, high_weight;
   explicit Taps(int64_t n) : low(n), high(n), low_weight(n), high_weight(n) {}
-  void set(int64_t i, float o, int64_t size) {
+  // Taps at o: floor and ceil, the ceil tap weighted o − floor (in float, as the composed op and the kernel compute it); with a
+  // size, an index outside [0, size) becomes −1.
+  void set(int64_t i, float o, int64_t size = -1) {
     const int64_t f = static_cast<int64_t>(std::floor(o)), c = static_cast<int64_t>(std::ceil(o));
-    high_weight[i] = static_cast<double>(o - static_cast<float>(f));  // in float, as the composed op (and the kernel) computes it
+    high_weight[i] = static_cast<double>(o - static_cast<float>(f));
     low_weight[i] = 1.0 - high_weight[i];
-    low[i] = f >= 0 && f < size ? f : -1;
-    high[i] = c >= 0 && c < size ? c : -1;
+    low[i] = size < 0 || (f >= 0 && f < size) ? f : -1;
+    high[i] = size < 0 || (c >= 0 && c < size) ? c : -1;
   }
 };
 
@@ -46,26 +48,18 @@ Taps cell_taps(int64_t in_side, int64_t lambda) {
 Taps offset_taps(int64_t out_side) {
   Taps t(out_side);
   const float half = static_cast<float>(out_side) / 2.0f;
-  for (int64_t v = 0; v < out_side; v++) {
-    const float o = static_cast<float>(v - half + 0.5);
-    const int64_t f = static_cast<int64_t>(std::floor(o)), c = static_cast<int64_t>(std::ceil(o));
-    t.high_weight[v] = static_cast<double>(o - static_cast<float>(f));
-    t.low_weight[v] = 1.0 - t.high_weight[v];
-    t.low[v] = f;
-    t.high[v] = c;
-  }
+  for (int64_t v = 0; v < out_side; v++) t.set(v, static_cast<float>(v - half + 0.5));
   return t;
 }
 
 struct Geometry {
-  int64_t n, side, h, w, lambda, out_side, h_out, w_out;
-  Geometry(const at::IntArrayRef sizes, int64_t lambda_) {
+  int64_t n, side, h, w, out_side, h_out, w_out;
+  Geometry(const at::IntArrayRef sizes, int64_t lambda) {
     n = sizes[0];
     side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(sizes[1]))));
     TORCH_CHECK(side >= 1 && side * side == sizes[1], "mlnetseg::swap_align2nat: the channel count ", sizes[1], " is not a square V·U");
     h = sizes[2];
     w = sizes[3];
-    lambda = lambda_;
     out_side = side * lambda;
     h_out = (h + lambda - 1) / lambda;
     w_out = (w + lambda - 1) / lambda;

@@ -247,9 +247,7 @@ public static partial class VisionOps
         float half = outSide / 2f;
         for (int v = 0; v < outSide; v++)
         {
-            float o = aligned ? (float)(v - half + 0.5) : 0f;
-            int f = (int)MathF.Floor(o), c = (int)MathF.Ceiling(o);
-            (offsetLow[v], offsetHigh[v], offsetHighWeight[v]) = (f, c, o - f);
+            (offsetLow[v], offsetHigh[v], offsetHighWeight[v]) = Bracket(aligned ? (float)(v - half + 0.5) : 0f);
             offsetLowWeight[v] = 1.0 - offsetHighWeight[v];
         }
         return new Align2NatAxisTaps(cells.Low, cells.High, cells.LowWeight, cells.HighWeight, offsetLow, offsetHigh, offsetLowWeight, offsetHighWeight);
@@ -303,11 +301,17 @@ public static partial class VisionOps
     /// in double (the kernel rounds them to float: within an ulp of float32 results, exact for float64 inputs).</summary>
     private static void Linear(float o, int size, out int low, out int high, out double lowWeight, out double highWeight)
     {
-        int f = (int)MathF.Floor(o), c = (int)MathF.Ceiling(o);
-        highWeight = o - f;   // exact: o is a float, f an integer near it
+        (int f, int c, highWeight) = Bracket(o);
         lowWeight = 1.0 - highWeight;
         low = f >= 0 && f < size ? f : -1;
         high = c >= 0 && c < size ? c : -1;
+    }
+
+    /// <summary>The two integers around <paramref name="o"/> and the ceil tap's weight o − floor (computed in float, as the kernel does).</summary>
+    private static (int Floor, int Ceil, double HighWeight) Bracket(float o)
+    {
+        int f = (int)MathF.Floor(o);
+        return (f, (int)MathF.Ceiling(o), o - f);
     }
 
     /// <summary>
